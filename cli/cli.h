@@ -1,0 +1,47 @@
+/*
+ * cli/cli.h - what every `cephvol` command gets: the configuration, output
+ * mode, and the cluster connection made on first use.
+ *
+ * A command is one function: int cmd_x(struct cli *, int argc, char **argv)
+ * where argv[0] is the command's own name ("volume"). It returns the exit
+ * status: 0 success, 1 failure (after die()/cli_error()), 2 usage error.
+ */
+#ifndef CEPHVOL_CLI_H
+#define CEPHVOL_CLI_H
+
+#include <stdbool.h>
+#include <stdnoreturn.h>
+
+#include "common/config.h"
+#include "store/conn.h"
+
+struct cli {
+	struct config	 cfg;
+	bool		 json;		/* --json: machine-readable output */
+	bool		 yes;		/* --yes: assume yes to confirmations */
+	unsigned	 verbose;
+	struct store	*store;		/* NULL until cli_store() */
+};
+
+/* Connect on first use; on failure die() with the connection's sentence. */
+struct store	*cli_store(struct cli *cli);
+/* Same, creating the pool if it is missing. */
+struct store	*cli_store_create_pool(struct cli *cli);
+
+/* "cephvol: error: ..." on stderr, exit 1. */
+noreturn void	die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "cephvol: usage: ..." on stderr, exit 2. */
+noreturn void	usage_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Commands, one file each (cli/cmd_<name>.c). */
+int	cmd_status(struct cli *cli, int argc, char **argv);
+int	cmd_volume(struct cli *cli, int argc, char **argv);
+int	cmd_lock(struct cli *cli, int argc, char **argv);
+int	cmd_fsck(struct cli *cli, int argc, char **argv);
+int	cmd_secret(struct cli *cli, int argc, char **argv);
+int	cmd_key(struct cli *cli, int argc, char **argv);
+/* `cephvol volume mount|unmount`, called by cmd_volume (cli/cmd_volume_mount.c). */
+int	cmd_volume_mount(struct cli *cli, int argc, char **argv);
+int	cmd_volume_unmount(struct cli *cli, int argc, char **argv);
+
+#endif

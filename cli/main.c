@@ -1,0 +1,192 @@
+/*
+ * main.c - `cephvol`, the admin command: global options, then a table of
+ * commands, one function each (cli.h). Short-lived: it talks to RADOS
+ * directly and connects only when a command needs the cluster.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/log.h"
+#include "common/util.h"
+
+static const struct command {
+	const char	*name;
+	int		(*fn)(struct cli *, int, char **);
+	const char	*summary;
+} commands[] = {
+	{ "status",	cmd_status,	"connect to the cluster and prove the pool is usable" },
+	{ "volume",	cmd_volume,	"create, list, inspect, resize, remove, mount volumes" },
+	{ "lock",	cmd_lock,	"show and break volume leases" },
+	{ "fsck",	cmd_fsck,	"find and repair half-finished changes in the pool" },
+	{ "secret",	cmd_secret,	"create, update, list, inspect, remove secrets" },
+	{ "key",	cmd_key,	"create and rotate the secrets master key" },
+};
+
+void
+die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("cephvol: error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+void
+usage_die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("cephvol: usage: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\n(see 'cephvol --help')\n", stderr);
+	exit(2);
+}
+
+static struct store *
+connect_or_die(struct cli *cli, unsigned flags)
+{
+	char err[1024];
+	int r;
+
+	if (cli->store)
+		return cli->store;
+	r = store_connect(&cli->cfg, flags | STORE_OSD_TIMEOUT, &cli->store, err,
+	    sizeof(err));
+	if (r < 0)
+		die("%s", err);
+	return cli->store;
+}
+
+struct store *
+cli_store(struct cli *cli)
+{
+	return connect_or_die(cli, 0);
+}
+
+struct store *
+cli_store_create_pool(struct cli *cli)
+{
+	return connect_or_die(cli, STORE_CREATE_POOL);
+}
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: cephvol [-c FILE] [-o section.key=value]... [--json] [-v] COMMAND [ARGS]\n"
+	    "\n"
+	    "options:\n"
+	    "  -c, --config FILE     read FILE instead of " CONFIG_DEFAULT_PATH
+	    " (or $" CONFIG_ENV ")\n"
+	    "  -o section.key=value  override one configuration key\n"
+	    "      --json            machine-readable output\n"
+	    "  -y, --yes             answer yes to confirmations\n"
+	    "  -v, --verbose         log more (repeat for debug)\n"
+	    "      --dump-config     print the effective configuration and exit\n"
+	    "  -h, --help            this text\n"
+	    "\n"
+	    "commands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\nexit status: 0 success, 1 failure, 2 usage error\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config",	 required_argument, NULL, 'c' },
+		{ "json",	 no_argument,	    NULL, 'j' },
+		{ "yes",	 no_argument,	    NULL, 'y' },
+		{ "verbose",	 no_argument,	    NULL, 'v' },
+		{ "dump-config", no_argument,	    NULL, 'D' },
+		{ "help",	 no_argument,	    NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli cli = { 0 };
+	const char *config_path = NULL;
+	char **overrides = NULL;
+	size_t n_overrides = 0;
+	bool dump = false;
+	char err[1024];
+	int c, status;
+
+	/* '+': stop at the first non-option, the command name. */
+	while ((c = getopt_long(argc, argv, "+c:o:yvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'o':
+			overrides = realloc(overrides, (n_overrides + 1) * sizeof(*overrides));
+			if (overrides == NULL)
+				die("out of memory");
+			overrides[n_overrides++] = optarg;
+			break;
+		case 'j':
+			cli.json = true;
+			break;
+		case 'y':
+			cli.yes = true;
+			break;
+		case 'v':
+			cli.verbose++;
+			break;
+		case 'D':
+			dump = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	log_init("cephvol", LOG_LEVEL_WARN, LOG_TARGET_STDERR);
+	if (config_init(&cli.cfg, config_path, overrides, n_overrides, err,
+	    sizeof(err)) < 0)
+		die("%s", err);
+	free(overrides);
+	if (cli.verbose)
+		log_set_level(cli.verbose > 1 ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	if (dump) {
+		config_dump(&cli.cfg, stdout);
+		config_free(&cli.cfg);
+		return 0;
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+		if (strcmp(argv[optind], commands[i].name) != 0)
+			continue;
+		/* getopt state is reset for the command's own parsing. */
+		optind++;
+		int sub_argc = argc - optind + 1;
+		char **sub_argv = argv + optind - 1;
+		optind = 0;
+		status = commands[i].fn(&cli, sub_argc, sub_argv);
+		store_close(cli.store);
+		config_free(&cli.cfg);
+		return status;
+	}
+	fprintf(stderr, "cephvol: unknown command '%s'; commands are:", argv[optind]);
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(stderr, " %s", commands[i].name);
+	fputc('\n', stderr);
+	config_free(&cli.cfg);
+	return 2;
+}

@@ -1,0 +1,58 @@
+/*
+ * common/util.h - small pure helpers shared by every program: sizes, names,
+ * atomic file writes. All return 0 or -errno unless stated.
+ */
+#ifndef CEPHVOL_UTIL_H
+#define CEPHVOL_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* Longest volume or secret name, as Docker allows. */
+#define NAME_MAX_LEN	255
+
+/*
+ * Parse a size: a decimal number with an optional binary suffix
+ * K, M, G, T, P (powers of 1024; "KiB", "KB", "k", "GiB", ... accepted),
+ * or plain bytes. "10G" -> 10737418240. -EINVAL on anything else,
+ * -ERANGE on overflow.
+ */
+int	size_parse(const char *s, uint64_t *out);
+/* Format a size the way size_parse reads it back exactly ("10G", "1536M",
+ * "4097"). buf should hold at least 32 bytes. Returns buf. */
+char	*size_format(uint64_t bytes, char *buf, size_t len);
+
+/*
+ * Docker's rule for volume names, which secrets share:
+ * [a-zA-Z0-9][a-zA-Z0-9_.-]*, 1 to NAME_MAX_LEN bytes. Such a name can never
+ * be ".", "..", contain '/' or NUL, so it is safe as one path component.
+ */
+bool	name_valid(const char *s);
+/* The sentence to show when name_valid() is false. */
+#define NAME_RULE \
+	"names must match [a-zA-Z0-9][a-zA-Z0-9_.-]* and be at most 255 bytes"
+
+/* Parse a non-negative decimal integer within [min, max]. */
+int	uint_parse(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/* Write len bytes to path atomically: path.tmp, fsync, rename, fsync dir.
+ * mode applies to the new file. */
+int	file_write_atomic(const char *path, const void *data, size_t len, int mode);
+/* Read a whole file into a malloc'd, NUL-terminated buffer (new). */
+int	file_read_all(const char *path, char **out, size_t *len);
+/* mkdir -p with mode for the components created. */
+int	mkdir_p(const char *path, int mode);
+
+/* Local time as "2026-11-26 12:01:03" into buf (>= 20 bytes). */
+char	*time_format(int64_t unix_seconds, char *buf, size_t len);
+
+/* Levenshtein distance, for "did you mean" suggestions. */
+size_t	edit_distance(const char *a, const char *b);
+
+/* Monotonic clock in nanoseconds. */
+uint64_t now_ns(void);
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * store/image.h - a block volume's bytes in RADOS: byte ranges to objects.
+ *
+ * A volume of `size` bytes is striped over objects of `object_size` bytes
+ * named "cephvol.data.<volume id>.<object number as 16 hex digits>". A
+ * missing object, or the part of an object past its end, reads as zeros.
+ * Every call returns 0 or -errno. I/O is asynchronous: a request carries
+ * its completion, which runs on a librados callback thread (never inline in
+ * the submit call), exactly once. The caller owns struct image_io and its
+ * buffer until done() runs.
+ *
+ * Nothing above this layer knows an object name; this layer knows nothing of
+ * FUSE or of leases (a guard callback tells it whether it may still do I/O).
+ */
+#ifndef CEPHVOL_STORE_IMAGE_H
+#define CEPHVOL_STORE_IMAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+struct image;
+
+struct image_io {
+	uint64_t	 off;
+	size_t		 len;
+	void		*buf;					/* caller's */
+	void		(*done)(struct image_io *, int r);	/* r: 0 or -errno */
+	void		*arg;					/* caller's */
+	/* private to image.c */
+	int		 priv_result;
+	unsigned	 priv_pending;
+};
+
+struct image_geometry {
+	const char	*id;		/* volume id, 16 hex digits */
+	uint64_t	 size;		/* bytes */
+	uint64_t	 object_size;	/* power of two */
+};
+
+/* geom is copied. *out is new: image_close(). */
+int	image_open(struct store *st, const struct image_geometry *geom,
+	    struct image **out);
+/* Fail with -EIO (-EINVAL if the range is past the end: off + len > size). */
+int	image_submit_read(struct image *img, struct image_io *io);
+int	image_submit_write(struct image *img, struct image_io *io);
+/* Whole objects inside the range are removed, partial ones zeroed or
+ * truncated at their tail. */
+int	image_submit_discard(struct image *img, struct image_io *io);
+/* Returns when every write and discard submitted before it is acknowledged. */
+int	image_flush(struct image *img);
+/* Waits for everything in flight, then frees. */
+void	image_close(struct image *img);
+
+/*
+ * Fencing. guard(arg) is called before each submit; when it returns false
+ * the request fails with -EIO without reaching RADOS. image_fence() makes
+ * every later request fail with err at once (lease lost).
+ */
+void	image_set_guard(struct image *img, bool (*guard)(void *arg), void *arg);
+void	image_fence(struct image *img, int err);
+
+/* Bytes allocated in RADOS for this image (sum of its objects' sizes). */
+int	image_allocated(struct store *st, const char *id, uint64_t *bytes,
+	    uint64_t *objects);
+/* Remove every data object of the image (volume rm, fsck). */
+int	image_remove_all(struct store *st, const char *id);
+
+#endif
