@@ -1,0 +1,54 @@
+/*
+ * volplugin/attach.h - the host mount pipeline, shared by cephvold and
+ * `cephvol volume mount`: start cephvol-mount for a volume, wait until it
+ * is ready, attach a loop device with direct I/O to its image file, make a
+ * filesystem on first use, mount it; and the same in reverse.
+ *
+ * cephvol-mount runs in its own session so it outlives the caller (a
+ * cephvold restart must not take live mounts down). Every step is bounded
+ * by timeout_s and checked; a failure half way cleans up what the earlier
+ * steps made, so no loop device or FUSE mount is left behind.
+ */
+#ifndef CEPHVOL_ATTACH_H
+#define CEPHVOL_ATTACH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct config;
+struct volume_meta;
+
+struct attach_ctx {
+	const struct config	*cfg;		/* borrowed */
+	const char		*config_path;	/* passed to cephvol-mount as -c, may be NULL */
+	char *const		*overrides;	/* passed as -o each, borrowed */
+	size_t			 n_overrides;
+	const char		*mount_helper;	/* path of cephvol-mount */
+	unsigned		 timeout_s;
+};
+
+struct attach_state {
+	bool	mounted;	/* mountpoint is a mount (mountinfo) */
+	bool	helper_alive;	/* its cephvol-mount process exists */
+	pid_t	helper_pid;
+	char	loop_dev[64];	/* "/dev/loop3" or "" */
+};
+
+/*
+ * Mount volume m at mountpoint (created if missing). On success the
+ * filesystem (or, for a secrets volume, the secrets tree) is mounted there
+ * and *helper_pid is the cephvol-mount serving it. On failure -errno and
+ * one sentence in err, e.g. "volume pgdata is in use by client.hostb
+ * (127.0.0.1:0/123) on hostb since 2026-11-26 12:01:03".
+ */
+int	attach_mount(const struct attach_ctx *ctx, const struct volume_meta *m,
+	    const char *mountpoint, pid_t *helper_pid, char *err, size_t errlen);
+/* Unmount, detach, stop cephvol-mount (it flushes and releases the lease). */
+int	attach_unmount(const struct attach_ctx *ctx, const struct volume_meta *m,
+	    const char *mountpoint, char *err, size_t errlen);
+/* What is there now, for reconciling after a restart. */
+int	attach_status(const struct attach_ctx *ctx, const struct volume_meta *m,
+	    const char *mountpoint, struct attach_state *out);
+
+#endif
