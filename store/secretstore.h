@@ -1,0 +1,78 @@
+/*
+ * store/secretstore.h - secrets as sealed records in RADOS.
+ *
+ * Layout (configured pool):
+ *   "cephvol.secrets"          omap: secret name -> JSON metadata
+ *                              (uid, gid, mode, labels, created, latest version)
+ *   "cephvol.secret.<name>"    omap: "v%010u" -> sealed record of that version;
+ *                              also the object clients watch for updates
+ * A record is sealed with XChaCha20-Poly1305 under the master key; the
+ * associated data binds pool, secret name and version, so a record moved to
+ * another name or version fails to open. Values cross this interface only
+ * in sodium_malloc()'d buffers. Every call returns 0 or -errno; -EBADMSG
+ * means a record failed authentication (tampered, swapped, rolled back or
+ * wrong key) and nothing was returned.
+ */
+#ifndef CEPHVOL_SECRETSTORE_H
+#define CEPHVOL_SECRETSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "common/util.h"
+
+struct store;
+struct masterkey;
+
+#define SECRET_MAX_BYTES	(1u << 20)	/* 1 MiB */
+
+struct secret_meta {
+	char		 name[NAME_MAX_LEN + 1];
+	uid_t		 uid;
+	gid_t		 gid;
+	mode_t		 mode;		/* permission bits, default 0400 */
+	json_t		*labels;	/* owned, object of strings */
+	int64_t		 created;	/* unix seconds */
+	uint32_t	 latest;	/* newest version, from 1 */
+};
+
+/* A plaintext value: data is sodium_malloc()'d; secret_value_free wipes it. */
+struct secret_value {
+	unsigned char	*data;
+	size_t		 len;
+	uint32_t	 version;
+};
+
+int	secret_create(struct store *st, const struct masterkey *mk,
+	    const struct secret_meta *meta, const struct secret_value *val,
+	    char *err, size_t errlen);
+/* A new version; returns it in *version. */
+int	secret_update(struct store *st, const struct masterkey *mk,
+	    const char *name, const struct secret_value *val, uint32_t *version,
+	    char *err, size_t errlen);
+int	secret_meta_get(struct store *st, const char *name, struct secret_meta *out);
+void	secret_meta_free(struct secret_meta *m);
+/* version 0 = latest. out->data is new (secret_value_free). */
+int	secret_value_get(struct store *st, const struct masterkey *mk,
+	    const char *name, uint32_t version, struct secret_value *out,
+	    char *err, size_t errlen);
+void	secret_value_free(struct secret_value *v);
+int	secret_list(struct store *st, struct secret_meta **out, size_t *n);
+/* Versions present, ascending, *out new (free()). */
+int	secret_versions(struct store *st, const char *name, uint32_t **out, size_t *n);
+int	secret_remove(struct store *st, const char *name, char *err, size_t errlen);
+
+/* Watch a secret for updates: cb(arg, name) runs on a librados thread after
+ * every secret_update/secret_remove of it. *handle for secret_unwatch. */
+int	secret_watch(struct store *st, const char *name,
+	    void (*cb)(void *arg, const char *name), void *arg, uint64_t *handle);
+void	secret_unwatch(struct store *st, uint64_t handle);
+
+/* "name" or "name@3" -> name and version (0 = follow latest). */
+int	secret_grant_parse(const char *grant, char *name, size_t namelen,
+	    uint32_t *version);
+
+#endif
