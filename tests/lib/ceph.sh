@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# tests/lib/ceph.sh - a private, throwaway single-host Ceph cluster.
+#
+#   tests/lib/ceph.sh start DIR [--memstore]   start one mon + one OSD under DIR
+#   tests/lib/ceph.sh stop DIR                 stop exactly those daemons, rm DIR
+#   tests/lib/ceph.sh status DIR               exit 0 if both daemons run
+#
+# start prints shell exports on stdout (eval them); diagnostics go to stderr.
+# The cluster: cephx on, 127.0.0.1 only, a random free mon port, bluestore
+# on a sparse file (memstore on request), no mgr, no pools. It is ready for
+# `rados put` (once a pool exists) when start returns.
+#
+# Every pid the script starts is recorded in DIR/pids (from the daemons' pid
+# files); stop signals only those, and only while /proc/PID/cmdline still
+# names DIR, so a reused pid is never hit. See ../shared/FACTS.md.
+set -euo pipefail
+unset CEPH_ARGS
+
+say() { echo "ceph.sh: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+# port_free PORT: nothing listens on 127.0.0.1:PORT (or any address).
+port_free() {
+	! ss -Htan "( sport = :$1 )" 2>/dev/null | grep -q .
+}
+
+pick_port() {
+	local p i
+	for i in $(seq 1 200); do
+		p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 30000 ))
+		p=$(( p - p % 2 ))
+		if port_free "$p" && port_free $((p + 1)); then
+			echo "$p"; return 0
+		fi
+	done
+	return 1
+}
+
+# ours PID DIR: PID is alive (not a zombie) and is a daemon of cluster DIR.
+ours() {
+	local pid=$1 dir=$2 state
+	[ -r "/proc/$pid/cmdline" ] || return 1
+	state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
+	[ "$state" = Z ] && return 1
+	tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$dir/" || return 1
+}
+
+# record_pid NAME: wait for DIR/run/NAME.pid and append its pid to DIR/pids.
+record_pid() {
+	local name=$1 f="$dir/run/$1.pid" i pid
+	for i in $(seq 1 100); do
+		if [ -s "$f" ]; then
+			pid=$(cat "$f")
+			echo "$pid $name" >> "$dir/pids"
+			return 0
+		fi
+		sleep 0.05
+	done
+	die "$name did not write $f (see $dir/log/$name.log)"
+}
+
+ceph_cmd() { timeout 30 ceph --conf "$dir/ceph.conf" "$@"; }
+
+cmd_start() {
+	local store=bluestore
+	[ "${1:-}" = --memstore ] && store=memstore
+	[ -n "$dir" ] || die "usage: ceph.sh start DIR [--memstore]"
+	if [ -e "$dir/ceph.conf" ]; then
+		die "$dir already holds a cluster (stop it first)"
+	fi
+	mkdir -p "$dir"
+	dir=$(cd "$dir" && pwd)
+	mkdir -p "$dir"/{run,log,crash,mon/ceph-a,osd/ceph-0}
+	: > "$dir/pids"
+	local t0=$SECONDS fsid port conf=$dir/ceph.conf
+	fsid=$(uuidgen)
+	port=$(pick_port) || die "no free port pair for the mon"
+	cat > "$conf" <<CONF
+# Private test cluster made by tests/lib/ceph.sh; stop with: tests/lib/ceph.sh stop $dir
+[global]
+fsid = $fsid
+mon host = [v2:127.0.0.1:$port,v1:127.0.0.1:$((port + 1))]
+mon initial members = a
+public addr = 127.0.0.1
+ms bind ipv6 = false
+auth cluster required = cephx
+auth service required = cephx
+auth client required = cephx
+auth allow insecure global id reclaim = false
+osd pool default size = 1
+osd pool default min size = 1
+osd pool default pg autoscale mode = off
+mon allow pool size one = true
+mon allow pool delete = true
+mon warn on pool no redundancy = false
+osd crush chooseleaf type = 0
+run dir = $dir/run
+crash dir = $dir/crash
+log file = $dir/log/\$name.log
+pid file = $dir/run/\$name.pid
+admin socket = $dir/run/\$name.asok
+paxos propose interval = 0.05
+paxos min wait = 0.01
+log to stderr = false
+err to stderr = false
+
+[mon]
+mon data = $dir/mon/\$cluster-\$id
+keyring = $dir/keyring.mon
+
+[osd]
+osd data = $dir/osd/\$cluster-\$id
+keyring = $dir/osd/\$cluster-\$id/keyring
+osd objectstore = $store
+bdev aio poll ms = 20
+bluestore fsck on mkfs = false
+bluestore block path = $dir/osd/\$cluster-\$id/block.img
+bluestore block create = true
+bluestore block size = 21474836480
+bluestore cache autotune = false
+bluestore cache size = 268435456
+osd memory target = 1073741824
+
+[client]
+keyring = $dir/keyring.admin
+log file = $dir/log/\$name.\$pid.log
+CONF
+	export CEPH_CONF=$conf
+
+	ceph-authtool --create-keyring "$dir/keyring.mon" --gen-key -n mon. --cap mon 'allow *' >/dev/null
+	ceph-authtool --create-keyring "$dir/keyring.admin" --gen-key -n client.admin \
+		--cap mon 'allow *' --cap osd 'allow *' --cap mds 'allow *' --cap mgr 'allow *' >/dev/null
+	ceph-authtool "$dir/keyring.mon" --import-keyring "$dir/keyring.admin" >/dev/null
+	monmaptool --create --fsid "$fsid" \
+		--addv a "[v2:127.0.0.1:$port,v1:127.0.0.1:$((port + 1))]" "$dir/monmap" >/dev/null
+	ceph-mon --conf "$conf" --mkfs -i a --monmap "$dir/monmap" --keyring "$dir/keyring.mon" >&2 \
+		|| die "ceph-mon --mkfs failed (see $dir/log/mon.a.log)"
+	ceph-mon --conf "$conf" -i a >&2 || die "ceph-mon failed to start (see $dir/log/mon.a.log)"
+	record_pid mon.a
+
+	local uuid id
+	uuid=$(uuidgen)
+	id=$(ceph_cmd osd new "$uuid" 2>>"$dir/log/ceph-cli.log") \
+		|| die "ceph osd new failed: mon not reachable on port $port (see $dir/log/mon.a.log)"
+	[ "$id" = 0 ] || die "unexpected osd id '$id'"
+	ceph-osd --conf "$conf" -i 0 --mkfs --mkkey --no-mon-config --osd-uuid "$uuid" \
+		--osd-objectstore "$store" >>"$dir/log/osd-mkfs.log" 2>&1 \
+		|| die "ceph-osd --mkfs failed (see $dir/log/osd-mkfs.log, $dir/log/osd.0.log)"
+	ceph_cmd auth add osd.0 osd 'allow *' mon 'allow profile osd' mgr 'allow profile osd' \
+		-i "$dir/osd/ceph-0/keyring" >>"$dir/log/ceph-cli.log" 2>&1 || die "ceph auth add osd.0 failed"
+	ceph-osd --conf "$conf" -i 0 >&2 || die "ceph-osd failed to start (see $dir/log/osd.0.log)"
+	record_pid osd.0
+
+	# Ready when the mon reports the OSD up and in.
+	local i up=
+	for i in $(seq 1 120); do
+		if ceph_cmd osd dump 2>/dev/null | grep -q '^osd\.0 up *in '; then
+			up=1; break
+		fi
+		sleep 0.25
+	done
+	[ -n "$up" ] || die "osd.0 did not come up in 30 s (see $dir/log/osd.0.log)"
+	say "cluster $fsid up in $((SECONDS - t0)) s: $store, mon 127.0.0.1:$port, dir $dir"
+	echo "export CEPH_CONF=$conf CEPHVOL_TEST_CONF=$conf CEPHVOL_TEST_KEYRING=$dir/keyring.admin"
+}
+
+cmd_stop() {
+	[ -n "$dir" ] || die "usage: ceph.sh stop DIR"
+	[ -d "$dir" ] || return 0
+	dir=$(cd "$dir" && pwd)
+	local pids=() pid name f i
+	if [ -f "$dir/pids" ]; then
+		while read -r pid name; do pids+=("$pid"); done < "$dir/pids"
+	fi
+	# Daemons started but not yet recorded (start interrupted mid-way).
+	for f in "$dir"/run/*.pid; do
+		[ -s "$f" ] && pids+=("$(cat "$f")")
+	done
+	# And a ceph-osd --mkfs of ours still running (start killed during mkfs):
+	# only processes whose command line names this cluster's ceph.conf.
+	for f in /proc/[0-9]*/cmdline; do
+		pid=${f#/proc/}; pid=${pid%/cmdline}
+		tr "\\0" " " < "$f" 2>/dev/null | grep -qF -- "--conf $dir/ceph.conf " && pids+=("$pid")
+	done
+	# OSDs before the mon: an OSD tells the mon it goes down and waits
+	# (osd_mon_shutdown_timeout, 5 s) when the mon is already gone.
+	local osds=() mons=()
+	for pid in "${pids[@]}"; do
+		ours "$pid" "$dir" || continue
+		case " ${osds[*]} ${mons[*]} " in *" $pid "*) continue ;; esac
+		if grep -q osd "/proc/$pid/comm" 2>/dev/null; then osds+=("$pid"); else mons+=("$pid"); fi
+	done
+	stop_pids "${osds[@]}"
+	stop_pids "${mons[@]}"
+	rm -rf "$dir"
+}
+
+# stop_pids PID...: TERM, wait up to 10 s, then KILL (dir is the cluster).
+stop_pids() {
+	local live=("$@") pid i
+	if [ ${#live[@]} -gt 0 ]; then
+		kill -TERM "${live[@]}" 2>/dev/null || true
+		for i in $(seq 1 100); do
+			local left=()
+			for pid in "${live[@]}"; do ours "$pid" "$dir" && left+=("$pid"); done
+			[ ${#left[@]} -eq 0 ] && break
+			if [ "$i" = 100 ]; then
+				say "killing ${left[*]} after 10 s"
+				kill -KILL "${left[@]}" 2>/dev/null || true
+				sleep 0.2
+			fi
+			sleep 0.1
+		done
+	fi
+}
+
+cmd_status() {
+	[ -f "$dir/pids" ] || return 1
+	local pid name n=0
+	while read -r pid name; do
+		ours "$pid" "$dir" || { say "$name ($pid) not running"; return 1; }
+		n=$((n + 1))
+	done < "$dir/pids"
+	[ "$n" -ge 2 ]
+}
+
+action=${1:-}
+dir=${2:-}
+case "$action" in
+start)	shift 2 || true; cmd_start "$@" ;;
+stop)	cmd_stop ;;
+status)	dir=$(cd "$dir" 2>/dev/null && pwd) || exit 1; cmd_status ;;
+*)	echo "usage: $0 start DIR [--memstore] | stop DIR | status DIR" >&2; exit 2 ;;
+esac
