@@ -1,0 +1,518 @@
+# tests/functions.sh - helpers for cephvol's integration tests (bash).
+#
+#	#!/usr/bin/env bash
+#	# timeout: 120			(optional, first 10 lines; runner default 300)
+#	. "$(dirname "$0")/../functions.sh"
+#	requires curl jq
+#	ceph_env; test_pool; write_config volume.default_size=1G
+#	start_cephvold
+#	step "create a volume"
+#	api VolumeDriver.Create '{"Name":"v1"}'
+#
+# Sourcing this file turns on `set -eEuo pipefail`, creates $T (a fresh
+# temp dir, removed at exit) and installs traps: on EXIT (normal, failure,
+# INT, TERM) the cleanups registered with cleanup_fn run last-in first-out,
+# then anything the test left under $T is swept: mounts under $T are
+# unmounted, loop devices backed by files under $T detached, processes
+# whose command line, environment or cwd names $T stopped. Each such
+# leftover is reported and fails the test: a test must clean up after
+# itself. Exit 77 means skipped.
+#
+# Run by tests/run.sh, the tests get CEPHVOL_BIN, CEPHVOL_BUILD, CEPHVOL_SRC,
+# CEPHVOL_TEST_CONF, CEPHVOL_TEST_KEYRING and CEPHVOL_TEST_TMP; run
+# standalone (bash tests/integ/x.sh) the defaults are the tree's build/ and
+# a private cluster started by ceph_env.
+#
+# cleanup_fn must be called from the test's main shell, never inside $(...)
+# or a pipeline: a subshell's registration is lost.
+
+set -eEuo pipefail
+unset CEPH_ARGS
+
+CEPHVOL_SRC=${CEPHVOL_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+CEPHVOL_BUILD=${CEPHVOL_BUILD:-$CEPHVOL_SRC/build}
+CEPHVOL_BIN=${CEPHVOL_BIN:-$CEPHVOL_BUILD/bin}
+export CEPHVOL_SRC CEPHVOL_BUILD CEPHVOL_BIN
+
+TEST_NAME=$(basename "$0" .sh)
+_T0=$(date +%s.%N)
+_CLEANUPS=()
+_REAPED=" "
+
+# --- messages ---------------------------------------------------------
+
+_elapsed() { awk -v a="$_T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# step MSG: mark progress in the log.
+step() { echo "== [$(_elapsed)s] $*" >&2; }
+
+# fail MSG: the test failed (exit 1). die is the same.
+fail() {
+	trap - ERR
+	echo "FAIL: $*" >&2
+	exit 1
+}
+die() { fail "$@"; }
+
+# skip MSG: the test cannot run here (exit 77, reported as skipped).
+skip() {
+	trap - ERR
+	echo "skip: $*" >&2
+	exit 77
+}
+
+_on_err() {
+	local status=$1 line=$2 cmd=$3
+	echo "FAIL: exit status $status at ${BASH_SOURCE[1]:-$0}:$line: $cmd" >&2
+}
+trap '_on_err $? $LINENO "$BASH_COMMAND"' ERR
+
+# --- cleanup ----------------------------------------------------------
+
+# cleanup_fn CMD [ARG...]: run CMD ARG... at exit, last registered first.
+cleanup_fn() {
+	local q
+	printf -v q '%q ' "$@"
+	_CLEANUPS+=("$q")
+}
+
+_cleanup_run() {
+	local status=$1 i leaks
+	trap - ERR EXIT INT TERM
+	set +eE
+	cd /
+	for (( i = ${#_CLEANUPS[@]} - 1; i >= 0; i-- )); do
+		eval "${_CLEANUPS[i]}" || echo "cleanup: '${_CLEANUPS[i]}' failed" >&2
+	done
+	_CLEANUPS=()
+	leaks=$(_sweep "$T")
+	if [ -n "$leaks" ]; then
+		echo "FAIL: left behind by the test (now cleaned up):" >&2
+		echo "$leaks" | sed 's/^/  /' >&2
+		[ "$status" = 0 ] && status=1
+	fi
+	rm -rf --one-file-system "$T" 2>/dev/null
+	[ "$status" = 0 ] && echo "ok: $TEST_NAME ($(_elapsed)s)" >&2
+	exit "$status"
+}
+trap '_cleanup_run $?' EXIT
+trap 'echo "interrupted" >&2; exit 130' INT
+trap 'echo "terminated" >&2; exit 143' TERM
+
+# _refs_dir PID DIR: the process names DIR/ in its command line, its
+# environment or its cwd. Bash builtins only, so the sweep never finds
+# its own helper processes.
+_refs_dir() {
+	local pid=$1 dir=$2 only=${3:-} a=() cwd
+	mapfile -d "" -t a 2>/dev/null < "/proc/$pid/cmdline" || return 1
+	[[ " ${a[*]} " == *"$dir/"* || " ${a[*]} " == *"$dir "* ]] && return 0
+	[ "$only" = cmdline ] && return 1
+	mapfile -d "" -t a 2>/dev/null < "/proc/$pid/environ" || true
+	[[ " ${a[*]} " == *"$dir/"* || " ${a[*]} " == *"$dir "* ]] && return 0
+	cwd=$(readlink "/proc/$pid/cwd" 2>/dev/null) || true
+	[[ "$cwd" == "$dir" || "$cwd" == "$dir/"* ]]
+}
+
+# _procs_in DIR [cmdline]: pids (other than this shell) that reference
+# DIR (in their command line only, if asked), alive.
+_procs_in() {
+	local dir=$1 only=${2:-} p pid st
+	for p in /proc/[0-9]*; do
+		pid=${p#/proc/}
+		[ "$pid" = $$ ] || [ "$pid" = "$BASHPID" ] && continue
+		read -r _ _ st _ 2>/dev/null < "$p/stat" || continue
+		# the stat comm field may hold spaces; zombies are stopped anyway
+		[ "$st" = Z ] && continue
+		_refs_dir "$pid" "$dir" "$only" && echo "$pid"
+	done
+	return 0
+}
+
+# _mounts_in DIR: mount points at or below DIR, deepest first.
+_mounts_in() {
+	local dir=$1
+	awk -v d="$dir" '{
+		m = $5; gsub(/\\040/, " ", m)
+		if (m == d || index(m, d "/") == 1) print length(m) "\t" m
+	}' /proc/self/mountinfo | sort -rn | cut -f2-
+}
+
+# _loops_in DIR: loop devices whose backing file is below DIR.
+_loops_in() {
+	local dir=$1
+	losetup -n -l -O NAME,BACK-FILE 2>/dev/null |
+	    awk -v d="$dir/" 'index($2, d) == 1 { print $1 }'
+	return 0
+}
+
+# _stop_pids PID...: TERM, wait up to 5 s, KILL. Only pids we found.
+_stop_pids() {
+	[ $# -gt 0 ] || return 0
+	local i pid left
+	kill -TERM "$@" 2>/dev/null
+	for i in $(seq 1 50); do
+		left=
+		for pid in "$@"; do
+			[ -e "/proc/$pid" ] && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ] && left+=" $pid"
+		done
+		[ -z "$left" ] && return 0
+		sleep 0.1
+	done
+	# shellcheck disable=SC2086
+	kill -KILL $left 2>/dev/null
+	sleep 0.2
+}
+
+# _sweep DIR: stop and remove what still uses DIR; print one line per
+# leftover. Mounts first (a FUSE server exits once unmounted), then loops,
+# then processes, then mounts again (a killed FUSE server's mount).
+_sweep() {
+	local dir=$1 m l pids pass
+	[ -n "$dir" ] && [ -d "$dir" ] || return 0
+	for pass in 1 2; do
+		while read -r m; do
+			[ -n "$m" ] || continue
+			echo "mount $m"
+			umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
+		done < <(_mounts_in "$dir")
+		for l in $(_loops_in "$dir"); do
+			echo "loop device $l ($(losetup -n -O BACK-FILE "$l" 2>/dev/null))"
+			losetup -d "$l" 2>/dev/null
+		done
+		[ "$pass" = 2 ] && break
+		pids=$(_procs_in "$dir")
+		if [ -n "$pids" ]; then
+			# a daemon stopping on its own (a FUSE server after its
+			# unmount) gets 3 s before it counts as left behind
+			for _ in $(seq 1 30); do
+				pids=$(_procs_in "$dir")
+				[ -z "$pids" ] && break
+				sleep 0.1
+			done
+		fi
+		for m in $pids; do
+			echo "process $m: $(tr '\0' ' ' < "/proc/$m/cmdline" 2>/dev/null | cut -c1-200)"
+		done
+		# shellcheck disable=SC2086
+		_stop_pids $pids
+	done
+	return 0
+}
+
+# --- the test's temp dir ----------------------------------------------
+
+if [ -n "${CEPHVOL_TEST_TMP:-}" ]; then
+	mkdir -p "$CEPHVOL_TEST_TMP"
+	T=$(mktemp -d "$CEPHVOL_TEST_TMP/T.XXXXXX")
+else
+	T=$(mktemp -d "${TMPDIR:-/tmp}/cvt-$TEST_NAME.XXXXXX")
+fi
+export T
+
+# --- checks -----------------------------------------------------------
+
+# requires CMD...: skip unless every CMD is on PATH (or an executable path).
+requires() {
+	local c
+	for c in "$@"; do
+		if [[ "$c" == */* ]]; then
+			[ -x "$c" ] || skip "requires $c"
+		else
+			command -v "$c" >/dev/null 2>&1 || skip "requires $c"
+		fi
+	done
+}
+
+# requires_root: skip unless running as root.
+requires_root() { [ "$(id -u)" = 0 ] || skip "requires root"; }
+
+# expect_fail CMD...: succeed only if CMD fails by itself (exit 1..125;
+# a crash, a signal or a missing command is not the failure expected).
+# CMD's stderr is left in $ERR, its stdout in $OUT.
+expect_fail() {
+	local status=0
+	OUT=$("$@" 2>"$T/.expect_fail.err") || status=$?
+	ERR=$(cat "$T/.expect_fail.err")
+	rm -f "$T/.expect_fail.err"
+	if [ "$status" = 0 ]; then
+		fail "expected failure, but it succeeded: $*"
+	elif [ "$status" -ge 126 ]; then
+		fail "expected a clean failure, got exit status $status from: $* (stderr: $ERR)"
+	fi
+	echo "expected failure ($status): $*: $ERR" >&2
+	return 0
+}
+
+# assert_contains HAYSTACK NEEDLE: NEEDLE (fixed text) occurs in HAYSTACK.
+assert_contains() {
+	[[ "$1" == *"$2"* ]] || fail "expected to find '$2' in: $1"
+}
+# assert_not_contains HAYSTACK NEEDLE
+assert_not_contains() {
+	[[ "$1" != *"$2"* ]] || fail "did not expect '$2' in: $1"
+}
+# assert_eq GOT WANT [WHAT]
+assert_eq() {
+	[ "$1" = "$2" ] || fail "${3:-value}: got '$1', want '$2'"
+}
+
+# wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds; fail
+# with a message when SECONDS pass.
+wait_for() {
+	local secs=$1 i
+	shift
+	for (( i = 0; i < secs * 10; i++ )); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	fail "timed out after ${secs}s waiting for: $*"
+}
+
+# --- Ceph -------------------------------------------------------------
+
+# ceph_env: use the runner's cluster, or start a private one for this
+# test (stopped at exit). Exports CEPH_CONF, CEPHVOL_TEST_CONF,
+# CEPHVOL_TEST_KEYRING.
+ceph_env() {
+	unset CEPH_ARGS
+	if [ -z "${CEPHVOL_TEST_CONF:-}" ]; then
+		requires ceph-mon ceph-osd ceph
+		cleanup_fn "$CEPHVOL_SRC/tests/lib/ceph.sh" stop "$T/ceph"
+		local exports
+		exports=$("$CEPHVOL_SRC/tests/lib/ceph.sh" start "$T/ceph") ||
+		    fail "cannot start a private ceph cluster"
+		eval "$exports"
+	fi
+	export CEPH_CONF=$CEPHVOL_TEST_CONF
+	export CEPHVOL_TEST_CONF CEPHVOL_TEST_KEYRING
+}
+
+# ceph ARGS: the ceph CLI on the test cluster, bounded in time.
+ceph() { timeout 60 ceph --conf "$CEPH_CONF" "$@"; }
+rados() { timeout 60 rados --conf "$CEPH_CONF" "$@"; }
+
+# test_pool [NAME]: create a fresh pool (deleted at exit), set POOL.
+test_pool() {
+	[ -n "${CEPH_CONF:-}" ] || ceph_env
+	POOL=${1:-cvt-$TEST_NAME-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')}
+	cleanup_fn _pool_delete "$POOL"
+	ceph osd pool create "$POOL" 8 >/dev/null 2>&1 ||
+	    fail "cannot create pool $POOL: $(ceph osd pool create "$POOL" 8 2>&1)"
+	ceph osd pool application enable "$POOL" cephvol >/dev/null 2>&1 || true
+	export POOL
+}
+
+_pool_delete() {
+	ceph osd pool delete "$1" "$1" --yes-i-really-really-mean-it >/dev/null 2>&1 ||
+	    echo "cleanup: cannot delete pool $1" >&2
+}
+
+# --- cephvol configuration and binaries -------------------------------
+
+# write_config [section.key=value...]: write $T/cephvol.conf for this
+# test (creating a pool first if test_pool was not called), export
+# CEPHVOL_CONF, DRIVER (the plugin name) and PLUGIN_SOCK.
+write_config() {
+	[ -n "${POOL:-}" ] || test_pool
+	local keys=() kv k v s sec
+	declare -A val=()
+	DRIVER=cvt-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
+	for kv in \
+	    "ceph.conf=$CEPHVOL_TEST_CONF" \
+	    "ceph.keyring=$CEPHVOL_TEST_KEYRING" \
+	    "ceph.client=client.admin" \
+	    "ceph.pool=$POOL" \
+	    "plugin.driver=$DRIVER" \
+	    "plugin.socket=$T/plugin.sock" \
+	    "plugin.state_dir=$T/state" \
+	    "plugin.mount_root=$T/mnt" \
+	    "secrets.master_key=$T/master.key" \
+	    "log.level=debug" \
+	    "$@"; do
+		[[ "$kv" == *.*=* ]] || fail "write_config: '$kv' is not section.key=value"
+		k=${kv%%=*} v=${kv#*=}
+		[ -n "${val[$k]+x}" ] || keys+=("$k")
+		val[$k]=$v
+	done
+	{
+		echo "# written by tests/functions.sh write_config for $TEST_NAME"
+		local sections=()
+		for k in "${keys[@]}"; do
+			sec=${k%%.*}
+			[[ " ${sections[*]-} " == *" $sec "* ]] || sections+=("$sec")
+		done
+		for sec in "${sections[@]}"; do
+			printf '\n[%s]\n' "$sec"
+			for k in "${keys[@]}"; do
+				[ "${k%%.*}" = "$sec" ] || continue
+				printf '%s = %s\n' "${k#*.}" "${val[$k]}"
+			done
+		done
+	} > "$T/cephvol.conf"
+	DRIVER=${val[plugin.driver]}
+	PLUGIN_SOCK=${val[plugin.socket]}
+	export CEPHVOL_CONF=$T/cephvol.conf DRIVER PLUGIN_SOCK
+	s=$PLUGIN_SOCK
+	[ ${#s} -lt 100 ] || fail "plugin socket path too long for a unix socket: $s"
+}
+
+# cephvol ARGS: the CLI under test (reads $CEPHVOL_CONF).
+cephvol() { "$CEPHVOL_BIN/cephvol" "$@"; }
+
+# --- cephvold ---------------------------------------------------------
+
+# start_cephvold [ARGS...]: start the daemon in the background with the
+# test's config, log to $T/cephvold.log, wait (10 s at most) until
+# Plugin.Activate answers on its socket. Sets CEPHVOLD_PID. Also makes
+# dockerd find the plugin: /etc/docker/plugins/$DRIVER.spec (removed at
+# exit). Stopped at exit if the test did not stop it.
+start_cephvold() {
+	[ -n "${CEPHVOL_CONF:-}" ] || fail "start_cephvold: call write_config first"
+	[ -x "$CEPHVOL_BIN/cephvold" ] || fail "no $CEPHVOL_BIN/cephvold (run make)"
+	requires curl
+	local spec=/etc/docker/plugins/$DRIVER.spec i
+	mkdir -p /etc/docker/plugins
+	cleanup_fn rm -f "$spec"
+	echo "unix://$PLUGIN_SOCK" > "$spec"
+	echo "--- cephvold $* ($(date +%T))" >> "$T/cephvold.log"
+	"$CEPHVOL_BIN/cephvold" -d -c "$CEPHVOL_CONF" "$@" >> "$T/cephvold.log" 2>&1 < /dev/null &
+	CEPHVOLD_PID=$!
+	cleanup_fn _stop_child "$CEPHVOLD_PID" cephvold
+	for (( i = 0; i < 100; i++ )); do
+		if ! kill -0 "$CEPHVOLD_PID" 2>/dev/null; then
+			local status=0
+			wait "$CEPHVOLD_PID" || status=$?
+			_REAPED+="$CEPHVOLD_PID "
+			tail -n 30 "$T/cephvold.log" >&2
+			fail "cephvold exited with status $status during start-up (log above, $T/cephvold.log)"
+		fi
+		if [ -S "$PLUGIN_SOCK" ] && curl -sf -m 1 --unix-socket "$PLUGIN_SOCK" \
+		    -X POST http://plugin/Plugin.Activate 2>/dev/null | grep -q Implements; then
+			step "cephvold $CEPHVOLD_PID serving on $PLUGIN_SOCK"
+			return 0
+		fi
+		sleep 0.1
+	done
+	tail -n 30 "$T/cephvold.log" >&2
+	fail "cephvold did not answer Plugin.Activate on $PLUGIN_SOCK within 10 s"
+}
+
+# stop_cephvold [SIGNAL]: stop the daemon (TERM by default; KILL after
+# 10 s), set CEPHVOLD_STATUS to its exit status.
+stop_cephvold() {
+	[ -n "${CEPHVOLD_PID:-}" ] || fail "stop_cephvold: not started"
+	_stop_child "$CEPHVOLD_PID" cephvold "${1:-TERM}"
+	CEPHVOLD_STATUS=$_CHILD_STATUS
+	CEPHVOLD_PID=
+}
+
+# _stop_child PID NAME [SIGNAL]: stop a background child of this shell
+# and reap it (so its pid cannot be reused under us); once only.
+_stop_child() {
+	local pid=$1 name=$2 sig=${3:-TERM} i
+	_CHILD_STATUS=
+	[[ "$_REAPED" == *" $pid "* ]] && return 0
+	kill -"$sig" "$pid" 2>/dev/null || true
+	for (( i = 0; i < 100; i++ )); do
+		kill -0 "$pid" 2>/dev/null || break
+		[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] && break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]; then
+		echo "$name ($pid) did not stop in 10 s: SIGKILL" >&2
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	_CHILD_STATUS=0
+	wait "$pid" 2>/dev/null || _CHILD_STATUS=$?
+	_REAPED+="$pid "
+}
+
+# api ENDPOINT [JSON]: POST JSON (default: empty body) to the plugin the
+# way dockerd does; print the response body. Returns 1 unless HTTP 200.
+# API_STATUS holds the HTTP status.
+api() {
+	local ep=${1#/} body=${2-} out
+	out=$(curl -sS -m "${API_TIMEOUT:-60}" --unix-socket "$PLUGIN_SOCK" -X POST \
+	    -H 'Accept: application/vnd.docker.plugins.v1.2+json' \
+	    --data-binary "$body" -w '\n%{http_code}' "http://plugin/$ep") || {
+		API_STATUS=000
+		echo "api $ep: no answer from $PLUGIN_SOCK" >&2
+		return 1
+	}
+	API_STATUS=${out##*$'\n'}
+	printf '%s\n' "${out%$'\n'*}"
+	[ "$API_STATUS" = 200 ]
+}
+
+# --- dockerd ----------------------------------------------------------
+
+# start_dockerd: a private dockerd in $T/docker (its own data-root,
+# exec-root, socket; managed containerd). Exports DOCKER_HOST. Imports
+# localhost/busybox:test. Stopped at exit (containers removed, then
+# dockerd, then any containerd or shim of it left), also on failure.
+start_dockerd() {
+	requires_root
+	requires dockerd containerd runc busybox
+	local D=$T/docker i
+	mkdir -p "$D/root" "$D/exec" "$D/cli"
+	[ ${#D} -lt 60 ] || fail "docker dir path too long for its sockets: $D"
+	DOCKER_CLI=$(command -v docker)
+	[ -x /usr/bin/docker ] && DOCKER_CLI=/usr/bin/docker	# the daemon's own version
+	export DOCKER_HOST=unix://$D/docker.sock DOCKER_CONFIG=$D/cli DOCKER_CLI
+	cleanup_fn _stop_dockerd
+	dockerd --storage-driver=overlay2 --iptables=false --ip-forward=false \
+	    --ip-masq=false --bridge=none --data-root "$D/root" --exec-root "$D/exec" \
+	    -H "$DOCKER_HOST" --pidfile "$D/docker.pid" > "$D/dockerd.log" 2>&1 < /dev/null &
+	DOCKERD_PID=$!
+	for (( i = 0; i < 300; i++ )); do
+		kill -0 "$DOCKERD_PID" 2>/dev/null || {
+			tail -n 30 "$D/dockerd.log" >&2
+			fail "dockerd exited during start-up (log above)"
+		}
+		docker info >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	[ "$i" -lt 300 ] || { tail -n 30 "$D/dockerd.log" >&2; fail "dockerd did not answer in 30 s"; }
+	step "dockerd $DOCKERD_PID on $DOCKER_HOST"
+	docker import -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' "$(busybox_rootfs)" \
+	    localhost/busybox:test >/dev/null || fail "cannot import localhost/busybox:test"
+}
+
+# docker ARGS: the docker CLI on the test's dockerd.
+docker() { command "${DOCKER_CLI:-docker}" "$@"; }
+
+# busybox_rootfs: print the path of a rootfs tar with busybox-static,
+# built once and cached under $CEPHVOL_BUILD.
+busybox_rootfs() {
+	local tar=$CEPHVOL_BUILD/busybox-rootfs.tar r
+	if [ ! -s "$tar" ] || [ "$(command -v busybox)" -nt "$tar" ]; then
+		r=$T/bbroot
+		mkdir -p "$r/bin" "$r/etc" "$r/tmp" "$r/root" "$r/proc" "$r/sys" "$r/dev"
+		cp "$(command -v busybox)" "$r/bin/busybox"
+		chroot "$r" /bin/busybox --install -s /bin
+		printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' > "$r/etc/passwd"
+		printf 'root:x:0:\nnogroup:x:65534:\n' > "$r/etc/group"
+		chmod 1777 "$r/tmp"
+		mkdir -p "$CEPHVOL_BUILD"
+		tar -C "$r" -cf "$tar.$$" . && mv "$tar.$$" "$tar"
+		rm -rf "$r"
+	fi
+	echo "$tar"
+}
+
+_stop_dockerd() {
+	local D=$T/docker ids pid
+	[ -n "${DOCKERD_PID:-}" ] || return 0
+	if kill -0 "$DOCKERD_PID" 2>/dev/null; then
+		ids=$(timeout 10 "${DOCKER_CLI:-docker}" ps -aq 2>/dev/null) || true
+		# shellcheck disable=SC2086
+		[ -z "$ids" ] || timeout 30 "${DOCKER_CLI:-docker}" rm -f $ids >/dev/null 2>&1 || true
+	fi
+	_stop_child "$DOCKERD_PID" dockerd TERM
+	# a dockerd that was killed leaves its containerd and shims: they name $D
+	for pid in $(_procs_in "$D" cmdline); do
+		echo "stopping leftover $(cat /proc/$pid/comm 2>/dev/null) $pid of dockerd" >&2
+		_stop_pids "$pid"
+	done
+	DOCKERD_PID=
+}

@@ -1,0 +1,277 @@
+#!/usr/bin/env bash
+# tests/run.sh - run cephvol's tests against one private Ceph cluster.
+#
+#   tests/run.sh [--build DIR] [--keep-going] [TEST...]
+#
+# Starts one Ceph cluster (tests/lib/ceph.sh) in a temp dir, then runs every
+# unit test binary DIR/tests/unit/* and every tests/integ/*.sh, sorted, each
+# under a time limit (300 s, or `# timeout: N` in a test's first 10 lines),
+# with its output in DIR/test-logs/NAME.log. One line per test:
+#	PASS name (3.2s)
+#	FAIL name (...)		then the last 40 lines of its log
+#	SKIP name: reason	(exit status 77)
+# and finally "N passed, N failed, N skipped"; the exit status is 1 if any
+# test failed (or leaked), 0 otherwise.
+#
+# TEST arguments select tests by name: "rig_rados", "integ/rig_rados",
+# "unit/test_util", or a glob ("rig_*").
+#
+# Every test gets its own directory as TMPDIR and CEPHVOL_TEST_TMP. After
+# each test the runner looks for what it left behind: processes naming that
+# directory (command line, environment, cwd), mounts below it, loop devices
+# backed by files below it, files in it. A leak fails the test and is
+# cleaned up. After the run the cluster is stopped and the same check runs
+# over the whole run directory, so nothing is left, passed or failed.
+set -uo pipefail
+unset CEPH_ARGS
+
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=$src/build
+filters=()
+default_timeout=${CEPHVOL_TEST_TIMEOUT:-300}
+
+elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+
+usage() {
+	echo "usage: tests/run.sh [--build DIR] [TEST...]" >&2
+	exit 2
+}
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--build) [ $# -ge 2 ] || usage; build=$2; shift 2 ;;
+	--build=*) build=${1#--build=}; shift ;;
+	-h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-*) usage ;;
+	*) filters+=("$1"); shift ;;
+	esac
+done
+[ -d "$build" ] || { echo "run.sh: no build directory $build (run make)" >&2; exit 2; }
+build=$(cd "$build" && pwd)
+[ -x "$build/bin/cephvol" ] || { echo "run.sh: $build/bin/cephvol missing (run make)" >&2; exit 2; }
+
+export CEPHVOL_SRC=$src CEPHVOL_BUILD=$build CEPHVOL_BIN=$build/bin
+logs=$build/test-logs
+rm -rf "$logs"
+mkdir -p "$logs"
+
+run=$(mktemp -d /tmp/cvr.XXXXXX)
+cluster=$run/ceph
+export CEPHVOL_RUN_DIR=$run
+
+# --- leak detection (bash builtins where it matters: never find ourselves)
+
+refs_dir() {
+	local pid=$1 dir=$2 a=() cwd
+	mapfile -d "" -t a 2>/dev/null < "/proc/$pid/cmdline" || return 1
+	[[ " ${a[*]} " == *"$dir/"* || " ${a[*]} " == *"$dir "* ]] && return 0
+	mapfile -d "" -t a 2>/dev/null < "/proc/$pid/environ" || true
+	[[ " ${a[*]} " == *"$dir/"* || " ${a[*]} " == *"$dir "* ]] && return 0
+	cwd=$(readlink "/proc/$pid/cwd" 2>/dev/null) || true
+	[[ "$cwd" == "$dir" || "$cwd" == "$dir/"* ]]
+}
+
+# procs_in DIR [EXCLUDE_DIR]: live processes referencing DIR, except ours
+# and those that reference EXCLUDE_DIR (the cluster, stopped separately).
+procs_in() {
+	local dir=$1 excl=${2:-} p pid st
+	for p in /proc/[0-9]*; do
+		pid=${p#/proc/}
+		[ "$pid" = $$ ] || [ "$pid" = "$BASHPID" ] && continue
+		read -r _ _ st _ 2>/dev/null < "$p/stat" || continue
+		[ "$st" = Z ] && continue
+		refs_dir "$pid" "$dir" || continue
+		[ -n "$excl" ] && refs_dir "$pid" "$excl" && continue
+		echo "$pid"
+	done
+	return 0
+}
+
+mounts_in() {
+	awk -v d="$1" '{
+		m = $5; gsub(/\\040/, " ", m)
+		if (m == d || index(m, d "/") == 1) print length(m) "\t" m
+	}' /proc/self/mountinfo | sort -rn | cut -f2-
+}
+
+loops_in() {
+	losetup -n -l -O NAME,BACK-FILE 2>/dev/null | awk -v d="$1/" 'index($2, d) == 1 { print $1 }'
+	return 0
+}
+
+stop_pids() {
+	[ $# -gt 0 ] || return 0
+	local i pid left
+	kill -TERM "$@" 2>/dev/null
+	for i in $(seq 1 50); do
+		left=
+		for pid in "$@"; do
+			[ -e "/proc/$pid" ] && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ] && left+=" $pid"
+		done
+		[ -z "$left" ] && return 0
+		sleep 0.1
+	done
+	# shellcheck disable=SC2086
+	kill -KILL $left 2>/dev/null
+	sleep 0.2
+}
+
+# sweep DIR [EXCLUDE_DIR]: print and remove whatever still uses DIR.
+sweep() {
+	local dir=$1 excl=${2:-} m l pids pass f
+	[ -d "$dir" ] || return 0
+	for pass in 1 2; do
+		while read -r m; do
+			[ -n "$m" ] || continue
+			echo "mount $m"
+			umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
+		done < <(mounts_in "$dir")
+		for l in $(loops_in "$dir"); do
+			echo "loop device $l"
+			losetup -d "$l" 2>/dev/null
+		done
+		[ "$pass" = 2 ] && break
+		pids=$(procs_in "$dir" "$excl")
+		[ -n "$pids" ] && sleep 1 && pids=$(procs_in "$dir" "$excl")
+		for m in $pids; do
+			echo "process $m: $(tr '\0' ' ' < "/proc/$m/cmdline" 2>/dev/null | cut -c1-160)"
+		done
+		# shellcheck disable=SC2086
+		stop_pids $pids
+	done
+	# plugin spec files pointing into DIR (start_cephvold writes them)
+	for f in /etc/docker/plugins/*.spec /etc/docker/plugins/*.json; do
+		[ -f "$f" ] && grep -qF "$dir/" "$f" 2>/dev/null && { echo "file $f"; rm -f "$f"; }
+	done
+	return 0
+}
+
+# --- the cluster and the exit path ------------------------------------
+
+finish() {
+	local status=$? leaks
+	trap - EXIT INT TERM
+	cd /
+	if [ -d "$cluster" ]; then
+		"$src/tests/lib/ceph.sh" stop "$cluster" || status=1
+	fi
+	leaks=$(sweep "$run")
+	if [ -n "$leaks" ]; then
+		echo "FAIL run: left behind after the run (now cleaned up):"
+		echo "$leaks" | sed 's/^/  /'
+		status=1
+	fi
+	rm -rf --one-file-system "$run"
+	if [ -e "$run" ]; then
+		echo "FAIL run: cannot remove $run"
+		status=1
+	fi
+	exit "$status"
+}
+trap finish EXIT
+trap 'echo "run.sh: interrupted"; exit 130' INT
+trap 'echo "run.sh: terminated"; exit 143' TERM
+
+# --- which tests --------------------------------------------------------
+
+selected() {
+	local name=$1 base=${1#*/} f
+	[ ${#filters[@]} -eq 0 ] && return 0
+	for f in "${filters[@]}"; do
+		f=${f%.sh}
+		# shellcheck disable=SC2053
+		[[ "$name" == $f || "$base" == $f || "$name" == */$f ]] && return 0
+	done
+	return 1
+}
+
+tests=()	# "kind name path"
+for f in "$build"/tests/unit/*; do
+	[ -f "$f" ] && [ -x "$f" ] || continue
+	n=unit/$(basename "$f")
+	selected "$n" && tests+=("unit $n $f")
+done
+for f in "$src"/tests/integ/*.sh; do
+	[ -f "$f" ] || continue
+	n=integ/$(basename "$f" .sh)
+	selected "$n" && tests+=("integ $n $f")
+done
+if [ ${#tests[@]} -eq 0 ]; then
+	echo "run.sh: no test matches ${filters[*]:-}" >&2
+	exit 2
+fi
+
+needs_cluster=
+for t in "${tests[@]}"; do [[ "$t" == integ* ]] && needs_cluster=1; done
+if [ -n "$needs_cluster" ]; then
+	if ! exports=$("$src/tests/lib/ceph.sh" start "$cluster" 2> "$logs/ceph-start.log"); then
+		echo "FAIL run: cannot start the test cluster:"
+		tail -n 40 "$logs/ceph-start.log"
+		for f in "$cluster"/log/*.log; do
+			[ -f "$f" ] && { echo "--- $f"; tail -n 20 "$f"; }
+		done
+		exit 1
+	fi
+	eval "$exports"
+	export CEPHVOL_TEST_CONF CEPHVOL_TEST_KEYRING
+	sed -n "s/^ceph.sh: //p" "$logs/ceph-start.log" | tail -n 1
+fi
+
+# --- run ------------------------------------------------------------------
+
+test_timeout() {
+	local t
+	t=$(head -n 10 "$1" 2>/dev/null | tr -d '\0' | sed -n 's/^[#/*[:space:]]*timeout:[[:space:]]*\([0-9][0-9]*\).*/\1/p' | head -n 1) || true
+	echo "${t:-$default_timeout}"
+}
+
+passed=0 failed=0 skipped=0
+for t in "${tests[@]}"; do
+	read -r kind name path <<< "$t"
+	safe=${name//\//.}
+	log=$logs/$safe.log
+	dir=$run/${name#*/}
+	mkdir -p "$dir"
+	limit=$default_timeout
+	[ "$kind" = integ ] && limit=$(test_timeout "$path")
+	start=$(date +%s.%N)
+	status=0
+	(
+		cd "$src" || exit 1
+		export TMPDIR=$dir CEPHVOL_TEST_TMP=$dir
+		if [ "$kind" = unit ]; then
+			exec timeout -k 15 "$limit" "$path"
+		else
+			exec timeout -k 15 "$limit" bash "$path"
+		fi
+	) > "$log" 2>&1 < /dev/null || status=$?
+	secs=$(elapsed "$start")
+	leaks=$(sweep "$dir")
+	if [ -n "$(ls -A "$dir" 2>/dev/null)" ]; then
+		leaks+=$'\n'"files left in its temp dir: $(cd "$dir" && ls -A | head -n 5 | tr '\n' ' ')"
+	fi
+	rm -rf --one-file-system "$dir"
+	leaks=$(printf '%s' "$leaks" | sed '/^$/d')
+	if [ -n "$leaks" ]; then
+		{ echo "--- run.sh: left behind by the test (now cleaned up):"; echo "$leaks"; } >> "$log"
+	fi
+
+	if [ "$status" = 77 ] && [ -z "$leaks" ]; then
+		reason=$(grep -a '^skip: ' "$log" | tail -n 1 | sed 's/^skip: //')
+		[ -n "$reason" ] || reason=$(tail -n 1 "$log")
+		echo "SKIP $name: ${reason:-no reason given}"
+		skipped=$((skipped + 1))
+	elif [ "$status" = 0 ] && [ -z "$leaks" ]; then
+		printf 'PASS %s (%.1fs)\n' "$name" "$secs"
+		passed=$((passed + 1))
+	else
+		why="exit status $status"
+		[ "$status" = 124 ] || [ "$status" = 137 ] && why="timed out after ${limit}s"
+		[ "$status" = 0 ] || [ "$status" = 77 ] && why="left processes, mounts or files behind"
+		printf 'FAIL %s (%s, %.1fs; log %s)\n' "$name" "$why" "$secs" "$log"
+		tail -n 40 "$log" | sed 's/^/    /'
+		failed=$((failed + 1))
+	fi
+done
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" = 0 ]
