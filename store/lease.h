@@ -30,6 +30,9 @@ struct lease_holder {
 	char		user[64];	/* client name from config, e.g. client.hostb */
 	int64_t		since;		/* unix seconds */
 	int		pid;
+	int64_t		expires;	/* unix seconds by the OSD's clock, 0 = never */
+	bool		expired;	/* expires is past by our clock: the
+					 * next lock attempt will drop it */
 };
 
 /*
@@ -42,10 +45,21 @@ int	lease_acquire(struct store *st, const char *volume, const char *id,
 	    unsigned seconds, void (*lost)(void *arg, int err), void *arg,
 	    struct lease **out, char *err, size_t errlen);
 bool	lease_valid(struct lease *ls);
+/*
+ * lost() runs on the lease's own thread, never inside lease_valid(), so it
+ * may take the caller's locks (e.g. call image_fence()). It may be NULL.
+ * When acquiring took over from an expired holder, lease_taken_from()
+ * fills *out with the holder that was blocklisted and returns true.
+ */
+bool	lease_taken_from(struct lease *ls, struct lease_holder *out);
+/* The lock cookie of this lease (borrowed). */
+const char *lease_cookie(struct lease *ls);
 /* Stop renewing and unlock. */
 void	lease_release(struct lease *ls);
 
-/* The current holder of volume `id`'s lease; -ENOENT when none. */
+/* The current holder of volume `id`'s lease; -ENOENT when none. A holder
+ * whose lock has expired but was not yet dropped is returned with expired
+ * set (it holds nothing; the next acquirer blocklists it). */
 int	lease_holder(struct store *st, const char *id, struct lease_holder *out);
 /* Blocklist the holder's address, then break its lock. -ENOENT if none. */
 int	lease_break(struct store *st, const char *id, struct lease_holder *broken,
