@@ -8,7 +8,7 @@ set -euo pipefail
 what=${1:-all}
 build=(build-essential pkg-config librados-dev libsodium-dev libfuse3-dev
        libjansson-dev libmicrohttpd-dev)
-run=(ceph-mon ceph-osd ceph-common fuse3 e2fsprogs xfsprogs util-linux
+run=(ceph-mon ceph-osd ceph-common fuse3 e2fsprogs xfsprogs util-linux mount iproute2
      docker.io busybox-static curl)
 test=(jq procps)
 bench=(fio postgresql rbd-fuse)

@@ -73,7 +73,7 @@ cmd_start() {
 	mkdir -p "$dir"/{run,log,crash,mon/ceph-a,osd/ceph-0}
 	: > "$dir/pids"
 	local t0=$SECONDS fsid port conf=$dir/ceph.conf
-	fsid=$(uuidgen)
+	fsid=$(cat /proc/sys/kernel/random/uuid)
 	port=$(pick_port) || die "no free port pair for the mon"
 	cat > "$conf" <<CONF
 # Private test cluster made by tests/lib/ceph.sh; stop with: tests/lib/ceph.sh stop $dir
@@ -139,7 +139,7 @@ CONF
 	record_pid mon.a
 
 	local uuid id
-	uuid=$(uuidgen)
+	uuid=$(cat /proc/sys/kernel/random/uuid)
 	id=$(ceph_cmd osd new "$uuid" 2>>"$dir/log/ceph-cli.log") \
 		|| die "ceph osd new failed: mon not reachable on port $port (see $dir/log/mon.a.log)"
 	[ "$id" = 0 ] || die "unexpected osd id '$id'"
