@@ -130,8 +130,11 @@ _procs_in() {
 
 # _mounts_in DIR: mount points at or below DIR, deepest first.
 _mounts_in() {
-	local dir=$1
-	awk -v d="$dir" '{
+	local dir=$1 kind=${2:-}
+	awk -v d="$dir" -v kind="$kind" '{
+		for (i = 7; i <= NF && $i != "-"; i++) ;
+		fuse = ($(i + 1) ~ /^fuse/)
+		if (kind == "fuse" && !fuse || kind == "other" && fuse) next
 		m = $5; gsub(/\\040/, " ", m)
 		if (m == d || index(m, d "/") == 1) print length(m) "\t" m
 	}' /proc/self/mountinfo | sort -rn | cut -f2-
@@ -163,6 +166,16 @@ _stop_pids() {
 	sleep 0.2
 }
 
+# _umount_all DIR KIND: unmount (lazily if busy) every KIND mount below DIR.
+_umount_all() {
+	local m
+	while read -r m; do
+		[ -n "$m" ] || continue
+		echo "mount $m"
+		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
+	done < <(_mounts_in "$1" "$2")
+}
+
 # _sweep DIR: stop and remove what still uses DIR; print one line per
 # leftover. Mounts first (a FUSE server exits once unmounted), then loops,
 # then processes, then mounts again (a killed FUSE server's mount).
@@ -170,15 +183,14 @@ _sweep() {
 	local dir=$1 m l pids pass
 	[ -n "$dir" ] && [ -d "$dir" ] || return 0
 	for pass in 1 2; do
-		while read -r m; do
-			[ -n "$m" ] || continue
-			echo "mount $m"
-			umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
-		done < <(_mounts_in "$dir")
+		# filesystems on loop devices, the loops, then the FUSE
+		# mounts that may serve the loops' files
+		_umount_all "$dir" other
 		for l in $(_loops_in "$dir"); do
 			echo "loop device $l ($(losetup -n -O BACK-FILE "$l" 2>/dev/null))"
 			losetup -d "$l" 2>/dev/null
 		done
+		_umount_all "$dir" fuse
 		[ "$pass" = 2 ] && break
 		pids=$(_procs_in "$dir")
 		if [ -n "$pids" ]; then
@@ -370,6 +382,9 @@ start_cephvold() {
 	[ -n "${CEPHVOL_CONF:-}" ] || fail "start_cephvold: call write_config first"
 	[ -x "$CEPHVOL_BIN/cephvold" ] || fail "no $CEPHVOL_BIN/cephvold (run make)"
 	requires curl
+	if [ -n "${CEPHVOLD_PID:-}" ] && kill -0 "$CEPHVOLD_PID" 2>/dev/null; then
+		fail "start_cephvold: cephvold $CEPHVOLD_PID is running (stop_cephvold first)"
+	fi
 	local spec=/etc/docker/plugins/$DRIVER.spec i
 	mkdir -p /etc/docker/plugins
 	cleanup_fn rm -f "$spec"

@@ -87,7 +87,11 @@ procs_in() {
 }
 
 mounts_in() {
-	awk -v d="$1" '{
+	local dir=$1 kind=${2:-}
+	awk -v d="$dir" -v kind="$kind" '{
+		for (i = 7; i <= NF && $i != "-"; i++) ;
+		fuse = ($(i + 1) ~ /^fuse/)
+		if (kind == "fuse" && !fuse || kind == "other" && fuse) next
 		m = $5; gsub(/\\040/, " ", m)
 		if (m == d || index(m, d "/") == 1) print length(m) "\t" m
 	}' /proc/self/mountinfo | sort -rn | cut -f2-
@@ -115,20 +119,29 @@ stop_pids() {
 	sleep 0.2
 }
 
+# umount_all DIR KIND: unmount (lazily if busy) every KIND mount below DIR.
+umount_all() {
+	local m
+	while read -r m; do
+		[ -n "$m" ] || continue
+		echo "mount $m"
+		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
+	done < <(mounts_in "$1" "$2")
+}
+
 # sweep DIR [EXCLUDE_DIR]: print and remove whatever still uses DIR.
 sweep() {
 	local dir=$1 excl=${2:-} m l pids pass f
 	[ -d "$dir" ] || return 0
 	for pass in 1 2; do
-		while read -r m; do
-			[ -n "$m" ] || continue
-			echo "mount $m"
-			umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
-		done < <(mounts_in "$dir")
+		# filesystems on loop devices, the loops, then the FUSE
+		# mounts that may serve the loops' files
+		umount_all "$dir" other
 		for l in $(loops_in "$dir"); do
 			echo "loop device $l"
 			losetup -d "$l" 2>/dev/null
 		done
+		umount_all "$dir" fuse
 		[ "$pass" = 2 ] && break
 		pids=$(procs_in "$dir" "$excl")
 		[ -n "$pids" ] && sleep 1 && pids=$(procs_in "$dir" "$excl")
