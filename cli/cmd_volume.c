@@ -1,13 +1,305 @@
 /*
- * cmd_volume.c - `cephvol volume`. Placeholder until its issue lands.
+ * cmd_volume.c - `cephvol volume create|ls|inspect|rm|resize` (and the
+ * mount|unmount verbs, which live in cmd_volume_mount.c).
+ *
+ * Thin: options are parsed by volume_opts_parse() exactly as Docker's Create
+ * is, the work is done by store/catalog.c, this file only prints. Exit
+ * status: 0 success, 1 failure, 2 usage.
  */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
 #include "cli/cli.h"
+#include "common/util.h"
+#include "store/catalog.h"
+#include "store/image.h"
+#include "store/lease.h"
+
+#define VOLUME_USAGE \
+	"cephvol volume create NAME [-o KEY=VALUE]...\n" \
+	"       cephvol volume ls [--json]\n" \
+	"       cephvol volume inspect NAME [--json]\n" \
+	"       cephvol volume rm NAME...\n" \
+	"       cephvol volume resize NAME SIZE\n" \
+	"       cephvol volume mount|unmount ..."
+
+static void
+print_json(json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+
+	if (s == NULL)
+		die("out of memory");
+	printf("%s\n", s);
+	free(s);
+}
+
+/* getopt for a verb: -o KEY=VALUE into opts (if given), --json. */
+static void
+parse_verb(struct cli *cli, int argc, char **argv, json_t *opts, const char *use)
+{
+	static const struct option longopts[] = {
+		{ "opt",  required_argument, NULL, 'o' },
+		{ "json", no_argument,	     NULL, 'j' },
+		{ "help", no_argument,	     NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, opts ? "o:h" : "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o': {
+			char *eq = strchr(optarg, '=');
+			if (eq == NULL || eq == optarg)
+				usage_die("-o takes KEY=VALUE, not '%s'\n%s", optarg, use);
+			*eq = '\0';
+			if (opts == NULL)
+				usage_die("%s", use);
+			json_object_set_new(opts, optarg, json_string(eq + 1));
+			*eq = '=';
+			break;
+		}
+		case 'j':
+			cli->json = true;
+			break;
+		case 'h':
+			printf("usage: %s\n", use);
+			exit(0);
+		default:
+			usage_die("%s", use);
+		}
+	}
+}
+
+static int
+volume_create(struct cli *cli, int argc, char **argv)
+{
+	const char *use = "cephvol volume create NAME [-o KEY=VALUE]... "
+	    "(keys: size, fs, objectsize, type, secrets, labels, label.KEY)";
+	struct volume_meta want, got;
+	json_t *opts = json_object();
+	char err[1024];
+	int r;
+
+	parse_verb(cli, argc, argv, opts, use);
+	if (argc - optind != 1)
+		usage_die("%s", use);
+	r = volume_opts_parse(&cli->cfg, argv[optind], opts, &want, err, sizeof(err));
+	json_decref(opts);
+	if (r < 0)
+		die("cannot create volume: %s", err);
+	r = catalog_create(cli_store_create_pool(cli), &want, &got, err, sizeof(err));
+	volume_meta_free(&want);
+	if (r < 0)
+		die("%s", err);
+	if (cli->json) {
+		json_t *j = volume_meta_json(&got);
+		print_json(j);
+		json_decref(j);
+	} else
+		printf("%s\n", got.name);
+	volume_meta_free(&got);
+	return 0;
+}
+
+static int
+volume_ls(struct cli *cli, int argc, char **argv)
+{
+	struct volume_meta *v;
+	size_t n;
+	int r;
+
+	parse_verb(cli, argc, argv, NULL, "cephvol volume ls [--json]");
+	if (optind != argc)
+		usage_die("cephvol volume ls [--json]");
+	r = catalog_list(cli_store(cli), &v, &n);
+	if (r < 0)
+		die("cannot list volumes in pool %s: %s", cli->cfg.ceph_pool,
+		    strerror(-r));
+	if (cli->json) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(a, volume_meta_json(&v[i]));
+		print_json(a);
+		json_decref(a);
+	} else {
+		printf("%-32s %-8s %8s %-5s %s\n", "NAME", "TYPE", "SIZE", "FS",
+		    "CREATED");
+		for (size_t i = 0; i < n; i++) {
+			char sz[32] = "-", when[32];
+			if (v[i].type == VOLUME_BLOCK)
+				size_format(v[i].size, sz, sizeof(sz));
+			printf("%-32s %-8s %8s %-5s %s\n", v[i].name,
+			    volume_type_name(v[i].type), sz,
+			    v[i].type == VOLUME_BLOCK ? v[i].fs : "-",
+			    time_format(v[i].created, when, sizeof(when)));
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		volume_meta_free(&v[i]);
+	free(v);
+	return 0;
+}
+
+static json_t *
+holder_json(const struct lease_holder *h)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:b}",
+	    "client", h->client, "addr", h->addr, "cookie", h->cookie,
+	    "host", h->host, "user", h->user, "pid", h->pid,
+	    "since", (json_int_t)h->since, "expires", (json_int_t)h->expires,
+	    "expired", h->expired);
+}
+
+static int
+volume_inspect(struct cli *cli, int argc, char **argv)
+{
+	const char *use = "cephvol volume inspect NAME [--json]";
+	struct volume_meta m;
+	struct lease_holder h;
+	struct store *st;
+	uint64_t bytes = 0, objects = 0;
+	bool held;
+	int r, ra = 0;
+
+	parse_verb(cli, argc, argv, NULL, use);
+	if (argc - optind != 1)
+		usage_die("%s", use);
+	st = cli_store(cli);
+	r = catalog_get(st, argv[optind], &m);
+	if (r == -ENOENT)
+		die("no such volume: %s", argv[optind]);
+	if (r < 0)
+		die("cannot read volume %s: %s", argv[optind], strerror(-r));
+	r = lease_holder(st, m.id, &h);
+	if (r < 0 && r != -ENOENT)
+		die("cannot read the lease of volume %s: %s", m.name, strerror(-r));
+	held = r == 0;
+	if (m.type == VOLUME_BLOCK)
+		ra = image_allocated(st, m.id, &bytes, &objects);
+	if (ra < 0)
+		die("cannot count the objects of volume %s: %s", m.name,
+		    strerror(-ra));
+
+	if (cli->json) {
+		json_t *j = volume_meta_json(&m);
+		if (m.type == VOLUME_BLOCK) {
+			json_object_set_new(j, "allocated_bytes",
+			    json_integer((json_int_t)bytes));
+			json_object_set_new(j, "allocated_objects",
+			    json_integer((json_int_t)objects));
+		}
+		json_object_set_new(j, "lease", held ? holder_json(&h) : json_null());
+		print_json(j);
+		json_decref(j);
+	} else {
+		char a[32], b[32], when[32], who[512];
+		printf("name:        %s\n", m.name);
+		printf("id:          %s\n", m.id);
+		printf("type:        %s\n", volume_type_name(m.type));
+		if (m.type == VOLUME_BLOCK) {
+			printf("size:        %s (%" PRIu64 " bytes)\n",
+			    size_format(m.size, a, sizeof(a)), m.size);
+			printf("fs:          %s\n", m.fs);
+			printf("object size: %s\n", size_format(m.object_size, b, sizeof(b)));
+			printf("allocated:   %" PRIu64 " bytes in %" PRIu64 " objects\n",
+			    bytes, objects);
+		} else {
+			char *s = json_dumps(m.secrets, JSON_COMPACT);
+			printf("secrets:     %s\n", s ? s : "?");
+			free(s);
+		}
+		const char *k;
+		json_t *v;
+		json_object_foreach(m.labels, k, v)
+			printf("label:       %s=%s\n", k, json_string_value(v));
+		printf("created:     %s\n", time_format(m.created, when, sizeof(when)));
+		printf("lease:       %s\n", held ? lease_holder_describe(&h, who,
+		    sizeof(who)) : "none");
+	}
+	volume_meta_free(&m);
+	return 0;
+}
+
+static int
+volume_rm(struct cli *cli, int argc, char **argv)
+{
+	const char *use = "cephvol volume rm NAME...";
+	struct store *st;
+	char err[1024];
+	int status = 0;
+
+	parse_verb(cli, argc, argv, NULL, use);
+	if (optind >= argc)
+		usage_die("%s", use);
+	st = cli_store(cli);
+	for (int i = optind; i < argc; i++) {
+		int r = catalog_remove(st, argv[i], err, sizeof(err));
+		if (r < 0) {
+			fprintf(stderr, "cephvol: error: %s\n", err);
+			status = 1;
+		} else
+			printf("%s\n", argv[i]);
+	}
+	return status;
+}
+
+static int
+volume_resize(struct cli *cli, int argc, char **argv)
+{
+	const char *use = "cephvol volume resize NAME SIZE (e.g. 20G; grow only)";
+	uint64_t size;
+	char err[1024];
+	int r;
+
+	parse_verb(cli, argc, argv, NULL, use);
+	if (argc - optind != 2)
+		usage_die("%s", use);
+	if (size_parse(argv[optind + 1], &size) < 0)
+		usage_die("bad size '%s': expected e.g. 20G, 512M or bytes\n%s",
+		    argv[optind + 1], use);
+	r = catalog_resize(cli_store(cli), argv[optind], size, err, sizeof(err));
+	if (r < 0)
+		die("%s", err);
+	return 0;
+}
 
 int
 cmd_volume(struct cli *cli, int argc, char **argv)
 {
-	(void)cli;
-	(void)argc;
-	(void)argv;
-	die("'cephvol volume' is not implemented yet");
+	static const struct {
+		const char	*name;
+		int		(*fn)(struct cli *, int, char **);
+	} verbs[] = {
+		{ "create", volume_create },
+		{ "ls", volume_ls },
+		{ "list", volume_ls },
+		{ "inspect", volume_inspect },
+		{ "rm", volume_rm },
+		{ "remove", volume_rm },
+		{ "resize", volume_resize },
+		{ "mount", cmd_volume_mount },
+		{ "unmount", cmd_volume_unmount },
+	};
+
+	if (argc < 2)
+		usage_die("%s", VOLUME_USAGE);
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		printf("usage: %s\n", VOLUME_USAGE);
+		return 0;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+		if (strcmp(argv[1], verbs[i].name) == 0) {
+			optind = 0;
+			return verbs[i].fn(cli, argc - 1, argv + 1);
+		}
+	usage_die("unknown verb 'volume %s'\n%s", argv[1], VOLUME_USAGE);
 }
