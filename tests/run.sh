@@ -180,9 +180,20 @@ finish() {
 	fi
 	exit "$status"
 }
+# on INT/TERM: stop the running test (timeout passes the signal to it and
+# its process group), give it time for its cleanups, then finish
+current=
+on_signal() {
+	echo "run.sh: $1"
+	if [ -n "$current" ]; then
+		kill -TERM "$current" 2>/dev/null
+		wait "$current" 2>/dev/null
+	fi
+	exit "$2"
+}
 trap finish EXIT
-trap 'echo "run.sh: interrupted"; exit 130' INT
-trap 'echo "run.sh: terminated"; exit 143' TERM
+trap 'on_signal interrupted 130' INT
+trap 'on_signal terminated 143' TERM
 
 # --- which tests --------------------------------------------------------
 
@@ -250,17 +261,20 @@ for t in "${tests[@]}"; do
 	status=0
 	# (bash's "Killed" notice for a test killed at its time limit goes
 	# to /dev/null; the verdict below says it)
-	{
-		(
-			cd "$src" || exit 1
-			export TMPDIR=$dir CEPHVOL_TEST_TMP=$dir
-			if [ "$kind" = unit ]; then
-				exec timeout -k 15 "$limit" "$path"
-			else
-				exec timeout -k 15 "$limit" bash "$path"
-			fi
-		) > "$log" 2>&1 < /dev/null
-	} 2>/dev/null || status=$?
+	# In the background, so that a signal to the runner is handled at
+	# once (the trap passes it on to the test, whose cleanups then run).
+	(
+		cd "$src" || exit 1
+		export TMPDIR=$dir CEPHVOL_TEST_TMP=$dir
+		if [ "$kind" = unit ]; then
+			exec timeout -k 15 "$limit" "$path"
+		else
+			exec timeout -k 15 "$limit" bash "$path"
+		fi
+	) > "$log" 2>&1 < /dev/null &
+	current=$!
+	wait "$current" 2>/dev/null || status=$?
+	current=
 	secs=$(elapsed "$start")
 	leaks=$(sweep "$dir")
 	if [ -n "$(ls -A "$dir" 2>/dev/null)" ]; then
