@@ -184,17 +184,17 @@ volume_inspect(struct cli *cli, int argc, char **argv)
 	held = r == 0;
 	if (m.type == VOLUME_BLOCK)
 		ra = image_allocated(st, m.id, &bytes, &objects);
-	if (ra < 0)
-		die("cannot count the objects of volume %s: %s", m.name,
-		    strerror(-ra));
+	if (ra < 0)	/* still show the metadata */
+		fprintf(stderr, "cephvol: warning: cannot count the objects of "
+		    "volume %s: %s\n", m.name, strerror(-ra));
 
 	if (cli->json) {
 		json_t *j = volume_meta_json(&m);
 		if (m.type == VOLUME_BLOCK) {
-			json_object_set_new(j, "allocated_bytes",
-			    json_integer((json_int_t)bytes));
-			json_object_set_new(j, "allocated_objects",
-			    json_integer((json_int_t)objects));
+			json_object_set_new(j, "allocated_bytes", ra < 0 ?
+			    json_null() : json_integer((json_int_t)bytes));
+			json_object_set_new(j, "allocated_objects", ra < 0 ?
+			    json_null() : json_integer((json_int_t)objects));
 		}
 		json_object_set_new(j, "lease", held ? holder_json(&h) : json_null());
 		print_json(j);
@@ -209,8 +209,11 @@ volume_inspect(struct cli *cli, int argc, char **argv)
 			    size_format(m.size, a, sizeof(a)), m.size);
 			printf("fs:          %s\n", m.fs);
 			printf("object size: %s\n", size_format(m.object_size, b, sizeof(b)));
-			printf("allocated:   %" PRIu64 " bytes in %" PRIu64 " objects\n",
-			    bytes, objects);
+			if (ra < 0)
+				printf("allocated:   unknown (%s)\n", strerror(-ra));
+			else
+				printf("allocated:   %" PRIu64 " bytes in %" PRIu64
+				    " objects\n", bytes, objects);
 		} else {
 			char *s = json_dumps(m.secrets, JSON_COMPACT);
 			printf("secrets:     %s\n", s ? s : "?");
