@@ -61,6 +61,13 @@ void
 catalog_crash_point(const char *step)
 {
 	const char *at = getenv("CEPHVOL_CRASH_AT");
+	const char *wait_at = getenv("CEPHVOL_WAIT_AT");
+	const char *wait_file = getenv("CEPHVOL_WAIT_FILE");
+
+	/* Tests line racers up: wait (30 s at most) for a file to appear. */
+	if (wait_at && wait_file && strcmp(wait_at, step) == 0)
+		for (int i = 0; i < 30000 && access(wait_file, F_OK) < 0; i++)
+			usleep(1000);
 
 	if (at && strcmp(at, step) == 0) {
 		fprintf(stderr, "cephvol: crash injected at %s\n", step);
@@ -440,6 +447,7 @@ catalog_create(struct store *st, const struct volume_meta *want,
 	struct catalog_entry e;
 	int r = -EAGAIN;
 
+	catalog_crash_point("create.begin");
 	for (int attempt = 0; attempt < RETRIES; attempt++) {
 		struct volume_meta have, mine;
 		bool created_header = false;
@@ -457,8 +465,11 @@ catalog_create(struct store *st, const struct volume_meta *want,
 			e.created = (int64_t)time(NULL);
 			e.state = CATALOG_CREATING;
 			r = entry_swap(st, want->name, NULL, &e);
-			if (r == -ECANCELED)
-				continue;	/* someone else's entry: read it */
+			if (r == -ECANCELED) {
+				log_debug("volume=%s: another creator's entry came "
+				    "first; reading it", want->name);
+				continue;
+			}
 			if (r < 0) {
 				snprintf(err, errlen, "cannot add volume %s to the "
 				    "catalogue %s in pool %s: %s", want->name,
@@ -498,7 +509,10 @@ catalog_create(struct store *st, const struct volume_meta *want,
 			if (r == 0) {
 				created_header = true;
 				catalog_crash_point("create.header");
-			} else if (r != -EEXIST) {
+			} else if (r == -EEXIST)
+				log_debug("volume=%s id=%s: header made by another "
+				    "creator; comparing with it", e.name, e.id);
+			else {
 				snprintf(err, errlen, "cannot create header of volume "
 				    "%s in pool %s: %s", e.name, store_pool(st),
 				    strerror(-r));

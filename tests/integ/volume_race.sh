@@ -13,13 +13,23 @@ test_pool
 write_config
 
 n=8
-race() {	# race NAME ARGS-FOR-RACER-i (i substituted for @)
+# race NAME ARGS-FOR-RACER-i (i substituted for @): n creators connect,
+# wait at the start of the create (CEPHVOL_WAIT_AT) until $T/go exists,
+# then all go at once.
+race() {
 	local name=$1 i; shift
+	rm -f "$T/go"
 	for i in $(seq 1 $n); do
-		( trap - ERR; set +e; cephvol --json volume create "$name" ${@//@/$i} > "$T/out.$i" 2> "$T/err.$i"
+		( trap - ERR; set +e
+		  CEPHVOL_WAIT_AT=create.begin CEPHVOL_WAIT_FILE=$T/go \
+		      cephvol -vv --json volume create "$name" ${@//@/$i} > "$T/out.$i" 2> "$T/err.$i"
 		  echo $? > "$T/rc.$i" ) &
 	done
+	sleep 1
+	touch "$T/go"
 	wait
+	contended=$(cat "$T"/err.* | grep -c "came first\|made by another creator" || true)
+	echo "$n racers: $contended races lost for the entry or the header"
 }
 
 step "$n racers, same options: all succeed with the same id"
@@ -44,6 +54,7 @@ for i in $(seq 1 $n); do
 	fi
 done
 assert_eq "$winners" 1 "racers that succeeded"
+[ "$contended" -gt 0 ] || fail "no racer met another (the barrier did not work)"
 size=$(cephvol --json volume inspect diff | jq .size)
 assert_eq "$size" $((win << 30)) "size of the volume (racer $win won)"
 for i in $(seq 1 $n); do
