@@ -62,8 +62,13 @@ skip() {
 }
 
 _on_err() {
-	local status=$1 line=$2 cmd=$3
-	echo "FAIL: exit status $status at ${BASH_SOURCE[1]:-$0}:$line: $cmd" >&2
+	local status=$1 line=$2 cmd=$3 i where
+	# the failing command's file:line, then each caller's, out to the test
+	where="${BASH_SOURCE[1]:-$0}:$line"
+	for (( i = 1; i < ${#BASH_SOURCE[@]} - 1; i++ )); do
+		where+=" <- ${BASH_SOURCE[i + 1]##*/}:${BASH_LINENO[i]}"
+	done
+	echo "FAIL: exit status $status at $where: $cmd" >&2
 }
 trap '_on_err $? $LINENO "$BASH_COMMAND"' ERR
 
@@ -103,27 +108,31 @@ trap 'echo "terminated" >&2; exit 143' TERM
 # environment or its cwd. Bash builtins only, so the sweep never finds
 # its own helper processes.
 _refs_dir() {
-	local pid=$1 dir=$2 only=${3:-} a=() cwd
+	local pid=$1 dir=$2 only=${3:-} a=()
 	mapfile -d "" -t a 2>/dev/null < "/proc/$pid/cmdline" || return 1
 	[[ " ${a[*]} " == *"$dir/"* || " ${a[*]} " == *"$dir "* ]] && return 0
 	[ "$only" = cmdline ] && return 1
 	mapfile -d "" -t a 2>/dev/null < "/proc/$pid/environ" || true
-	[[ " ${a[*]} " == *"$dir/"* || " ${a[*]} " == *"$dir "* ]] && return 0
-	cwd=$(readlink "/proc/$pid/cwd" 2>/dev/null) || true
-	[[ "$cwd" == "$dir" || "$cwd" == "$dir/"* ]]
+	[[ " ${a[*]} " == *"$dir/"* || " ${a[*]} " == *"$dir "* ]]
 }
 
 # _procs_in DIR [cmdline]: pids (other than this shell) that reference
-# DIR (in their command line only, if asked), alive.
+# DIR (in their command line only, if asked; else also in their
+# environment or as their cwd), alive.
 _procs_in() {
-	local dir=$1 only=${2:-} p pid st
+	local dir=$1 only=${2:-} p pid st cwds=" "
+	[ "$only" = cmdline ] ||
+	    cwds+=$(find /proc/[0-9]*/cwd -maxdepth 0 \( -lname "$dir" -o -lname "$dir/*" \) \
+		2>/dev/null | cut -d/ -f3 | tr '\n' ' ')
 	for p in /proc/[0-9]*; do
 		pid=${p#/proc/}
 		[ "$pid" = $$ ] || [ "$pid" = "$BASHPID" ] && continue
 		read -r _ _ st _ 2>/dev/null < "$p/stat" || continue
 		# the stat comm field may hold spaces; zombies are stopped anyway
 		[ "$st" = Z ] && continue
-		_refs_dir "$pid" "$dir" "$only" && echo "$pid"
+		if [[ "$cwds" == *" $pid "* ]] || _refs_dir "$pid" "$dir" "$only"; then
+			echo "$pid"
+		fi
 	done
 	return 0
 }
@@ -166,6 +175,18 @@ _stop_pids() {
 	sleep 0.2
 }
 
+# _container_procs DIR: processes of containers of a dockerd whose data-root
+# is below DIR (found by container id in their cgroup): they live in their
+# own namespaces and never name DIR, and outlive a killed containerd-shim.
+_container_procs() {
+	local ids
+	ids=$(find "$1" -maxdepth 6 -type d -regextype posix-extended \
+	    -regex '.*/containers/[0-9a-f]{64}' 2>/dev/null | sed 's|.*/||')
+	[ -n "$ids" ] || return 0
+	grep -l -F "$ids" /proc/[0-9]*/cgroup 2>/dev/null | cut -d/ -f3
+	return 0
+}
+
 # _umount_all DIR KIND: unmount (lazily if busy) every KIND mount below DIR.
 _umount_all() {
 	local m
@@ -196,14 +217,18 @@ _sweep() {
 		if [ -n "$pids" ]; then
 			# a daemon stopping on its own (a FUSE server after its
 			# unmount) gets 3 s before it counts as left behind
-			for _ in $(seq 1 30); do
+			local until=$((SECONDS + 3))
+			while [ -n "$pids" ] && [ "$SECONDS" -lt "$until" ]; do
+				sleep 0.2
 				pids=$(_procs_in "$dir")
-				[ -z "$pids" ] && break
-				sleep 0.1
 			done
 		fi
 		for m in $pids; do
 			echo "process $m: $(tr '\0' ' ' < "/proc/$m/cmdline" 2>/dev/null | cut -c1-200)"
+		done
+		for m in $(_container_procs "$dir"); do
+			echo "container process $m: $(tr '\0' ' ' < "/proc/$m/cmdline" 2>/dev/null | cut -c1-100)"
+			kill -KILL "$m" 2>/dev/null
 		done
 		# shellcheck disable=SC2086
 		_stop_pids $pids
@@ -390,7 +415,9 @@ start_cephvold() {
 	cleanup_fn rm -f "$spec"
 	echo "unix://$PLUGIN_SOCK" > "$spec"
 	echo "--- cephvold $* ($(date +%T))" >> "$T/cephvold.log"
-	"$CEPHVOL_BIN/cephvold" -d -c "$CEPHVOL_CONF" "$@" >> "$T/cephvold.log" 2>&1 < /dev/null &
+	# its own session: a signal to the test's process group (^C, the
+	# runner's timeout) reaches the test, whose cleanups stop it in order
+	setsid "$CEPHVOL_BIN/cephvold" -d -c "$CEPHVOL_CONF" "$@" >> "$T/cephvold.log" 2>&1 < /dev/null &
 	CEPHVOLD_PID=$!
 	cleanup_fn _stop_child "$CEPHVOLD_PID" cephvold
 	for (( i = 0; i < 100; i++ )); do
@@ -475,9 +502,11 @@ start_dockerd() {
 	[ -x /usr/bin/docker ] && DOCKER_CLI=/usr/bin/docker	# the daemon's own version
 	export DOCKER_HOST=unix://$D/docker.sock DOCKER_CONFIG=$D/cli DOCKER_CLI
 	cleanup_fn _stop_dockerd
-	dockerd --storage-driver=overlay2 --iptables=false --ip-forward=false \
-	    --ip-masq=false --bridge=none --data-root "$D/root" --exec-root "$D/exec" \
-	    -H "$DOCKER_HOST" --pidfile "$D/docker.pid" > "$D/dockerd.log" 2>&1 < /dev/null &
+	# its own session, like cephvold (see start_cephvold)
+	setsid dockerd --storage-driver=overlay2 --iptables=false --ip-forward=false \
+	    --ip-masq=false --bridge=none --shutdown-timeout=5 --data-root "$D/root" \
+	    --exec-root "$D/exec" -H "$DOCKER_HOST" --pidfile "$D/docker.pid" \
+	    > "$D/dockerd.log" 2>&1 < /dev/null &
 	DOCKERD_PID=$!
 	for (( i = 0; i < 300; i++ )); do
 		kill -0 "$DOCKERD_PID" 2>/dev/null || {
@@ -524,10 +553,15 @@ _stop_dockerd() {
 		[ -z "$ids" ] || timeout 30 "${DOCKER_CLI:-docker}" rm -f $ids >/dev/null 2>&1 || true
 	fi
 	_stop_child "$DOCKERD_PID" dockerd TERM
-	# a dockerd that was killed leaves its containerd and shims: they name $D
+	# a dockerd that was killed leaves its containerd and shims (they name
+	# $D) and the containers' processes
 	for pid in $(_procs_in "$D" cmdline); do
 		echo "stopping leftover $(cat /proc/$pid/comm 2>/dev/null) $pid of dockerd" >&2
 		_stop_pids "$pid"
+	done
+	for pid in $(_container_procs "$D"); do
+		echo "killing leftover container process $pid ($(cat /proc/$pid/comm 2>/dev/null))" >&2
+		kill -KILL "$pid" 2>/dev/null
 	done
 	DOCKERD_PID=
 }

@@ -61,25 +61,25 @@ export CEPHVOL_RUN_DIR=$run
 # --- leak detection (bash builtins where it matters: never find ourselves)
 
 refs_dir() {
-	local pid=$1 dir=$2 a=() cwd
+	local pid=$1 dir=$2 a=()
 	mapfile -d "" -t a 2>/dev/null < "/proc/$pid/cmdline" || return 1
 	[[ " ${a[*]} " == *"$dir/"* || " ${a[*]} " == *"$dir "* ]] && return 0
 	mapfile -d "" -t a 2>/dev/null < "/proc/$pid/environ" || true
-	[[ " ${a[*]} " == *"$dir/"* || " ${a[*]} " == *"$dir "* ]] && return 0
-	cwd=$(readlink "/proc/$pid/cwd" 2>/dev/null) || true
-	[[ "$cwd" == "$dir" || "$cwd" == "$dir/"* ]]
+	[[ " ${a[*]} " == *"$dir/"* || " ${a[*]} " == *"$dir "* ]]
 }
 
 # procs_in DIR [EXCLUDE_DIR]: live processes referencing DIR, except ours
 # and those that reference EXCLUDE_DIR (the cluster, stopped separately).
 procs_in() {
-	local dir=$1 excl=${2:-} p pid st
+	local dir=$1 excl=${2:-} p pid st cwds
+	cwds=" "$(find /proc/[0-9]*/cwd -maxdepth 0 \( -lname "$dir" -o -lname "$dir/*" \) \
+	    2>/dev/null | cut -d/ -f3 | tr '\n' ' ')
 	for p in /proc/[0-9]*; do
 		pid=${p#/proc/}
 		[ "$pid" = $$ ] || [ "$pid" = "$BASHPID" ] && continue
 		read -r _ _ st _ 2>/dev/null < "$p/stat" || continue
 		[ "$st" = Z ] && continue
-		refs_dir "$pid" "$dir" || continue
+		[[ "$cwds" == *" $pid "* ]] || refs_dir "$pid" "$dir" || continue
 		[ -n "$excl" ] && refs_dir "$pid" "$excl" && continue
 		echo "$pid"
 	done
@@ -119,6 +119,18 @@ stop_pids() {
 	sleep 0.2
 }
 
+# container_procs DIR: processes of containers of a dockerd whose data-root
+# is below DIR (found by container id in their cgroup): they live in their
+# own namespaces and never name DIR, and outlive a killed containerd-shim.
+container_procs() {
+	local ids
+	ids=$(find "$1" -maxdepth 6 -type d -regextype posix-extended \
+	    -regex '.*/containers/[0-9a-f]{64}' 2>/dev/null | sed 's|.*/||')
+	[ -n "$ids" ] || return 0
+	grep -l -F "$ids" /proc/[0-9]*/cgroup 2>/dev/null | cut -d/ -f3
+	return 0
+}
+
 # umount_all DIR KIND: unmount (lazily if busy) every KIND mount below DIR.
 umount_all() {
 	local m
@@ -147,6 +159,10 @@ sweep() {
 		[ -n "$pids" ] && sleep 1 && pids=$(procs_in "$dir" "$excl")
 		for m in $pids; do
 			echo "process $m: $(tr '\0' ' ' < "/proc/$m/cmdline" 2>/dev/null | cut -c1-160)"
+		done
+		for m in $(container_procs "$dir"); do
+			echo "container process $m: $(tr '\0' ' ' < "/proc/$m/cmdline" 2>/dev/null | cut -c1-100)"
+			kill -KILL "$m" 2>/dev/null
 		done
 		# shellcheck disable=SC2086
 		stop_pids $pids

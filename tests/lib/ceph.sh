@@ -93,6 +93,8 @@ osd pool default pg autoscale mode = off
 mon allow pool size one = true
 mon allow pool delete = true
 mon warn on pool no redundancy = false
+# no mgr in this cluster: do not turn HEALTH_WARN after 2 minutes
+mon mgr mkfs grace = 31536000
 osd crush chooseleaf type = 0
 run dir = $dir/run
 crash dir = $dir/crash
@@ -180,7 +182,7 @@ cmd_stop() {
 	# only processes whose command line names this cluster's ceph.conf.
 	for f in /proc/[0-9]*/cmdline; do
 		pid=${f#/proc/}; pid=${pid%/cmdline}
-		tr "\\0" " " < "$f" 2>/dev/null | grep -qF -- "--conf $dir/ceph.conf " && pids+=("$pid")
+		tr "\\0" " " 2>/dev/null < "$f" | grep -qF -- "--conf $dir/ceph.conf " && pids+=("$pid")
 	done
 	# OSDs before the mon: an OSD tells the mon it goes down and waits
 	# (osd_mon_shutdown_timeout, 5 s) when the mon is already gone.
