@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
 	--build) build=$2; shift 2 ;;
 	--build=*) build=${1#--build=}; shift ;;
 	start|stop|env) action=$1; shift ;;
-	-h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
 	*) echo "usage: deploy/demo.sh [--build DIR] [start|stop|env]" >&2; exit 2 ;;
 	esac
 done

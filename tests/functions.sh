@@ -316,12 +316,26 @@ ceph_env() {
 		requires ceph-mon ceph-osd ceph
 		cleanup_fn "$CEPHVOL_SRC/tests/lib/ceph.sh" stop "$T/ceph"
 		local exports
-		exports=$("$CEPHVOL_SRC/tests/lib/ceph.sh" start "$T/ceph") ||
+		exports=$("$CEPHVOL_SRC/tests/lib/ceph.sh" start "$T/ceph" \
+		    ${CEPHVOL_TEST_MEMSTORE:+--memstore}) ||
 		    fail "cannot start a private ceph cluster"
 		eval "$exports"
 	fi
 	export CEPH_CONF=$CEPHVOL_TEST_CONF
 	export CEPHVOL_TEST_CONF CEPHVOL_TEST_KEYRING
+}
+
+# start_ceph DIR [--memstore]: a further private cluster under DIR (for
+# tests that need two), stopped at exit. Prints nothing; its ceph.conf is
+# DIR/ceph.conf and its admin keyring DIR/keyring.admin. The test's own
+# cluster (CEPH_CONF) is unchanged.
+start_ceph() {
+	local dir=$1
+	shift
+	requires ceph-mon ceph-osd
+	cleanup_fn "$CEPHVOL_SRC/tests/lib/ceph.sh" stop "$dir"
+	"$CEPHVOL_SRC/tests/lib/ceph.sh" start "$dir" "$@" >/dev/null ||
+	    fail "cannot start a ceph cluster in $dir"
 }
 
 # ceph ARGS: the ceph CLI on the test cluster, bounded in time.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/run.sh - run cephvol's tests against one private Ceph cluster.
 #
-#   tests/run.sh [--build DIR] [--keep-going] [TEST...]
+#   tests/run.sh [--build DIR] [--memstore] [TEST...]
 #
 # Starts one Ceph cluster (tests/lib/ceph.sh) in a temp dir, then runs every
 # unit test binary DIR/tests/unit/* and every tests/integ/*.sh, sorted, each
@@ -12,6 +12,9 @@
 #	SKIP name: reason	(exit status 77)
 # and finally "N passed, N failed, N skipped"; the exit status is 1 if any
 # test failed (or leaked), 0 otherwise.
+#
+# --memstore (or CEPHVOL_TEST_MEMSTORE=1) puts the cluster's OSD on memstore
+# instead of bluestore on a sparse file (faster start, data in RAM).
 #
 # TEST arguments select tests by name: "rig_rados", "integ/rig_rados",
 # "unit/test_util", or a glob ("rig_*").
@@ -33,14 +36,15 @@ default_timeout=${CEPHVOL_TEST_TIMEOUT:-300}
 elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 
 usage() {
-	echo "usage: tests/run.sh [--build DIR] [TEST...]" >&2
+	echo "usage: tests/run.sh [--build DIR] [--memstore] [TEST...]" >&2
 	exit 2
 }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--build) [ $# -ge 2 ] || usage; build=$2; shift 2 ;;
 	--build=*) build=${1#--build=}; shift ;;
-	-h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--memstore) export CEPHVOL_TEST_MEMSTORE=1; shift ;;
+	-h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
 	-*) usage ;;
 	*) filters+=("$1"); shift ;;
 	esac
@@ -243,7 +247,8 @@ fi
 needs_cluster=
 for t in "${tests[@]}"; do [[ "$t" == integ* ]] && needs_cluster=1; done
 if [ -n "$needs_cluster" ]; then
-	if ! exports=$("$src/tests/lib/ceph.sh" start "$cluster" 2> "$logs/ceph-start.log"); then
+	if ! exports=$("$src/tests/lib/ceph.sh" start "$cluster" ${CEPHVOL_TEST_MEMSTORE:+--memstore} \
+	    2> "$logs/ceph-start.log"); then
 		echo "FAIL run: cannot start the test cluster:"
 		tail -n 40 "$logs/ceph-start.log"
 		for f in "$cluster"/log/*.log; do
