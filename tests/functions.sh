@@ -24,7 +24,25 @@
 # a private cluster started by ceph_env.
 #
 # cleanup_fn must be called from the test's main shell, never inside $(...)
-# or a pipeline: a subshell's registration is lost.
+# or a pipeline: a subshell's registration is lost (the same holds for
+# start_cephvold, start_dockerd, test_pool, which register cleanups).
+#
+# What it gives (each documented where it is defined):
+#   T TEST_NAME                  the test's temp dir; the script's name
+#   step MSG | fail MSG | die MSG | skip MSG
+#   cleanup_fn CMD...            run at exit, last first
+#   requires CMD... | requires_root
+#   expect_fail CMD...           CMD must fail (1..125); sets ERR, OUT
+#   assert_contains H N | assert_not_contains H N | assert_eq GOT WANT [WHAT]
+#   wait_for SECS CMD...
+#   ceph_env                     CEPH_CONF, CEPHVOL_TEST_CONF/_KEYRING
+#   start_ceph DIR [--memstore]  a further cluster; ceph ARGS | rados ARGS
+#   test_pool [NAME]             POOL
+#   write_config [s.k=v...]      CEPHVOL_CONF, DRIVER, PLUGIN_SOCK
+#   cephvol ARGS                 $CEPHVOL_BIN/cephvol
+#   start_cephvold [ARGS] | stop_cephvold [SIG]   CEPHVOLD_PID, CEPHVOLD_STATUS
+#   api ENDPOINT [JSON]          body on stdout, API_STATUS
+#   start_dockerd | docker ARGS  DOCKER_HOST, DOCKERD_PID; localhost/busybox:test
 
 set -eEuo pipefail
 unset CEPH_ARGS
