@@ -58,6 +58,14 @@ logs=$build/test-logs
 rm -rf "$logs"
 mkdir -p "$logs"
 
+# Directories that dockerd, containerd and start_cephvold create outside
+# the run directory: removed at the end if the run made them and they are
+# empty (a concurrent run still using one keeps it non-empty).
+made_dirs=()
+for d in /etc/docker/plugins /run/docker/plugins /run/docker /run/containerd/s /run/containerd; do
+	[ -e "$d" ] || made_dirs+=("$d")
+done
+
 run=$(mktemp -d /tmp/cvr.XXXXXX)
 cluster=$run/ceph
 export CEPHVOL_RUN_DIR=$run
@@ -194,6 +202,9 @@ finish() {
 		status=1
 	fi
 	rm -rf --one-file-system "$run"
+	for d in "${made_dirs[@]}"; do
+		rmdir "$d" 2>/dev/null
+	done
 	if [ -e "$run" ]; then
 		echo "FAIL run: cannot remove $run"
 		status=1
