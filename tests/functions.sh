@@ -339,6 +339,7 @@ ceph_env() {
 		    fail "cannot start a private ceph cluster"
 		eval "$exports"
 	fi
+	: "${CEPHVOL_TEST_KEYRING:=$(dirname "$CEPHVOL_TEST_CONF")/keyring.admin}"
 	export CEPH_CONF=$CEPHVOL_TEST_CONF
 	export CEPHVOL_TEST_CONF CEPHVOL_TEST_KEYRING
 }
