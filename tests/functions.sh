@@ -180,6 +180,7 @@ _stop_pids() {
 	[ $# -gt 0 ] || return 0
 	local i pid left
 	kill -TERM "$@" 2>/dev/null
+	kill -CONT "$@" 2>/dev/null	# a stopped process acts on TERM only once continued
 	for i in $(seq 1 50); do
 		left=
 		for pid in "$@"; do
@@ -488,6 +489,7 @@ _stop_child() {
 	_CHILD_STATUS=
 	[[ "$_REAPED" == *" $pid "* ]] && return 0
 	kill -"$sig" "$pid" 2>/dev/null || true
+	[ "$sig" = TERM ] && kill -CONT "$pid" 2>/dev/null
 	for (( i = 0; i < 100; i++ )); do
 		kill -0 "$pid" 2>/dev/null || break
 		[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] && break

@@ -118,6 +118,7 @@ stop_pids() {
 	[ $# -gt 0 ] || return 0
 	local i pid left
 	kill -TERM "$@" 2>/dev/null
+	kill -CONT "$@" 2>/dev/null	# a stopped process acts on TERM only once continued
 	for i in $(seq 1 50); do
 		left=
 		for pid in "$@"; do

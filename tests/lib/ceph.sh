@@ -202,6 +202,7 @@ stop_pids() {
 	local live=("$@") pid i
 	if [ ${#live[@]} -gt 0 ]; then
 		kill -TERM "${live[@]}" 2>/dev/null || true
+		kill -CONT "${live[@]}" 2>/dev/null || true
 		for i in $(seq 1 100); do
 			local left=()
 			for pid in "${live[@]}"; do ours "$pid" "$dir" && left+=("$pid"); done
