@@ -505,12 +505,14 @@ _stop_child() {
 }
 
 # api ENDPOINT [JSON]: POST JSON (default: empty body) to the plugin the
-# way dockerd does; print the response body. Returns 1 unless HTTP 200.
-# API_STATUS holds the HTTP status.
+# way dockerd 20.10 does (its Accept header, no Content-Type, the body
+# followed by a newline); print the response body. Returns 1 unless HTTP
+# 200; API_STATUS holds the HTTP status. API_TIMEOUT (s) bounds the call.
 api() {
 	local ep=${1#/} body=${2-} out
+	[ -z "$body" ] || body+=$'\n'
 	out=$(curl -sS -m "${API_TIMEOUT:-60}" --unix-socket "$PLUGIN_SOCK" -X POST \
-	    -H 'Accept: application/vnd.docker.plugins.v1.2+json' \
+	    -H 'Accept: application/vnd.docker.plugins.v1.2+json' -H 'Content-Type:' \
 	    --data-binary "$body" -w '\n%{http_code}' "http://plugin/$ep") || {
 		API_STATUS=000
 		echo "api $ep: no answer from $PLUGIN_SOCK" >&2

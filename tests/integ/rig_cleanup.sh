@@ -41,12 +41,12 @@ run_inner() {
 	rm -f "$PIDS" "$PIDS.ready"
 	RC=0
 	if [ -z "$sig" ]; then
-		CEPHVOL_TEST_TMP=$T/inner bash "$T/inner.sh" "$mode" > "$T/inner.$mode.log" 2>&1 || RC=$?
+		CEPHVOL_TEST_MEMSTORE=1 CEPHVOL_TEST_TMP=$T/inner bash "$T/inner.sh" "$mode" > "$T/inner.$mode.log" 2>&1 || RC=$?
 	else
 		# job control on: the inner test gets its own process group and,
 		# unlike a plain background job, does not ignore SIGINT
 		set -m
-		CEPHVOL_TEST_TMP=$T/inner bash "$T/inner.sh" "$mode" > "$T/inner.$mode.log" 2>&1 &
+		CEPHVOL_TEST_MEMSTORE=1 CEPHVOL_TEST_TMP=$T/inner bash "$T/inner.sh" "$mode" > "$T/inner.$mode.log" 2>&1 &
 		pid=$!
 		set +m
 		wait_for 60 test -e "$PIDS.ready"
