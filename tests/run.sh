@@ -243,6 +243,8 @@ selected() {
 tests=()	# "kind name path"
 for f in "$build"/tests/unit/*; do
 	[ -f "$f" ] && [ -x "$f" ] || continue
+	# a binary left from a source since removed is not a test any more
+	[ -f "$src/tests/unit/$(basename "$f").c" ] || continue
 	n=unit/$(basename "$f")
 	selected "$n" && tests+=("unit $n $f")
 done

@@ -26,6 +26,9 @@ printf '#!/bin/sh\nsleep 1235 >/dev/null 2>&1 &\nexit 0\n' > "$src/tests/integ/f
 printf '#!/bin/sh\necho unit fine\n' > "$build/tests/unit/u_pass"
 printf '#!/bin/sh\necho unit broken\nexit 1\n' > "$build/tests/unit/u_fail"
 chmod +x "$build/tests/unit/"*
+mkdir -p "$src/tests/unit"
+touch "$src/tests/unit/u_pass.c" "$src/tests/unit/u_fail.c"
+cp "$build/tests/unit/u_pass" "$build/tests/unit/u_stale"	# no source: not run
 
 # inner ARGS...: run the scratch runner; output in OUTPUT, status in RC
 inner() {
@@ -52,6 +55,7 @@ echo "$OUTPUT" | grep -q 'process [0-9]*: sleep 1235' || fail "the runner did no
 echo "$OUTPUT" | grep -q '^FAIL integ/e_timeout (timed out after 2s' || fail "no timeout failure"
 echo "$OUTPUT" | grep -Eq '^PASS unit/u_pass \(' || fail "unit test not run"
 echo "$OUTPUT" | grep -q '^FAIL unit/u_fail' || fail "failing unit test not reported"
+echo "$OUTPUT" | grep -q 'u_stale' && fail "a unit binary without a source was run"
 pgrep -f 'sleep 123[45]' >/dev/null && fail "a leaked process survived the run"
 [ -f "$build/test-logs/integ.a_pass.log" ] || fail "no log file for a_pass"
 
