@@ -66,6 +66,7 @@ for d in /etc/docker/plugins /run/docker/plugins /run/docker /run/containerd/s /
 	[ -e "$d" ] || made_dirs+=("$d")
 done
 
+run_t0=$(date +%s.%N)
 run=$(mktemp -d /tmp/cvr.XXXXXX)
 cluster=$run/ceph
 export CEPHVOL_RUN_DIR=$run
@@ -294,10 +295,9 @@ for t in "${tests[@]}"; do
 	[ "$kind" = integ ] && limit=$(test_timeout "$path")
 	start=$(date +%s.%N)
 	status=0
-	# (bash's "Killed" notice for a test killed at its time limit goes
-	# to /dev/null; the verdict below says it)
 	# In the background, so that a signal to the runner is handled at
 	# once (the trap passes it on to the test, whose cleanups then run).
+	# timeout(1) sends TERM at the limit, KILL 15 s later.
 	(
 		cd "$src" || exit 1
 		export TMPDIR=$dir CEPHVOL_TEST_TMP=$dir
@@ -331,7 +331,10 @@ for t in "${tests[@]}"; do
 		passed=$((passed + 1))
 	else
 		why="exit status $status"
-		[ "$status" = 124 ] || [ "$status" = 137 ] && why="timed out after ${limit}s"
+		if [ "$status" = 124 ] || { [ "$status" = 137 ] &&
+		    awk -v s="$secs" -v l="$limit" 'BEGIN { exit !(s >= l) }'; }; then
+			why="timed out after ${limit}s"
+		fi
 		[ "$status" = 0 ] || [ "$status" = 77 ] && why="left processes, mounts or files behind"
 		printf 'FAIL %s (%s, %.1fs; log %s)\n' "$name" "$why" "$secs" "$log"
 		tail -n 40 "$log" | sed 's/^/    /'
@@ -339,5 +342,6 @@ for t in "${tests[@]}"; do
 	fi
 done
 
+echo "run took $(elapsed "$run_t0")s; logs in $logs"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]
