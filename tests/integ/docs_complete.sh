@@ -7,7 +7,9 @@
 #  - every long option `cephvol --help` prints appears in docs/cephvol.md,
 #    and every long option listed in that page's OPTIONS section exists;
 #  - the same for the --help of cephvold and cephvol-mount when their
-#    pages (docs/cephvold.md, docs/cephvol-mount.md) exist.
+#    pages (docs/cephvold.md, docs/cephvol-mount.md) exist;
+#  - the .md links of README.md, docs/index.md, cephvol.md and
+#    cephvol.conf.md lead to pages that exist.
 # timeout: 60
 . "$(dirname "$0")/../functions.sh"
 
@@ -82,12 +84,14 @@ for p in cephvold cephvol-mount; do
 	fi
 done
 
-step "pages linked from docs/index.md exist"
-if [ -f "$docs/index.md" ]; then
-	for l in $(grep -o '](\([a-zA-Z0-9_./-]*\.md\))' "$docs/index.md" | sed 's/^](//; s/)$//'); do
-		[ -f "$docs/$l" ] || problems+=("docs/index.md links to $l, which does not exist")
+step "pages linked from README.md, docs/index.md, cephvol.md, cephvol.conf.md exist"
+for page in "$CEPHVOL_SRC/README.md" "$docs/index.md" "$docs/cephvol.md" "$docs/cephvol.conf.md"; do
+	[ -f "$page" ] || { problems+=("missing ${page#"$CEPHVOL_SRC"/}"); continue; }
+	for l in $(grep -o '](\([a-zA-Z0-9_./-]*\.md\))' "$page" | sed 's/^](//; s/)$//'); do
+		[ -f "$(dirname "$page")/$l" ] ||
+		    problems+=("${page#"$CEPHVOL_SRC"/} links to $l, which does not exist")
 	done
-fi
+done
 
 if [ ${#problems[@]} -gt 0 ]; then
 	printf '  %s\n' "${problems[@]}" >&2
