@@ -112,7 +112,8 @@ _cleanup_run() {
 	if [ -n "$leaks" ]; then
 		echo "FAIL: left behind by the test (now cleaned up):" >&2
 		echo "$leaks" | sed 's/^/  /' >&2
-		[ "$status" = 0 ] && status=1
+		# a leak fails even a test that passed or skipped
+		[ "$status" = 0 ] || [ "$status" = 77 ] && status=1
 	fi
 	rm -rf --one-file-system "$T" 2>/dev/null
 	[ "$status" = 0 ] && echo "ok: $TEST_NAME ($(_elapsed)s)" >&2
@@ -122,9 +123,9 @@ trap '_cleanup_run $?' EXIT
 trap 'echo "interrupted" >&2; exit 130' INT
 trap 'echo "terminated" >&2; exit 143' TERM
 
-# _refs_dir PID DIR: the process names DIR/ in its command line, its
-# environment or its cwd. Bash builtins only, so the sweep never finds
-# its own helper processes.
+# _refs_dir PID DIR [cmdline]: the process names DIR in its command line
+# (or, unless "cmdline", in its environment). Bash builtins only, so the
+# sweep never finds its own helper processes.
 _refs_dir() {
 	local pid=$1 dir=$2 only=${3:-} a=()
 	mapfile -d "" -t a 2>/dev/null < "/proc/$pid/cmdline" || return 1
