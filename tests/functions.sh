@@ -534,14 +534,15 @@ start_dockerd() {
 	requires_root
 	requires dockerd containerd runc busybox
 	local D=$T/docker i
-	mkdir -p "$D/root" "$D/exec" "$D/cli"
+	mkdir -p "$D/root" "$D/exec" "$D/cli" "$D/tmp"
 	[ ${#D} -lt 60 ] || fail "docker dir path too long for its sockets: $D"
 	DOCKER_CLI=$(command -v docker)
 	[ -x /usr/bin/docker ] && DOCKER_CLI=/usr/bin/docker	# the daemon's own version
 	export DOCKER_HOST=unix://$D/docker.sock DOCKER_CONFIG=$D/cli DOCKER_CLI
 	cleanup_fn _stop_dockerd
-	# its own session, like cephvold (see start_cephvold)
-	setsid dockerd --storage-driver=overlay2 --iptables=false --ip-forward=false \
+	# its own session, like cephvold (see start_cephvold); its temp files
+	# (containerd's stack dumps) stay in $D
+	TMPDIR=$D/tmp setsid dockerd --storage-driver=overlay2 --iptables=false --ip-forward=false \
 	    --ip-masq=false --bridge=none --shutdown-timeout=5 --data-root "$D/root" \
 	    --exec-root "$D/exec" -H "$DOCKER_HOST" --pidfile "$D/docker.pid" \
 	    > "$D/dockerd.log" 2>&1 < /dev/null &

@@ -19,10 +19,10 @@ t() { printf '#!/usr/bin/env bash\n%s\n. "$(dirname "$0")/../functions.sh"\n%s\n
 t a_pass '' 'ceph_env; test_pool; rados -p "$POOL" put o /etc/hostname; step fine'
 t b_fail '' 'step "going to fail"; fail "b_fail failed on purpose"'
 t c_skip '' 'skip "needs a unicorn"'
-t d_leak '' 'sleep 1234 & disown'
+t d_leak '' 'sleep 1234 & echo $! >> "$LEAKPIDS"; disown'
 t e_timeout '# timeout: 2' 'sleep 60'
 # a test without functions.sh that leaks: only the runner can see it
-printf '#!/bin/sh\nsleep 1235 >/dev/null 2>&1 &\nexit 0\n' > "$src/tests/integ/f_rawleak.sh"
+printf '#!/bin/sh\nsleep 1235 >/dev/null 2>&1 &\necho $! >> "$LEAKPIDS"\nexit 0\n' > "$src/tests/integ/f_rawleak.sh"
 printf '#!/bin/sh\necho unit fine\n' > "$build/tests/unit/u_pass"
 printf '#!/bin/sh\necho unit broken\nexit 1\n' > "$build/tests/unit/u_fail"
 chmod +x "$build/tests/unit/"*
@@ -35,7 +35,7 @@ inner() {
 	RC=0
 	OUTPUT=$(env -u CEPHVOL_TEST_CONF -u CEPHVOL_TEST_KEYRING -u CEPHVOL_TEST_TMP \
 	    -u CEPHVOL_SRC -u CEPHVOL_BIN -u CEPHVOL_BUILD -u CEPH_CONF \
-	    CEPHVOL_TEST_MEMSTORE=1 "$src/tests/run.sh" --build "$build" "$@" 2>&1) || RC=$?
+	    CEPHVOL_TEST_MEMSTORE=1 LEAKPIDS="$T/leak.pids" "$src/tests/run.sh" --build "$build" "$@" 2>&1) || RC=$?
 	echo "$OUTPUT"
 }
 
@@ -56,7 +56,11 @@ echo "$OUTPUT" | grep -q '^FAIL integ/e_timeout (timed out after 2s' || fail "no
 echo "$OUTPUT" | grep -Eq '^PASS unit/u_pass \(' || fail "unit test not run"
 echo "$OUTPUT" | grep -q '^FAIL unit/u_fail' || fail "failing unit test not reported"
 echo "$OUTPUT" | grep -q 'u_stale' && fail "a unit binary without a source was run"
-pgrep -f 'sleep 123[45]' >/dev/null && fail "a leaked process survived the run"
+[ "$(wc -l < "$T/leak.pids")" = 2 ] || fail "expected 2 leaked pids, got: $(cat "$T/leak.pids")"
+for p in $(cat "$T/leak.pids"); do
+	st=$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null) || continue
+	[ "$st" = Z ] || fail "leaked process $p survived the run"
+done
 [ -f "$build/test-logs/integ.a_pass.log" ] || fail "no log file for a_pass"
 
 step "filters; a run of skips only passes"
