@@ -1,11 +1,251 @@
 /*
- * main.c - cephvold (placeholder until the cephvold issue).
+ * main.c - cephvold, the Docker volume plugin daemon.
+ *
+ *	cephvold [-d] [-v]... [-c FILE] [-o section.key=value]...
+ *	         [--check-config] [--dump-config]
+ *
+ * Start-up: configuration, logging, the host mount state (mounts.c) loaded
+ * and reconciled with what is really mounted, a first try at the cluster
+ * (not required: requests retry it), then the plugin socket (http.c) and
+ * the optional metrics listener. The main thread then only waits for
+ * SIGTERM/SIGINT (stop serving, leave every mount up: cephvol-mount
+ * processes are independent) or SIGHUP (log level from -v is kept; the
+ * config is not re-read, a restart is cheap and safe).
+ *
+ * Exit status: 0 after a clean stop or a passing --check-config, 1 when
+ * start-up fails, 2 on a usage error.
  */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "volplugin/api.h"
+#include "volplugin/attach.h"
+#include "volplugin/http.h"
+#include "volplugin/metrics.h"
+#include "volplugin/mounts.h"
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: cephvold [-d] [-v]... [-c FILE] [-o section.key=value]... "
+	    "[--check-config] [--dump-config]\n"
+	    "\n"
+	    "Docker volume plugin daemon for cephvol volumes.\n"
+	    "\n"
+	    "options:\n"
+	    "  -d, --foreground      stay in the foreground and log to stderr\n"
+	    "  -v, --verbose         log more (repeat for debug)\n"
+	    "  -c, --config FILE     read FILE instead of " CONFIG_DEFAULT_PATH
+	    " (or $" CONFIG_ENV ")\n"
+	    "  -o section.key=value  override one configuration key\n"
+	    "      --check-config    check the configuration and exit\n"
+	    "      --dump-config     print the effective configuration and exit\n"
+	    "  -h, --help            this text\n"
+	    "\n"
+	    "exit status: 0 clean stop, 1 start-up failure, 2 usage error\n");
+}
+
+/* cephvol-mount next to our own binary, else from PATH. */
+static char *
+find_helper(void)
+{
+	char self[PATH_MAX], *slash, *path;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL) {
+			*slash = '\0';
+			if (asprintf(&path, "%s/cephvol-mount", self) >= 0) {
+				if (access(path, X_OK) == 0)
+					return path;
+				free(path);
+			}
+		}
+	}
+	return strdup("cephvol-mount");
+}
+
+static struct mounts *the_mounts;
+
+static unsigned
+gauge_mounted(void *arg)
+{
+	(void)arg;
+	return the_mounts ? mounts_count(the_mounts) : 0;
+}
+
+static unsigned
+gauge_helpers(void *arg)
+{
+	(void)arg;
+	return the_mounts ? mounts_helpers_alive(the_mounts) : 0;
+}
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	fprintf(stderr, "cephvold: not implemented yet\n");
-	return 1;
+	static const struct option longopts[] = {
+		{ "foreground",	  no_argument,	     NULL, 'd' },
+		{ "verbose",	  no_argument,	     NULL, 'v' },
+		{ "config",	  required_argument, NULL, 'c' },
+		{ "check-config", no_argument,	     NULL, 'C' },
+		{ "dump-config",  no_argument,	     NULL, 'D' },
+		{ "help",	  no_argument,	     NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct config cfg;
+	struct attach_ctx actx;
+	struct mounts *mt = NULL;
+	struct api *api = NULL;
+	struct http *http = NULL;
+	const char *config_path = NULL;
+	char **overrides = NULL, *helper, err[1024];
+	size_t n_overrides = 0;
+	bool foreground = false, check = false, dump = false;
+	int c, verbose = 0, sig, r;
+	enum log_level level;
+	sigset_t set;
+
+	while ((c = getopt_long(argc, argv, "dvc:o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			foreground = true;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'o':
+			overrides = realloc(overrides, (n_overrides + 1) * sizeof(*overrides));
+			if (overrides == NULL) {
+				fprintf(stderr, "cephvold: out of memory\n");
+				return 1;
+			}
+			overrides[n_overrides++] = optarg;
+			break;
+		case 'C':
+			check = true;
+			break;
+		case 'D':
+			dump = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "cephvold: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	log_init("cephvold", LOG_LEVEL_INFO, LOG_TARGET_STDERR);
+	if (config_init(&cfg, config_path, overrides, n_overrides, err, sizeof(err)) < 0) {
+		fprintf(stderr, "cephvold: %s\n", err);
+		free(overrides);
+		return 1;
+	}
+	if (dump) {
+		config_dump(&cfg, stdout);
+		goto out_free_config;
+	}
+	if (check) {
+		printf("configuration ok%s%s\n", cfg.path ? ": " : " (defaults)",
+		    cfg.path ? cfg.path : "");
+		goto out_free_config;
+	}
+	if (log_level_parse(cfg.log_level, &level) < 0)
+		level = LOG_LEVEL_INFO;
+	if (verbose)
+		level = verbose > 1 ? LOG_LEVEL_DEBUG : (level > LOG_LEVEL_INFO ?
+		    level : LOG_LEVEL_INFO);
+	log_init("cephvold", level, foreground || strcmp(cfg.log_target, "syslog") != 0 ?
+	    LOG_TARGET_STDERR : LOG_TARGET_SYSLOG);
+
+	/* Every thread started below inherits these blocked; main waits. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	helper = find_helper();
+	memset(&actx, 0, sizeof(actx));
+	actx.cfg = &cfg;
+	actx.config_path = cfg.path;
+	actx.overrides = overrides;
+	actx.n_overrides = n_overrides;
+	actx.mount_helper = helper;
+	actx.timeout_s = (unsigned)cfg.plugin_timeout;
+
+	log_info("starting: config %s, driver %s, pool %s, state %s, mounts under %s, "
+	    "helper %s", cfg.path ? cfg.path : "(defaults)", cfg.plugin_driver,
+	    cfg.ceph_pool, cfg.plugin_state_dir, cfg.plugin_mount_root, helper);
+	if ((r = mkdir_p(cfg.plugin_mount_root, 0755)) < 0)
+		fatal("cannot create mount root %s: %s", cfg.plugin_mount_root,
+		    strerror(-r));
+	if (mounts_open(cfg.plugin_state_dir, &mt, err, sizeof(err)) < 0)
+		fatal("%s", err);
+	the_mounts = mt;
+	mounts_reconcile(mt, &actx, cfg.plugin_mount_root);
+	if (api_new(&cfg, &actx, mt, &api) < 0)
+		fatal("out of memory");
+	api_connect(api);
+	if (http_start(cfg.plugin_socket, api, &http, err, sizeof(err)) < 0)
+		fatal("%s", err);
+	if (cfg.metrics_listen[0] && metrics_start(cfg.metrics_listen, gauge_mounted,
+	    gauge_helpers, NULL, err, sizeof(err)) < 0) {
+		http_stop(http);
+		fatal("%s", err);
+	}
+	log_info("ready (pid %d)", (int)getpid());
+
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			log_info("SIGHUP: nothing to reload; restart cephvold to "
+			    "apply a changed configuration (mounts stay up)");
+			continue;
+		}
+		break;
+	}
+	log_info("%s: stopping; mounted volumes stay up", strsignal(sig));
+	metrics_stop();
+	http_stop(http);
+	/* A job past its caller's timeout may still run: give it a moment,
+	 * then leave it (its state changes are saved as they happen). */
+	for (int i = 0; i < 50 && api_jobs_running(api) > 0; i++)
+		usleep(100 * 1000);
+	if (api_jobs_running(api) > 0) {
+		log_warn("exiting with %u request(s) still running",
+		    api_jobs_running(api));
+		_exit(0);
+	}
+	api_free(api);
+	the_mounts = NULL;
+	mounts_close(mt);
+	free(helper);
+	log_info("stopped");
+out_free_config:
+	config_free(&cfg);
+	free(overrides);
+	return 0;
 }

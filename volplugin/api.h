@@ -1,0 +1,54 @@
+/*
+ * volplugin/api.h - Docker's VolumeDriver API: one request (endpoint path
+ * and body) in, one HTTP status and JSON reply out. Knows nothing of HTTP
+ * transport (http.c) and nothing of RADOS object names (store/).
+ */
+#ifndef CEPHVOL_VOLPLUGIN_API_H
+#define CEPHVOL_VOLPLUGIN_API_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "volplugin/metrics.h"
+
+struct api;
+struct config;
+struct attach_ctx;
+struct mounts;
+
+/* Largest request body accepted; larger gets 413. */
+#define API_MAX_BODY	(64 * 1024)
+/* Longest mount ID accepted (dockerd sends 64 hex digits). */
+#define API_MAX_ID	256
+/* Requests at most in flight at once (the rest get an Err at once). */
+#define API_MAX_JOBS	256
+
+/*
+ * cfg, ctx and mt are borrowed and must outlive the api. The cluster is
+ * connected on first need (and again after a failure), so cephvold serves
+ * Docker even while Ceph is unreachable. *out is new: api_free().
+ */
+int	api_new(const struct config *cfg, const struct attach_ctx *ctx,
+	    struct mounts *mt, struct api **out);
+/* Try to connect now (at start-up); logs the outcome. */
+int	api_connect(struct api *api);
+void	api_free(struct api *api);
+
+/*
+ * Answer one request. path is the URL path ("/VolumeDriver.Mount"), body
+ * may be NULL (empty). Returns the HTTP status; *reply is a new JSON object
+ * ({"Err": "..."} on any failure). Bounded by plugin.timeout: a handler that
+ * takes longer is answered with an Err saying what timed out, while its
+ * work finishes (or is undone) in the background. Thread-safe.
+ */
+unsigned api_handle(struct api *api, const char *path, const char *body,
+	    size_t len, json_t **reply, enum metrics_result *result);
+
+/* An error reply (new) with the message; for the transport's own errors. */
+json_t	*api_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Requests whose work is still running (also after a timeout). */
+unsigned api_jobs_running(struct api *api);
+
+#endif

@@ -1,0 +1,577 @@
+/*
+ * mounts.c - which mounts hold which volume on this host.
+ *
+ * Docker sends Mount/Unmount with an ID that is not the container id and can
+ * repeat (docker cp). We count per (volume, ID) and detach only when the
+ * volume's total reaches zero. The table is saved to mounts.json (tmp +
+ * fsync + rename, file_write_atomic) after each change and rebuilt at start
+ * from that file, checked against /proc/self/mountinfo and the live
+ * cephvol-mount processes (attach_status).
+ *
+ * A volume gets its entry before attach_mount runs (mounts_begin) and loses
+ * it only after attach_unmount succeeded, so after a crash at any point the
+ * file names every volume that may have something attached.
+ *
+ * Locking: mounts.lock guards the whole table and the file. It is never held
+ * across attach_*(): callers serialise per volume (api.c's name locks).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "store/catalog.h"
+#include "volplugin/attach.h"
+#include "volplugin/metrics.h"
+#include "volplugin/mounts.h"
+
+struct mref {
+	struct mref	*next;
+	char		*id;		/* owned */
+	unsigned	 count;
+};
+
+struct mvol {
+	struct mvol	*next;
+	struct volume_meta meta;	/* owned (labels, secrets) */
+	char		*mountpoint;	/* owned */
+	pid_t		 helper;	/* cephvol-mount, 0 if unknown */
+	struct mref	*refs;
+};
+
+struct mounts {
+	pthread_mutex_t	 lock;
+	char		*path;		/* STATE_DIR/mounts.json, owned */
+	struct mvol	*vols;		/* guarded by lock */
+};
+
+static struct mvol *
+find(struct mounts *mt, const char *name)
+{
+	for (struct mvol *v = mt->vols; v; v = v->next)
+		if (strcmp(v->meta.name, name) == 0)
+			return v;
+	return NULL;
+}
+
+static unsigned
+total(const struct mvol *v)
+{
+	unsigned n = 0;
+
+	for (struct mref *r = v->refs; r; r = r->next)
+		n += r->count;
+	return n;
+}
+
+static void
+mvol_free(struct mvol *v)
+{
+	struct mref *r, *next;
+
+	for (r = v->refs; r; r = next) {
+		next = r->next;
+		free(r->id);
+		free(r);
+	}
+	volume_meta_free(&v->meta);
+	free(v->mountpoint);
+	free(v);
+}
+
+static void
+unlink_vol(struct mounts *mt, struct mvol *v)
+{
+	for (struct mvol **p = &mt->vols; *p; p = &(*p)->next)
+		if (*p == v) {
+			*p = v->next;
+			return;
+		}
+}
+
+/* The table as JSON; NULL on allocation failure. Called with lock held. */
+static json_t *
+encode(struct mounts *mt)
+{
+	json_t *root = json_object(), *vols = json_object();
+
+	if (root == NULL || vols == NULL)
+		goto out_nomem;
+	json_object_set_new(root, "version", json_integer(1));
+	for (struct mvol *v = mt->vols; v; v = v->next) {
+		json_t *o = json_object(), *refs = json_object();
+		if (o == NULL || refs == NULL) {
+			json_decref(o);
+			json_decref(refs);
+			goto out_nomem;
+		}
+		for (struct mref *r = v->refs; r; r = r->next)
+			json_object_set_new(refs, r->id, json_integer(r->count));
+		json_object_set_new(o, "meta", volume_meta_json(&v->meta));
+		json_object_set_new(o, "mountpoint", json_string(v->mountpoint));
+		json_object_set_new(o, "helper_pid", json_integer(v->helper));
+		json_object_set_new(o, "refs", refs);
+		json_object_set_new(vols, v->meta.name, o);
+	}
+	json_object_set_new(root, "volumes", vols);
+	return root;
+
+out_nomem:
+	json_decref(vols);
+	json_decref(root);
+	return NULL;
+}
+
+/* Save the table. Called with lock held. */
+static int
+save(struct mounts *mt)
+{
+	json_t *j = encode(mt);
+	char *text;
+	int r;
+
+	if (j == NULL)
+		return -ENOMEM;
+	text = json_dumps(j, JSON_INDENT(1) | JSON_SORT_KEYS);
+	json_decref(j);
+	if (text == NULL)
+		return -ENOMEM;
+	r = file_write_atomic(mt->path, text, strlen(text), 0600);
+	free(text);
+	if (r < 0)
+		log_err("cannot save mount state to %s: %s", mt->path, strerror(-r));
+	return r;
+}
+
+static int
+load(struct mounts *mt, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *root, *vols, *o;
+	const char *name;
+	char *text;
+	size_t len;
+	int r;
+
+	r = file_read_all(mt->path, &text, &len);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0) {
+		snprintf(err, errlen, "cannot read mount state %s: %s", mt->path,
+		    strerror(-r));
+		return r;
+	}
+	root = json_loadb(text, len, 0, &je);
+	free(text);
+	if (root == NULL || !json_is_object(vols = json_object_get(root, "volumes"))) {
+		snprintf(err, errlen, "mount state %s is damaged (%s); move it away "
+		    "and check mounts under the mount root by hand", mt->path,
+		    root ? "no \"volumes\" object" : je.text);
+		json_decref(root);
+		return -EINVAL;
+	}
+	json_object_foreach(vols, name, o) {
+		struct mvol *v = calloc(1, sizeof(*v));
+		json_t *refs = json_object_get(o, "refs"), *cnt;
+		const char *id, *mp = json_string_value(json_object_get(o, "mountpoint"));
+
+		if (v == NULL) {
+			json_decref(root);
+			return -ENOMEM;
+		}
+		if (volume_meta_from_json(json_object_get(o, "meta"), &v->meta) < 0 ||
+		    strcmp(v->meta.name, name) != 0 || mp == NULL || mp[0] != '/' ||
+		    (refs && !json_is_object(refs))) {
+			snprintf(err, errlen, "mount state %s: the entry of volume "
+			    "%.255s is damaged; move the file away and check mounts "
+			    "under the mount root by hand", mt->path, name);
+			volume_meta_free(&v->meta);
+			free(v);
+			json_decref(root);
+			return -EINVAL;
+		}
+		v->mountpoint = strdup(mp);
+		v->helper = (pid_t)json_integer_value(json_object_get(o, "helper_pid"));
+		json_object_foreach(refs, id, cnt) {
+			struct mref *rf;
+			json_int_t n = json_integer_value(cnt);
+			if (n <= 0)
+				continue;
+			rf = calloc(1, sizeof(*rf));
+			if (rf == NULL || (rf->id = strdup(id)) == NULL) {
+				free(rf);
+				continue;
+			}
+			rf->count = (unsigned)n;
+			rf->next = v->refs;
+			v->refs = rf;
+		}
+		v->next = mt->vols;
+		mt->vols = v;
+	}
+	json_decref(root);
+	return 0;
+}
+
+int
+mounts_open(const char *state_dir, struct mounts **out, char *err, size_t errlen)
+{
+	struct mounts *mt = calloc(1, sizeof(*mt));
+	int r;
+
+	if (mt == NULL)
+		return -ENOMEM;
+	pthread_mutex_init(&mt->lock, NULL);
+	if ((r = mkdir_p(state_dir, 0700)) < 0) {
+		snprintf(err, errlen, "cannot create state directory %s: %s",
+		    state_dir, strerror(-r));
+		free(mt);
+		return r;
+	}
+	if (asprintf(&mt->path, "%s/%s", state_dir, MOUNTS_FILE) < 0) {
+		free(mt);
+		return -ENOMEM;
+	}
+	if ((r = load(mt, err, errlen)) < 0) {
+		mounts_close(mt);
+		return r;
+	}
+	*out = mt;
+	return 0;
+}
+
+void
+mounts_close(struct mounts *mt)
+{
+	struct mvol *v, *next;
+
+	if (mt == NULL)
+		return;
+	for (v = mt->vols; v; v = next) {
+		next = v->next;
+		mvol_free(v);
+	}
+	pthread_mutex_destroy(&mt->lock);
+	free(mt->path);
+	free(mt);
+}
+
+unsigned
+mounts_refs(struct mounts *mt, const char *name)
+{
+	struct mvol *v;
+	unsigned n = 0;
+
+	pthread_mutex_lock(&mt->lock);
+	if ((v = find(mt, name)) != NULL)
+		n = total(v);
+	pthread_mutex_unlock(&mt->lock);
+	return n;
+}
+
+bool
+mounts_has(struct mounts *mt, const char *name)
+{
+	bool has;
+
+	pthread_mutex_lock(&mt->lock);
+	has = find(mt, name) != NULL;
+	pthread_mutex_unlock(&mt->lock);
+	return has;
+}
+
+int
+mounts_get(struct mounts *mt, const char *name, struct volume_meta *out,
+    char *mountpoint, size_t mplen)
+{
+	struct mvol *v;
+	int r = -ENOENT;
+
+	pthread_mutex_lock(&mt->lock);
+	if ((v = find(mt, name)) != NULL) {
+		r = out ? volume_meta_copy(&v->meta, out) : 0;
+		if (mountpoint)
+			snprintf(mountpoint, mplen, "%s", v->mountpoint);
+	}
+	pthread_mutex_unlock(&mt->lock);
+	return r;
+}
+
+int
+mounts_begin(struct mounts *mt, const struct volume_meta *m, const char *mountpoint)
+{
+	struct mvol *v;
+	int r;
+
+	pthread_mutex_lock(&mt->lock);
+	if ((v = find(mt, m->name)) != NULL) {
+		pthread_mutex_unlock(&mt->lock);
+		return 0;
+	}
+	v = calloc(1, sizeof(*v));
+	if (v == NULL || volume_meta_copy(m, &v->meta) < 0 ||
+	    (v->mountpoint = strdup(mountpoint)) == NULL) {
+		pthread_mutex_unlock(&mt->lock);
+		if (v) {
+			volume_meta_free(&v->meta);
+			free(v);
+		}
+		return -ENOMEM;
+	}
+	v->next = mt->vols;
+	mt->vols = v;
+	r = save(mt);
+	if (r < 0) {
+		unlink_vol(mt, v);
+		mvol_free(v);
+	}
+	pthread_mutex_unlock(&mt->lock);
+	return r;
+}
+
+int
+mounts_set_helper(struct mounts *mt, const char *name, pid_t pid)
+{
+	struct mvol *v;
+	int r = -ENOENT;
+
+	pthread_mutex_lock(&mt->lock);
+	if ((v = find(mt, name)) != NULL) {
+		v->helper = pid;
+		r = save(mt);
+	}
+	pthread_mutex_unlock(&mt->lock);
+	return r;
+}
+
+int
+mounts_ref(struct mounts *mt, const char *name, const char *id)
+{
+	struct mvol *v;
+	struct mref *rf;
+	int r;
+
+	pthread_mutex_lock(&mt->lock);
+	if ((v = find(mt, name)) == NULL) {
+		pthread_mutex_unlock(&mt->lock);
+		return -ENOENT;
+	}
+	for (rf = v->refs; rf; rf = rf->next)
+		if (strcmp(rf->id, id) == 0)
+			break;
+	if (rf == NULL) {
+		rf = calloc(1, sizeof(*rf));
+		if (rf == NULL || (rf->id = strdup(id)) == NULL) {
+			free(rf);
+			pthread_mutex_unlock(&mt->lock);
+			return -ENOMEM;
+		}
+		rf->next = v->refs;
+		v->refs = rf;
+	}
+	rf->count++;
+	r = save(mt);
+	if (r < 0) {
+		/* not saved: not taken, so memory and file agree */
+		if (--rf->count == 0) {
+			for (struct mref **p = &v->refs; *p; p = &(*p)->next)
+				if (*p == rf) {
+					*p = rf->next;
+					break;
+				}
+			free(rf->id);
+			free(rf);
+		}
+	}
+	pthread_mutex_unlock(&mt->lock);
+	return r;
+}
+
+int
+mounts_unref(struct mounts *mt, const char *name, const char *id, unsigned *left)
+{
+	struct mvol *v;
+	struct mref **p, *rf;
+	int r;
+
+	*left = 0;
+	pthread_mutex_lock(&mt->lock);
+	if ((v = find(mt, name)) == NULL) {
+		pthread_mutex_unlock(&mt->lock);
+		return -ENOENT;
+	}
+	for (p = &v->refs; (rf = *p) != NULL; p = &rf->next)
+		if (strcmp(rf->id, id) == 0)
+			break;
+	if (rf == NULL) {
+		*left = total(v);
+		pthread_mutex_unlock(&mt->lock);
+		return -ENOENT;
+	}
+	if (--rf->count == 0) {
+		*p = rf->next;
+		free(rf->id);
+		free(rf);
+	}
+	*left = total(v);
+	/* Dropped in memory even if the save fails: Docker does not retry an
+	 * Unmount, so keeping the reference would leak it for good. */
+	r = save(mt);
+	pthread_mutex_unlock(&mt->lock);
+	return r;
+}
+
+int
+mounts_forget(struct mounts *mt, const char *name)
+{
+	struct mvol *v;
+	int r = 0;
+
+	pthread_mutex_lock(&mt->lock);
+	if ((v = find(mt, name)) != NULL) {
+		unlink_vol(mt, v);
+		mvol_free(v);
+		r = save(mt);
+	}
+	pthread_mutex_unlock(&mt->lock);
+	return r;
+}
+
+unsigned
+mounts_count(struct mounts *mt)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock(&mt->lock);
+	for (struct mvol *v = mt->vols; v; v = v->next)
+		if (v->refs)
+			n++;
+	pthread_mutex_unlock(&mt->lock);
+	return n;
+}
+
+unsigned
+mounts_helpers_alive(struct mounts *mt)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock(&mt->lock);
+	for (struct mvol *v = mt->vols; v; v = v->next)
+		if (v->helper > 0 && kill(v->helper, 0) == 0)
+			n++;
+	pthread_mutex_unlock(&mt->lock);
+	return n;
+}
+
+/* Mount points directly below root in /proc/self/mountinfo not in the table. */
+static void
+log_strangers(struct mounts *mt, const char *root)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL;
+	size_t cap = 0, rl = strlen(root);
+
+	if (f == NULL)
+		return;
+	while (getline(&line, &cap, f) > 0) {
+		char mp[4096];
+		const char *name;
+
+		/* id parent major:minor root mountpoint ... */
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
+			continue;
+		if (strncmp(mp, root, rl) != 0 || mp[rl] != '/')
+			continue;
+		name = mp + rl + 1;
+		if (strchr(name, '/') || find(mt, name))
+			continue;
+		log_warn("mount %s is below the mount root but no reference of "
+		    "this host names it; left alone (unmount it by hand if no "
+		    "container uses it)", mp);
+	}
+	free(line);
+	fclose(f);
+}
+
+unsigned
+mounts_reconcile(struct mounts *mt, const struct attach_ctx *ctx,
+    const char *mount_root)
+{
+	struct mvol *v, *next;
+	unsigned repairs = 0, kept = 0;
+	bool dirty = false;
+	char err[1024];
+	int r;
+
+	pthread_mutex_lock(&mt->lock);
+	for (v = mt->vols; v; v = next) {
+		struct attach_state as;
+		unsigned n = total(v);
+		const char *why = NULL;
+
+		next = v->next;
+		memset(&as, 0, sizeof(as));
+		r = attach_status(ctx, &v->meta, v->mountpoint, &as);
+		if (r < 0) {
+			log_err("volume=%s: cannot check its mount at %s: %s; "
+			    "references kept", v->meta.name, v->mountpoint,
+			    strerror(-r));
+			continue;
+		}
+		if (n > 0 && as.mounted && as.helper_alive) {
+			if (as.helper_pid > 0 && as.helper_pid != v->helper) {
+				v->helper = as.helper_pid;
+				dirty = true;
+			}
+			log_info("volume=%s: %u reference(s), mounted at %s, "
+			    "cephvol-mount pid %d%s%s: kept", v->meta.name, n,
+			    v->mountpoint, (int)as.helper_pid,
+			    as.loop_dev[0] ? ", " : "", as.loop_dev);
+			kept++;
+			continue;
+		}
+		if (n == 0)
+			why = "no reference (cephvold stopped while attaching or detaching)";
+		else if (!as.mounted)
+			why = "not mounted any more";
+		else {
+			why = "its cephvol-mount is gone, so its I/O fails";
+			metrics_event(EV_HELPER_LOST);
+		}
+		log_warn("repair: volume=%s %s (%u reference(s), mounted=%s, "
+		    "helper=%s): detaching and dropping its references",
+		    v->meta.name, why, n, as.mounted ? "yes" : "no",
+		    as.helper_alive ? "alive" : "gone");
+		repairs++;
+		metrics_event(EV_REPAIR);
+		/* before serving starts: nothing else uses the table */
+		r = attach_unmount(ctx, &v->meta, v->mountpoint, err, sizeof(err));
+		if (r < 0) {
+			log_err("repair: volume=%s: cannot detach: %s; its entry is "
+			    "kept without references so the next start or Mount "
+			    "retries", v->meta.name, err);
+			for (struct mref *rf = v->refs, *rn; rf; rf = rn) {
+				rn = rf->next;
+				free(rf->id);
+				free(rf);
+			}
+			v->refs = NULL;
+		} else {
+			unlink_vol(mt, v);
+			mvol_free(v);
+		}
+		dirty = true;
+	}
+	log_strangers(mt, mount_root);
+	if (dirty)
+		save(mt);
+	pthread_mutex_unlock(&mt->lock);
+	log_info("mount state: %u volume(s) kept, %u repaired", kept, repairs);
+	return repairs;
+}

@@ -1,0 +1,69 @@
+/*
+ * volplugin/mounts.h - which Docker mounts hold which volume on this host.
+ *
+ * A reference is a (volume, mount ID) pair with a count; a volume with an
+ * entry is attached here (or being attached / detached). The table is saved
+ * to STATE_DIR/mounts.json atomically after every change, so a restarted
+ * cephvold knows every reference Docker still holds. All functions lock the
+ * table themselves; none blocks on a mount.
+ */
+#ifndef CEPHVOL_VOLPLUGIN_MOUNTS_H
+#define CEPHVOL_VOLPLUGIN_MOUNTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct mounts;
+struct volume_meta;
+struct attach_ctx;
+
+#define MOUNTS_FILE	"mounts.json"
+
+/* Load STATE_DIR/mounts.json (none yet = empty table). *out is new:
+ * mounts_close(). A damaged file is an error (it is left for a human). */
+int	mounts_open(const char *state_dir, struct mounts **out, char *err,
+	    size_t errlen);
+void	mounts_close(struct mounts *mt);
+
+/* Total references to name (0 if it has no entry). */
+unsigned mounts_refs(struct mounts *mt, const char *name);
+/* True if name has an entry (attached, or half way). */
+bool	mounts_has(struct mounts *mt, const char *name);
+/* The entry's metadata (copy into *out, new) and mountpoint (into buf). */
+int	mounts_get(struct mounts *mt, const char *name, struct volume_meta *out,
+	    char *mountpoint, size_t mplen);
+
+/* Record that name is being attached at mountpoint (no references yet),
+ * before attach_mount, so a crash half way is found at the next start. */
+int	mounts_begin(struct mounts *mt, const struct volume_meta *m,
+	    const char *mountpoint);
+/* The cephvol-mount serving name (informational, saved). */
+int	mounts_set_helper(struct mounts *mt, const char *name, pid_t pid);
+/* One more reference (name, id). -ENOENT if name has no entry. */
+int	mounts_ref(struct mounts *mt, const char *name, const char *id);
+/* One reference fewer; *left is the volume's total afterwards.
+ * -ENOENT (nothing changed) if (name, id) holds no reference. */
+int	mounts_unref(struct mounts *mt, const char *name, const char *id,
+	    unsigned *left);
+/* Drop name's entry with all its references. */
+int	mounts_forget(struct mounts *mt, const char *name);
+
+/* Volumes with at least one reference; live helpers recorded. */
+unsigned mounts_count(struct mounts *mt);
+unsigned mounts_helpers_alive(struct mounts *mt);
+
+/*
+ * At start-up, before serving: compare every entry with what is really
+ * there (attach_status: /proc/self/mountinfo, the cephvol-mount process)
+ * and repair, logging each repair:
+ *   references, mounted, helper alive -> kept as is
+ *   references, but not mounted or helper dead -> detached, references dropped
+ *   no references (a crash while attaching/detaching) -> detached, dropped
+ * Mounts under mount_root that no entry names are logged.
+ * Returns the number of repairs.
+ */
+unsigned mounts_reconcile(struct mounts *mt, const struct attach_ctx *ctx,
+	    const char *mount_root);
+
+#endif
