@@ -1,0 +1,232 @@
+/*
+ * test_api_mounts.c - cephvold's host mount table (volplugin/mounts.c):
+ * references per (volume, ID), persistence across a restart, repair at
+ * start-up against a stubbed attach_status, and the metrics text.
+ *
+ * cephvold's sources are not in libcephvol.a, so they are compiled in here;
+ * the mount pipeline (attach.h) is replaced by stubs whose answers each case
+ * sets.
+ */
+#include "tests/unit/harness.h"
+
+#include "volplugin/metrics.c"
+#include "volplugin/mounts.c"
+
+static struct attach_state stub_state;
+static unsigned stub_unmounts;
+static int stub_unmount_ret;
+
+int
+attach_mount(const struct attach_ctx *ctx, const struct volume_meta *m,
+    const char *mountpoint, pid_t *helper_pid, char *err, size_t errlen)
+{
+	(void)ctx; (void)m; (void)mountpoint; (void)err; (void)errlen;
+	*helper_pid = 1;
+	return 0;
+}
+
+int
+attach_unmount(const struct attach_ctx *ctx, const struct volume_meta *m,
+    const char *mountpoint, char *err, size_t errlen)
+{
+	(void)ctx; (void)m; (void)mountpoint;
+	stub_unmounts++;
+	if (stub_unmount_ret)
+		snprintf(err, errlen, "stub failure");
+	return stub_unmount_ret;
+}
+
+int
+attach_status(const struct attach_ctx *ctx, const struct volume_meta *m,
+    const char *mountpoint, struct attach_state *out)
+{
+	(void)ctx; (void)m; (void)mountpoint;
+	*out = stub_state;
+	return 0;
+}
+
+static void
+meta(struct volume_meta *m, const char *name)
+{
+	memset(m, 0, sizeof(*m));
+	snprintf(m->name, sizeof(m->name), "%s", name);
+	snprintf(m->id, sizeof(m->id), "0123456789abcdef");
+	m->type = VOLUME_BLOCK;
+	m->size = 1 << 30;
+	m->object_size = 4 << 20;
+	snprintf(m->fs, sizeof(m->fs), "ext4");
+	m->labels = json_object();
+	m->secrets = json_array();
+}
+
+static const char *
+fresh_dir(const char *name)
+{
+	static char dir[4200];
+
+	snprintf(dir, sizeof(dir), "%s/%s", harness_tmpdir(), name);
+	return dir;
+}
+
+static void
+test_refs_per_id(void)
+{
+	struct mounts *mt;
+	struct volume_meta m;
+	char err[256];
+	unsigned left;
+
+	REQUIRE(mounts_open(fresh_dir("refs"), &mt, err, sizeof(err)) == 0);
+	meta(&m, "v1");
+	CHECK_ERR(mounts_ref(mt, "v1", "a"), -ENOENT);	/* no entry yet */
+	CHECK_OK(mounts_begin(mt, &m, "/mnt/v1"));
+	CHECK(mounts_has(mt, "v1"));
+	CHECK_INT(mounts_refs(mt, "v1"), 0);
+	CHECK_INT(mounts_count(mt), 0);
+	CHECK_OK(mounts_ref(mt, "v1", "a"));
+	CHECK_OK(mounts_ref(mt, "v1", "a"));		/* docker cp repeats an ID */
+	CHECK_OK(mounts_ref(mt, "v1", "b"));
+	CHECK_INT(mounts_refs(mt, "v1"), 3);
+	CHECK_INT(mounts_count(mt), 1);
+	CHECK_ERR(mounts_unref(mt, "v1", "zzz", &left), -ENOENT);
+	CHECK_INT(left, 3);
+	CHECK_ERR(mounts_unref(mt, "nosuch", "a", &left), -ENOENT);
+	CHECK_OK(mounts_unref(mt, "v1", "a", &left));
+	CHECK_INT(left, 2);
+	CHECK_OK(mounts_unref(mt, "v1", "b", &left));
+	CHECK_INT(left, 1);
+	CHECK_OK(mounts_unref(mt, "v1", "a", &left));
+	CHECK_INT(left, 0);
+	CHECK_ERR(mounts_unref(mt, "v1", "a", &left), -ENOENT);
+	CHECK(mounts_has(mt, "v1"));		/* until detached and forgotten */
+	CHECK_OK(mounts_forget(mt, "v1"));
+	CHECK(!mounts_has(mt, "v1"));
+	volume_meta_free(&m);
+	mounts_close(mt);
+}
+
+static void
+test_persisted(void)
+{
+	struct mounts *mt;
+	struct volume_meta m, got;
+	char err[256], mp[256];
+	const char *dir = fresh_dir("persist");
+
+	REQUIRE(mounts_open(dir, &mt, err, sizeof(err)) == 0);
+	meta(&m, "pgdata");
+	CHECK_OK(mounts_begin(mt, &m, "/mnt/pgdata"));
+	CHECK_OK(mounts_set_helper(mt, "pgdata", 4242));
+	CHECK_OK(mounts_ref(mt, "pgdata", "id1"));
+	CHECK_OK(mounts_ref(mt, "pgdata", "id2"));
+	mounts_close(mt);		/* as if cephvold was killed here */
+
+	REQUIRE(mounts_open(dir, &mt, err, sizeof(err)) == 0);
+	CHECK_INT(mounts_refs(mt, "pgdata"), 2);
+	CHECK_OK(mounts_get(mt, "pgdata", &got, mp, sizeof(mp)));
+	CHECK_STR(mp, "/mnt/pgdata");
+	CHECK_STR(got.id, "0123456789abcdef");
+	CHECK_U64(got.size, 1 << 30);
+	volume_meta_free(&got);
+	volume_meta_free(&m);
+	mounts_close(mt);
+}
+
+static void
+test_damaged_file(void)
+{
+	struct mounts *mt = NULL;
+	char err[512], path[4300];
+	const char *dir = fresh_dir("damaged");
+
+	REQUIRE(mkdir_p(dir, 0700) == 0);
+	snprintf(path, sizeof(path), "%s/" MOUNTS_FILE, dir);
+	REQUIRE(file_write_atomic(path, "{not json", 9, 0600) == 0);
+	CHECK_ERR(mounts_open(dir, &mt, err, sizeof(err)), -EINVAL);
+	CHECK_CONTAINS(err, "is damaged");
+	REQUIRE(file_write_atomic(path, "{\"volumes\":{\"v\":{\"meta\":1}}}", 28, 0600) == 0);
+	CHECK_ERR(mounts_open(dir, &mt, err, sizeof(err)), -EINVAL);
+	CHECK_CONTAINS(err, "entry of volume v is damaged");
+}
+
+static void
+test_reconcile(void)
+{
+	struct mounts *mt;
+	struct volume_meta a, b, c;
+	struct attach_ctx ctx = { 0 };
+	char err[256];
+	const char *dir = fresh_dir("reconcile");
+
+	REQUIRE(mounts_open(dir, &mt, err, sizeof(err)) == 0);
+	meta(&a, "alive");
+	CHECK_OK(mounts_begin(mt, &a, "/nonexistent/alive"));
+	CHECK_OK(mounts_ref(mt, "alive", "x"));
+	mounts_close(mt);
+
+	/* mounted, helper alive: kept, nothing detached */
+	REQUIRE(mounts_open(dir, &mt, err, sizeof(err)) == 0);
+	stub_state = (struct attach_state){ .mounted = true, .helper_alive = true,
+	    .helper_pid = 77 };
+	stub_unmounts = 0;
+	CHECK_INT(mounts_reconcile(mt, &ctx, "/nonexistent"), 0);
+	CHECK_INT(stub_unmounts, 0);
+	CHECK_INT(mounts_refs(mt, "alive"), 1);
+
+	/* helper dead under a mount: detached, references dropped */
+	meta(&b, "orphan");
+	CHECK_OK(mounts_begin(mt, &b, "/nonexistent/orphan"));	/* crash mid-attach */
+	stub_state = (struct attach_state){ .mounted = true, .helper_alive = false };
+	stub_unmounts = 0;
+	CHECK_INT(mounts_reconcile(mt, &ctx, "/nonexistent"), 2);
+	CHECK_INT(stub_unmounts, 2);
+	CHECK(!mounts_has(mt, "alive"));
+	CHECK(!mounts_has(mt, "orphan"));
+	mounts_close(mt);
+
+	/* a failed detach keeps the entry, without references */
+	REQUIRE(mounts_open(dir, &mt, err, sizeof(err)) == 0);
+	CHECK(!mounts_has(mt, "alive"));	/* the repair was saved */
+	meta(&c, "stuck");
+	CHECK_OK(mounts_begin(mt, &c, "/nonexistent/stuck"));
+	CHECK_OK(mounts_ref(mt, "stuck", "x"));
+	stub_state = (struct attach_state){ .mounted = false };
+	stub_unmount_ret = -EBUSY;
+	CHECK_INT(mounts_reconcile(mt, &ctx, "/nonexistent"), 1);
+	CHECK(mounts_has(mt, "stuck"));
+	CHECK_INT(mounts_refs(mt, "stuck"), 0);
+	stub_unmount_ret = 0;
+	volume_meta_free(&a);
+	volume_meta_free(&b);
+	volume_meta_free(&c);
+	mounts_close(mt);
+}
+
+static void
+test_metrics_text(void)
+{
+	char *t;
+
+	metrics_request(EP_MOUNT, RESULT_OK, 3000000);		/* 3 ms */
+	metrics_request(EP_MOUNT, RESULT_TIMEOUT, 200000000000ull);
+	metrics_request(metrics_endpoint_of("/VolumeDriver.Get"), RESULT_ERROR, 1);
+	metrics_event(EV_MOUNT_BUSY);
+	CHECK_INT(metrics_endpoint_of("/Nope"), EP_OTHER);
+	CHECK_INT(metrics_endpoint_of("/Plugin.Activate"), EP_ACTIVATE);
+	t = metrics_render();
+	REQUIRE(t != NULL);
+	CHECK_CONTAINS(t, "cephvol_requests_total{endpoint=\"VolumeDriver.Mount\",result=\"ok\"} 1\n");
+	CHECK_CONTAINS(t, "cephvol_requests_total{endpoint=\"VolumeDriver.Mount\",result=\"timeout\"} 1\n");
+	CHECK_CONTAINS(t, "cephvol_requests_total{endpoint=\"VolumeDriver.Get\",result=\"error\"} 1\n");
+	CHECK_CONTAINS(t, "cephvol_request_duration_seconds_bucket{endpoint=\"VolumeDriver.Mount\",le=\"0.001\"} 0\n");
+	CHECK_CONTAINS(t, "cephvol_request_duration_seconds_bucket{endpoint=\"VolumeDriver.Mount\",le=\"0.005\"} 1\n");
+	CHECK_CONTAINS(t, "cephvol_request_duration_seconds_bucket{endpoint=\"VolumeDriver.Mount\",le=\"120\"} 1\n");
+	CHECK_CONTAINS(t, "cephvol_request_duration_seconds_bucket{endpoint=\"VolumeDriver.Mount\",le=\"+Inf\"} 2\n");
+	CHECK_CONTAINS(t, "cephvol_request_duration_seconds_count{endpoint=\"VolumeDriver.Mount\"} 2\n");
+	CHECK_CONTAINS(t, "cephvol_lease_busy_total 1\n");
+	CHECK_CONTAINS(t, "cephvol_mounted_volumes 0\n");
+	free(t);
+}
+
+HARNESS_MAIN(CASE(test_refs_per_id), CASE(test_persisted), CASE(test_damaged_file),
+    CASE(test_reconcile), CASE(test_metrics_text))
