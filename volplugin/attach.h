@@ -47,6 +47,13 @@ int	attach_mount(const struct attach_ctx *ctx, const struct volume_meta *m,
 /* Unmount, detach, stop cephvol-mount (it flushes and releases the lease). */
 int	attach_unmount(const struct attach_ctx *ctx, const struct volume_meta *m,
 	    const char *mountpoint, char *err, size_t errlen);
+/*
+ * Which volume is mounted at mountpoint (block: from its loop device's
+ * backing file; secrets: from the live cephvol-mount serving it), into
+ * volume. -ENOENT when none can be told.
+ */
+int	attach_volume_at(const struct attach_ctx *ctx, const char *mountpoint,
+	    char *volume, size_t len);
 /* What is there now, for reconciling after a restart. */
 int	attach_status(const struct attach_ctx *ctx, const struct volume_meta *m,
 	    const char *mountpoint, struct attach_state *out);
