@@ -1,11 +1,413 @@
 /*
- * main.c - cephvol-mount (placeholder until the data path issue).
+ * main.c - cephvol-mount: one process per mounted volume.
+ *
+ *	cephvol-mount [-c FILE] [-o section.key=value]... [--ready-fd N]
+ *	    [--pid-file FILE] [--threads N] [--max-background N]
+ *	    [--inflight-mb N] VOLUME FUSEDIR
+ *	cephvol-mount --secrets ...	(fuse/secretsfs.c)
+ *
+ * Takes VOLUME's lease, opens its image and serves it as FUSEDIR/image
+ * (fuse/imagefs.c) until FUSEDIR is unmounted or SIGTERM/SIGINT arrives;
+ * then it waits for every request in flight, flushes, unmounts, releases
+ * the lease and exits 0.
+ *
+ * Readiness: with --ready-fd N it writes exactly one line to fd N, "ok\n"
+ * once the FUSE mount is up, or "error: <sentence>\n" when it cannot
+ * start, then closes it. The caller needs no sleeps.
+ *
+ * Detachment: it makes itself a session leader (setsid) and ignores SIGHUP,
+ * so the death of whoever started it (cephvold restarting) changes nothing.
+ *
+ * Memory: PR_SET_IO_FLUSHER (its allocations never wait on the writeback
+ * it serves) and mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT): every
+ * page it touches stays in RAM. MCL_ONFAULT, not plain MCL_FUTURE, because
+ * librados starts dozens of threads with 8 MiB stacks that would otherwise
+ * all be faulted in (hundreds of MiB). Memory stays flat because imagefs
+ * bounds the requests in flight.
+ *
+ * Lease loss (renewal failed, or the process was stopped past its lease):
+ * lost() fences the image and the file server with EIO at once, and says
+ * so loudly in the log; the process keeps serving errors until unmounted.
+ *
+ * Signals: TERM and INT are blocked in every thread and taken by one
+ * thread with sigwait(); SIGUSR1 wakes the FUSE loop (imagefs_stop).
  */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "fuse/imagefs.h"
+#include "store/catalog.h"
+#include "store/conn.h"
+#include "store/image.h"
+#include "store/lease.h"
+
+#if __has_include("fuse/secretsfs.h")
+#include "fuse/secretsfs.h"
+#define HAVE_SECRETSFS 1
+#endif
+
+#ifndef PR_SET_IO_FLUSHER
+#define PR_SET_IO_FLUSHER 57
+#endif
+#ifndef MCL_ONFAULT
+#define MCL_ONFAULT 4
+#endif
+
+static int ready_fd = -1;
+static char volume_name[NAME_MAX_LEN + 1];
+static _Atomic(struct image *) g_img;
+static _Atomic(struct imagefs *) g_fs;
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: cephvol-mount [-c FILE] [-o section.key=value]... [--ready-fd N]\n"
+	    "                     [--pid-file FILE] [--threads N] [--max-background N]\n"
+	    "                     [--inflight-mb N] VOLUME FUSEDIR\n"
+	    "       cephvol-mount --secrets [options] VOLUME MOUNTPOINT\n"
+	    "\n"
+	    "Serve block volume VOLUME as the file FUSEDIR/image until FUSEDIR is\n"
+	    "unmounted or SIGTERM; see cephvol-mount(8).\n"
+	    "\n"
+	    "  -c, --config FILE       configuration file (default " CONFIG_DEFAULT_PATH ")\n"
+	    "  -o section.key=value    override one configuration key\n"
+	    "      --ready-fd N        write \"ok\" or \"error: ...\" to fd N when ready\n"
+	    "      --pid-file FILE     write our pid to FILE while serving\n"
+	    "      --threads N         FUSE worker threads (default 8)\n"
+	    "      --max-background N  kernel cap on requests in flight (default 64)\n"
+	    "      --inflight-mb N     bytes in flight to RADOS, MiB (default 16)\n"
+	    "      --secrets           serve a secrets volume instead\n"
+	    "  -h, --help              this text\n");
+}
+
+/* Tell the caller we cannot start, log it, exit 1. */
+static noreturn void fail_start(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static void
+fail_start(const char *fmt, ...)
+{
+	char msg[1200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_err("%s", msg);
+	if (ready_fd >= 0) {
+		dprintf(ready_fd, "error: %s\n", msg);
+		close(ready_fd);
+		ready_fd = -1;
+	}
+	exit(1);
+}
+
+static void
+report_ready(void)
+{
+	if (ready_fd < 0)
+		return;
+	if (write(ready_fd, "ok\n", 3) != 3)
+		log_warn("cannot write to the ready fd: %s", strerror(errno));
+	close(ready_fd);
+	ready_fd = -1;
+}
+
+static bool
+guard(void *arg)
+{
+	return lease_valid(arg);
+}
+
+static void
+on_lease_lost(void *arg, int err)
+{
+	struct image *img = atomic_load(&g_img);
+	struct imagefs *fs = atomic_load(&g_fs);
+
+	(void)arg;
+	log_err("!!! LEASE LOST on volume=%s: %s; every read, write and flush now "
+	    "fails with EIO; unmount and mount again to recover !!!", volume_name,
+	    strerror(-err));
+	if (fs)
+		imagefs_fence(fs, -EIO);
+	if (img)
+		image_fence(img, -EIO);
+}
+
+static void
+on_usr1(int sig)
+{
+	(void)sig;
+}
+
+static void *
+signal_main(void *arg)
+{
+	sigset_t set;
+	int sig;
+
+	(void)arg;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		log_info("volume=%s: %s, stopping", volume_name, strsignal(sig));
+		struct imagefs *fs = atomic_load(&g_fs);
+		if (fs)
+			imagefs_stop(fs);
+	}
+	return NULL;
+}
+
+static unsigned
+arg_uint(const char *opt, const char *s, unsigned min, unsigned max)
+{
+	uint64_t v;
+
+	if (uint_parse(s, min, max, &v) < 0) {
+		fprintf(stderr, "cephvol-mount: %s wants a number from %u to %u, not '%s'\n",
+		    opt, min, max, s);
+		exit(2);
+	}
+	return (unsigned)v;
+}
+
+static void
+memory_setup(void)
+{
+	/* Our allocations must never wait for the writeback we serve. */
+	if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) < 0)
+		log_warn("prctl(PR_SET_IO_FLUSHER): %s (needs CAP_SYS_RESOURCE)",
+		    strerror(errno));
+	if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) < 0)
+		log_warn("mlockall: %s; memory may be swapped", strerror(errno));
+	/* Few malloc arenas, and big buffers from mmap so they go back. */
+	mallopt(M_ARENA_MAX, 2);
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+}
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	fprintf(stderr, "cephvol-mount: not implemented yet\n");
-	return 1;
+	enum { OPT_READY = 256, OPT_PIDFILE, OPT_THREADS, OPT_BG, OPT_INFLIGHT, OPT_SECRETS };
+	static const struct option longopts[] = {
+		{ "config",	    required_argument, NULL, 'c' },
+		{ "ready-fd",	    required_argument, NULL, OPT_READY },
+		{ "pid-file",	    required_argument, NULL, OPT_PIDFILE },
+		{ "threads",	    required_argument, NULL, OPT_THREADS },
+		{ "max-background", required_argument, NULL, OPT_BG },
+		{ "inflight-mb",    required_argument, NULL, OPT_INFLIGHT },
+		{ "secrets",	    no_argument,       NULL, OPT_SECRETS },
+		{ "help",	    no_argument,       NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct imagefs_params ip = { 0 };
+	struct config cfg;
+	const char *config_path = NULL, *pid_file = NULL;
+	char **overrides = NULL;
+	size_t n_overrides = 0;
+	char err[1024];
+	int c, r, status = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--secrets") == 0) {
+#ifdef HAVE_SECRETSFS
+			return secretsfs_main(argc, argv);
+#else
+			fprintf(stderr, "cephvol-mount: --secrets is not built in\n");
+			return 1;
+#endif
+		}
+	}
+	while ((c = getopt_long(argc, argv, "c:o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'o':
+			overrides = realloc(overrides, (n_overrides + 1) * sizeof(*overrides));
+			if (overrides == NULL) {
+				fprintf(stderr, "cephvol-mount: out of memory\n");
+				return 1;
+			}
+			overrides[n_overrides++] = optarg;
+			break;
+		case OPT_READY:
+			ready_fd = (int)arg_uint("--ready-fd", optarg, 0, 65535);
+			break;
+		case OPT_PIDFILE:
+			pid_file = optarg;
+			break;
+		case OPT_THREADS:
+			ip.max_threads = arg_uint("--threads", optarg, 1, 256);
+			break;
+		case OPT_BG:
+			ip.max_background = arg_uint("--max-background", optarg, 1, 65535);
+			break;
+		case OPT_INFLIGHT:
+			ip.inflight_bytes = (size_t)arg_uint("--inflight-mb", optarg, 1, 1024) << 20;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (argc - optind != 2) {
+		usage(stderr);
+		return 2;
+	}
+	const char *volume = argv[optind], *fusedir = argv[optind + 1];
+	snprintf(volume_name, sizeof(volume_name), "%s", volume);
+
+	/* Detach from the caller: its session, its terminal, its death. */
+	setsid();
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa = { .sa_handler = on_usr1 };	/* no SA_RESTART */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigset_t block;
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &block, NULL);	/* every thread inherits */
+
+	log_init("cephvol-mount", LOG_LEVEL_INFO, LOG_TARGET_STDERR);
+	if (config_init(&cfg, config_path, overrides, n_overrides, err, sizeof(err)) < 0)
+		fail_start("%s", err);
+	free(overrides);
+	enum log_level lvl;
+	if (log_level_parse(cfg.log_level, &lvl) == 0)
+		log_init("cephvol-mount", lvl, strcmp(cfg.log_target, "syslog") == 0 ?
+		    LOG_TARGET_SYSLOG : LOG_TARGET_STDERR);
+	if (!name_valid(volume))
+		fail_start("bad volume name '%s': %s", volume, NAME_RULE);
+	memory_setup();
+
+	struct store *st;
+	r = store_connect(&cfg, 0, &st, err, sizeof(err));
+	if (r < 0)
+		fail_start("%s", err);
+	struct volume_meta m;
+	r = catalog_get(st, volume, &m);
+	if (r == -ENOENT)
+		fail_start("volume %s does not exist", volume);
+	if (r < 0)
+		fail_start("cannot read volume %s: %s", volume, strerror(-r));
+	if (m.type != VOLUME_BLOCK)
+		fail_start("volume %s is a %s volume, not a block volume", volume,
+		    volume_type_name(m.type));
+
+	struct lease *ls;
+	r = lease_acquire(st, volume, m.id, (unsigned)cfg.volume_lease_seconds,
+	    on_lease_lost, NULL, &ls, err, sizeof(err));
+	if (r < 0)
+		fail_start("%s", err);
+	struct lease_holder prev;
+	if (lease_taken_from(ls, &prev)) {
+		char who[512];
+		log_warn("volume=%s taken over from %s (blocklisted)", volume,
+		    lease_holder_describe(&prev, who, sizeof(who)));
+	}
+
+	struct image_geometry geom = { .id = m.id, .size = m.size,
+	    .object_size = m.object_size };
+	struct image *img;
+	r = image_open(st, &geom, &img);
+	if (r < 0)
+		fail_start("cannot open the image of volume %s: %s", volume, strerror(-r));
+	image_set_guard(img, guard, ls);
+	atomic_store(&g_img, img);
+	if (!lease_valid(ls))
+		image_fence(img, -EIO);
+
+	if ((r = mkdir_p(fusedir, 0700)) < 0 && r != -EEXIST)
+		fail_start("cannot create %s: %s", fusedir, strerror(-r));
+	ip.img = img;
+	ip.size = m.size;
+	ip.volume = volume;
+	ip.fusedir = fusedir;
+	struct imagefs *fs;
+	r = imagefs_create(&ip, &fs, err, sizeof(err));
+	if (r < 0)
+		fail_start("volume %s: %s", volume, err);
+	atomic_store(&g_fs, fs);
+	if (!lease_valid(ls))
+		imagefs_fence(fs, -EIO);
+
+	if (pid_file) {
+		char buf[32];
+		int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+		if ((r = file_write_atomic(pid_file, buf, (size_t)n, 0644)) < 0)
+			log_warn("cannot write pid file %s: %s", pid_file, strerror(-r));
+	}
+	pthread_t sig_thread;
+	if ((r = pthread_create(&sig_thread, NULL, signal_main, NULL)) != 0)
+		fail_start("cannot start the signal thread: %s", strerror(r));
+	pthread_detach(sig_thread);
+
+	log_info("serving volume=%s id=%s size=%" PRIu64 " at %s/%s (lease %us, "
+	    "client %s)", volume, m.id, m.size, fusedir, IMAGEFS_FILE,
+	    (unsigned)cfg.volume_lease_seconds, store_addr(st));
+	report_ready();
+
+	sigset_t usr1;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_UNBLOCK, &usr1, NULL);
+	r = imagefs_run(fs);
+	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+	if (r < 0) {
+		log_err("volume=%s fuse loop: %s", volume, strerror(-r));
+		status = 1;
+	}
+
+	r = imagefs_drain(fs);
+	if (r < 0 && lease_valid(ls)) {
+		log_err("volume=%s final flush failed: %s", volume, strerror(-r));
+		status = 1;
+	}
+	struct imagefs_stats s;
+	imagefs_get_stats(fs, &s);
+	log_info("volume=%s stopping: %" PRIu64 " reads (%" PRIu64 " bytes), %" PRIu64
+	    " writes (%" PRIu64 " bytes), %" PRIu64 " discards, %" PRIu64 " flushes, %"
+	    PRIu64 " errors, at most %u in flight", volume, s.reads, s.bytes_read,
+	    s.writes, s.bytes_written, s.discards, s.flushes, s.errors,
+	    s.max_inflight_seen);
+	atomic_store(&g_fs, NULL);
+	imagefs_destroy(fs);
+	atomic_store(&g_img, NULL);
+	image_close(img);
+	bool lost = !lease_valid(ls);
+	lease_release(ls);
+	if (pid_file)
+		unlink(pid_file);
+	volume_meta_free(&m);
+	store_close(st);
+	config_free(&cfg);
+	log_info("volume=%s stopped%s", volume, lost ? " (the lease had been lost)" : "");
+	return status;
 }

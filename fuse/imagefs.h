@@ -1,0 +1,52 @@
+/*
+ * fuse/imagefs.h - a block image served as one regular file, "image", in a
+ * private FUSE mount (low-level API, multithreaded), for a loop device with
+ * direct I/O to sit on. See fuse/imagefs.c for the design.
+ */
+#ifndef CEPHVOL_IMAGEFS_H
+#define CEPHVOL_IMAGEFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct image;
+struct imagefs;
+
+/* The name of the one file in the mount. */
+#define IMAGEFS_FILE	"image"
+
+struct imagefs_params {
+	struct image	*img;		/* borrowed; must outlive the imagefs */
+	uint64_t	 size;		/* bytes, the file's size */
+	const char	*volume;	/* for logs and fsname */
+	const char	*fusedir;	/* where to mount */
+	unsigned	 max_threads;	/* FUSE worker threads, 0 = default 8 */
+	unsigned	 max_background;/* kernel in-flight cap, 0 = default 64 */
+	unsigned	 max_inflight;	/* requests in flight to RADOS, 0 = 64 */
+	size_t		 inflight_bytes;/* bytes in flight to RADOS, 0 = 16 MiB */
+};
+
+/* Create the session and mount it on fusedir. *out is new: imagefs_destroy(). */
+int	imagefs_create(const struct imagefs_params *p, struct imagefs **out,
+	    char *err, size_t errlen);
+/* Serve until the mount goes away or imagefs_stop(); 0 or -errno. */
+int	imagefs_run(struct imagefs *fs);
+/* Make imagefs_run() return (from any thread, not a signal handler). */
+void	imagefs_stop(struct imagefs *fs);
+/* Every later read, write, discard and flush fails with err (lease lost). */
+void	imagefs_fence(struct imagefs *fs, int err);
+/* Wait until nothing is in flight, then flush the image: 0 or -errno. */
+int	imagefs_drain(struct imagefs *fs);
+/* Unmount (if still mounted) and free. Call imagefs_drain() first. */
+void	imagefs_destroy(struct imagefs *fs);
+
+/* Counters, for logs. */
+struct imagefs_stats {
+	uint64_t	reads, writes, discards, flushes, errors;
+	uint64_t	bytes_read, bytes_written;
+	unsigned	max_inflight_seen;
+};
+void	imagefs_get_stats(struct imagefs *fs, struct imagefs_stats *out);
+
+#endif
