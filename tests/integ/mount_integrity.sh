@@ -46,10 +46,16 @@ step "create and mount volume iv"
 cephvol volume create iv -o size=2G >/dev/null
 cephvol volume mount iv "$M"
 
+pid=$(cat "$T/state/fuse/iv.pid")
+# the peak RSS of cephvol-mount while fio runs (VmHWM: the kernel's own peak)
 step "fio write + verify (crc32c), sequential and random, iodepth 16"
 fio --output="$T/fio1.out" "$T/verify.fio" || { cat "$T/fio1.out"; fail "fio write+verify failed"; }
 grep -E "WRITE:|READ:" "$T/fio1.out" >&2
 ! grep -qE "verify: bad|err= *[1-9]" "$T/fio1.out" || { cat "$T/fio1.out"; fail "fio reported errors"; }
+
+hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status")
+echo "cephvol-mount peak RSS under fio: $((hwm / 1024)) MiB" >&2
+[ "$hwm" -le $((64 * 1024)) ] || fail "cephvol-mount peak RSS $((hwm / 1024)) MiB > 64 MiB"
 
 step "unmount, mount again, verify only"
 cephvol volume unmount "$M"
