@@ -76,7 +76,7 @@ step "fsck -n on the image"
 mkfifo "$T/ready"
 "$CEPHVOL_BIN/cephvol-mount" --ready-fd 3 cv "$T/f" 3> "$T/ready" 2> "$T/f.log" &
 fpid=$!
-cleanup_fn _stop_child "$fpid" cephvol-mount
+cleanup_fn kill_quiet "$fpid"
 read -r line < "$T/ready"
 assert_eq "$line" ok "readiness of cephvol-mount"
 L=$(losetup -r --direct-io=on -f --show "$T/f/image")
@@ -84,6 +84,7 @@ fsck_status=0
 fsck.ext4 -n -f "$L" || fsck_status=$?
 losetup -d "$L"
 umount "$T/f"
-_stop_child "$fpid" cephvol-mount
-assert_eq "$_CHILD_STATUS" 0 "exit status of cephvol-mount after unmount"
+fstatus=0
+wait "$fpid" || fstatus=$?
+assert_eq "$fstatus" 0 "exit status of cephvol-mount after unmount"
 assert_eq "$fsck_status" 0 "fsck -n exit status"
