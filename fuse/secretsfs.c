@@ -1,15 +1,1278 @@
 /*
- * secretsfs.c - the secrets tree. Placeholder until the secrets issue lands.
+ * secretsfs.c - `cephvol-mount --secrets`: a secrets volume served as a
+ * read-only, memory-only FUSE tree.
+ *
+ *	cephvol-mount --secrets [-c FILE] [-o section.key=value]...
+ *	    [--ready-fd N] [--pid-file FILE] [--recheck SECONDS]
+ *	    VOLUME MOUNTPOINT
+ *
+ * What it serves. The volume's grants (catalog_get: "name" follows the
+ * latest version, "name@N" pins version N) become one flat directory of
+ * regular files, one per grant, each with its secret's uid, gid and mode.
+ * The directory is 0555 root. Nothing else can ever appear in it.
+ *
+ * Where plaintext lives. Only in sodium_malloc()'d memory (guard pages,
+ * mlock'ed, made read-only once filled), handed over by secret_value_get()
+ * and never copied: a read replies with a pointer into it (fuse_reply_buf
+ * writes it to /dev/fuse with writev). The process also mlockall()s and is
+ * not dumpable, has RLIMIT_CORE 0, and never logs a value. Every open file
+ * handle holds a reference on the value it opened (struct sval), so a
+ * reader sees one version from open to close even across a rotation; a
+ * value is wiped (sodium_free) as soon as nothing refers to it: the tree
+ * has moved on and the last handle is closed. At exit every value left
+ * is wiped, referenced or not.
+ *
+ * No kernel caching. Mounted ro, nosuid, nodev, noexec, allow_other and
+ * default_permissions (the kernel checks uid, gid and mode, as it would on
+ * a disk filesystem); entry and attr timeouts are 0 and every open is
+ * direct_io without keep_cache, so no byte of a value enters the page
+ * cache and every lookup, stat and read comes here and sees the current
+ * version. Anything that would change the tree fails with EROFS (the
+ * ro mount already stops it in the kernel; the handlers are a second line).
+ *
+ * Live rotation. Each followed secret is watched (secret_watch, RADOS
+ * watch/notify): the callback only marks the entry dirty and wakes the
+ * refresher thread, which re-reads the secret's metadata and, when the
+ * version moved, fetches and opens the new record outside any lock, then
+ * swaps it in. Bound: a `cephvol secret update` is visible within a few
+ * milliseconds of the notify (measured in tests/integ/secretsfs_rotate.sh);
+ * if a notify is lost (watch broken, client reconnect) the periodic
+ * re-check (--recheck, default 30 s) catches up, so the worst case is the
+ * re-check interval. Pinned secrets are re-read for owner and mode only.
+ *
+ * Failures. At start, every granted secret must load and authenticate, or
+ * the mount fails with a sentence naming the secret (on the ready fd):
+ * half a tree would hide the problem until an application trips on it.
+ * After start:
+ *  - the record we should now serve fails authentication (-EBADMSG:
+ *    tampered, swapped, rolled back, wrong key): the old value is wiped
+ *    and the file stays listed but every open fails with EIO, logged as an
+ *    error on every attempt. We do not keep serving the old value: the
+ *    operator replaced it, possibly because it leaked, and a stale
+ *    credential served silently is worse than a loud failure. A later
+ *    good version is served again.
+ *  - the secret (or the pinned version) was removed: the file disappears.
+ *  - anything else (cluster unreachable, timeout): transient, the last
+ *    value (authenticated, and still the newest we know) stays, and the
+ *    refresh is retried every 2 s.
+ *  - a followed secret whose latest version goes backwards: refused, the
+ *    newer value we hold stays (rollback of the metadata).
+ *
+ * Audit: mount and unmount, every open (volume, secret, version, caller
+ * uid, gid and pid from fuse_req_ctx), every rotation and failure; never a
+ * value.
+ *
+ * Threads and locking. One FUSE thread (every request is a memory access),
+ * the refresher, the signal thread, librados' watch callbacks. fs->lock
+ * guards each entry's mutable fields (value, owner, mode, state), the list
+ * of live values and their reference counts, and the refresher's flags.
+ * Never held across a RADOS call, a FUSE reply or a log line of a value
+ * (there are none).
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
 
+#include <fuse_lowlevel.h>
+#include <sodium.h>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "common/util.h"
 #include "fuse/secretsfs.h"
+#include "secrets/masterkey.h"
+#include "store/catalog.h"
+#include "store/conn.h"
+#include "store/secretstore.h"
+
+#ifndef MCL_ONFAULT
+#define MCL_ONFAULT 4
+#endif
+
+#define ROOT_INO		FUSE_ROOT_ID
+#define DEFAULT_RECHECK_S	30
+#define RETRY_S			2
+
+/* A plaintext value and who refers to it (the tree and open handles). */
+struct sval {
+	struct sval		*prev, *next;	/* fs->vals; fs->lock */
+	unsigned		 refs;		/* fs->lock */
+	struct secret_value	 v;		/* v.data: sodium_malloc, read-only */
+};
+
+enum sstate {
+	S_OK = 0,	/* cur is the value to serve */
+	S_BAD,		/* failed authentication: listed, open -> EIO */
+	S_GONE,		/* removed: not listed */
+};
+
+/* One granted secret: inode 2 + its index. */
+struct sentry {
+	struct secretsfs	*fs;
+	char			 name[NAME_MAX_LEN + 1];
+	uint32_t		 pin;		/* 0 = follow the latest */
+	fuse_ino_t		 ino;
+	uint64_t		 watch;
+	bool			 watching;
+	atomic_bool		 dirty;		/* notified, or to retry */
+	/* fs->lock: */
+	struct sval		*cur;		/* NULL unless S_OK */
+	enum sstate		 state;
+	uid_t			 uid;
+	gid_t			 gid;
+	mode_t			 mode;
+	uint32_t		 version;	/* of cur, or the one that failed */
+	struct timespec		 mtime;		/* when cur was installed */
+	uint64_t		 opens;
+};
+
+struct secretsfs {
+	char			 volume[NAME_MAX_LEN + 1];
+	const char		*mountpoint;	/* borrowed from argv */
+	struct store		*st;
+	struct masterkey	*mk;
+	struct fuse_session	*se;
+	struct sentry		*e;		/* n entries, fixed after start */
+	size_t			 n;
+	unsigned		 recheck_s;
+	struct timespec		 started;
+
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;		/* CLOCK_MONOTONIC; refresher */
+	struct sval		*vals;		/* lock: every live value */
+	bool			 stop;		/* lock */
+	bool			 kick;		/* lock: some entry is dirty */
+	bool			 retry;		/* lock: a refresh failed */
+
+	pthread_t		 loop_thread;
+	atomic_bool		 loop_running;
+	atomic_bool		 stop_asked;
+	_Atomic uint64_t	 n_opens, n_rotations, n_failures;
+};
+
+static struct secretsfs g_fs;
+static int ready_fd = -1;
+
+/* ---- start-up failures -------------------------------------------------- */
+
+static noreturn void fail_start(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/* Say why we cannot start on the ready fd and in the log; exit 1. */
+static void
+fail_start(const char *fmt, ...)
+{
+	char msg[1200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_err("%s", msg);
+	if (ready_fd >= 0) {
+		dprintf(ready_fd, "error: %s\n", msg);
+		close(ready_fd);
+		ready_fd = -1;
+	}
+	exit(1);
+}
+
+static void
+report_ready(void)
+{
+	if (ready_fd < 0)
+		return;
+	if (write(ready_fd, "ok\n", 3) != 3)
+		log_warn("cannot write to the ready fd: %s", strerror(errno));
+	close(ready_fd);
+	ready_fd = -1;
+}
+
+/* ---- values ------------------------------------------------------------- */
+
+/* A new value (refs 1, the caller's) that steals v->data. fs->lock held. */
+static struct sval *
+sval_new_locked(struct secretsfs *fs, struct secret_value *v)
+{
+	struct sval *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	s->v = *v;
+	memset(v, 0, sizeof(*v));
+	if (s->v.data)
+		sodium_mprotect_readonly(s->v.data);
+	s->refs = 1;
+	s->next = fs->vals;
+	if (fs->vals)
+		fs->vals->prev = s;
+	fs->vals = s;
+	return s;
+}
+
+/* Drop one reference; the last one wipes the value. fs->lock held. */
+static void
+sval_put_locked(struct secretsfs *fs, struct sval *s)
+{
+	if (s == NULL || --s->refs > 0)
+		return;
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		fs->vals = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	if (s->v.data)
+		sodium_mprotect_readwrite(s->v.data);
+	secret_value_free(&s->v);	/* sodium_free: zeroes, unlocks, unmaps */
+	free(s);
+}
+
+/* ---- attributes --------------------------------------------------------- */
+
+static void
+root_attr(struct secretsfs *fs, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ROOT_INO;
+	st->st_mode = S_IFDIR | 0555;
+	st->st_nlink = 2;
+	st->st_atim = st->st_mtim = st->st_ctim = fs->started;
+}
+
+/* fs->lock held. */
+static void
+entry_attr_locked(const struct sentry *e, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = e->ino;
+	st->st_mode = S_IFREG | (e->mode & 07777);
+	st->st_nlink = 1;
+	st->st_uid = e->uid;
+	st->st_gid = e->gid;
+	st->st_size = e->cur ? (off_t)e->cur->v.len : 0;
+	st->st_blksize = 4096;
+	st->st_atim = st->st_mtim = st->st_ctim = e->mtime;
+}
+
+static struct sentry *
+entry_of(struct secretsfs *fs, fuse_ino_t ino)
+{
+	if (ino < 2 || ino - 2 >= fs->n)
+		return NULL;
+	return &fs->e[ino - 2];
+}
+
+/* ---- FUSE operations ---------------------------------------------------- */
+
+static void
+sfs_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct secretsfs *fs = userdata;
+
+	/* Nothing of a value may stay in the kernel: no splice (pages
+	 * handed over), no writeback cache, no readdir cache. */
+	conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE |
+	    FUSE_CAP_SPLICE_MOVE | FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_AUTO_INVAL_DATA |
+	    FUSE_CAP_CACHE_SYMLINKS);
+	log_debug("volume=%s fuse init: proto %u.%u", fs->volume, conn->proto_major,
+	    conn->proto_minor);
+}
+
+static void
+sfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct secretsfs *fs = fuse_req_userdata(req);
+	struct fuse_entry_param ep;
+
+	if (parent != ROOT_INO) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	for (size_t i = 0; i < fs->n; i++) {
+		struct sentry *e = &fs->e[i];
+		if (strcmp(e->name, name) != 0)
+			continue;
+		memset(&ep, 0, sizeof(ep));
+		pthread_mutex_lock(&fs->lock);
+		if (e->state == S_GONE) {
+			pthread_mutex_unlock(&fs->lock);
+			break;
+		}
+		entry_attr_locked(e, &ep.attr);
+		pthread_mutex_unlock(&fs->lock);
+		ep.ino = e->ino;
+		ep.attr_timeout = 0;
+		ep.entry_timeout = 0;
+		fuse_reply_entry(req, &ep);
+		return;
+	}
+	/* A negative entry with timeout 0: nothing cached either way. */
+	fuse_reply_err(req, ENOENT);
+}
+
+static void
+sfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	(void)ino;
+	(void)nlookup;
+	fuse_reply_none(req);
+}
+
+static void
+sfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct secretsfs *fs = fuse_req_userdata(req);
+	struct sentry *e;
+	struct stat st;
+
+	(void)fi;
+	if (ino == ROOT_INO) {
+		root_attr(fs, &st);
+		fuse_reply_attr(req, &st, 0);
+		return;
+	}
+	if ((e = entry_of(fs, ino)) == NULL) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	if (e->state == S_GONE) {
+		pthread_mutex_unlock(&fs->lock);
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	entry_attr_locked(e, &st);
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_attr(req, &st, 0);
+}
+
+static void
+sfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct secretsfs *fs = fuse_req_userdata(req);
+	const struct fuse_ctx *cx = fuse_req_ctx(req);
+	struct sentry *e;
+	struct sval *s = NULL;
+	enum sstate state;
+	uint32_t version;
+
+	if (ino == ROOT_INO) {
+		fuse_reply_err(req, EISDIR);
+		return;
+	}
+	if ((e = entry_of(fs, ino)) == NULL) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & (O_TRUNC | O_APPEND | O_CREAT))) {
+		log_warn("denied write open volume=%s secret=%s uid=%u gid=%u pid=%d: "
+		    "read-only", fs->volume, e->name, (unsigned)cx->uid, (unsigned)cx->gid,
+		    (int)cx->pid);
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	state = e->state;
+	version = e->version;
+	if (state == S_OK && e->cur) {
+		s = e->cur;
+		s->refs++;
+		e->opens++;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (s == NULL) {
+		log_err("denied open volume=%s secret=%s version=%u uid=%u gid=%u pid=%d: %s",
+		    fs->volume, e->name, version, (unsigned)cx->uid, (unsigned)cx->gid,
+		    (int)cx->pid, state == S_BAD ? "its record failed authentication, "
+		    "nothing is served for it" : "the secret was removed");
+		fuse_reply_err(req, state == S_BAD ? EIO : ENOENT);
+		return;
+	}
+	atomic_fetch_add(&fs->n_opens, 1);
+	log_info("open volume=%s secret=%s version=%u uid=%u gid=%u pid=%d", fs->volume,
+	    e->name, s->v.version, (unsigned)cx->uid, (unsigned)cx->gid, (int)cx->pid);
+	fi->fh = (uint64_t)(uintptr_t)s;
+	fi->direct_io = 1;	/* never the page cache */
+	fi->keep_cache = 0;
+	fi->noflush = 1;
+	if (fuse_reply_open(req, fi) != 0) {
+		/* the caller went away (interrupted): drop the reference */
+		pthread_mutex_lock(&fs->lock);
+		sval_put_locked(fs, s);
+		pthread_mutex_unlock(&fs->lock);
+	}
+}
+
+static void
+sfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	struct sval *s = (struct sval *)(uintptr_t)fi->fh;
+
+	(void)ino;
+	if (s == NULL || off < 0) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	if ((uint64_t)off >= s->v.len) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	if (size > s->v.len - (size_t)off)
+		size = s->v.len - (size_t)off;
+	/* Straight from locked memory to /dev/fuse (writev), no copy. */
+	fuse_reply_buf(req, (const char *)s->v.data + off, size);
+}
+
+static void
+sfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct secretsfs *fs = fuse_req_userdata(req);
+	struct sval *s = (struct sval *)(uintptr_t)fi->fh;
+
+	(void)ino;
+	pthread_mutex_lock(&fs->lock);
+	sval_put_locked(fs, s);
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_err(req, 0);
+}
+
+static void
+sfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)fi;
+	fuse_reply_err(req, 0);
+}
+
+static void
+sfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	if (ino != ROOT_INO) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	fi->cache_readdir = 0;
+	fi->keep_cache = 0;
+	fuse_reply_open(req, fi);
+}
+
+static void
+sfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	struct secretsfs *fs = fuse_req_userdata(req);
+	struct stat st;
+	size_t used = 0;
+	char *buf;
+
+	(void)fi;
+	if (ino != ROOT_INO) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	if ((buf = malloc(size)) == NULL) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	/* Offsets: 1 ".", 2 "..", 3 + i entry i. */
+	for (off_t k = off; k < (off_t)fs->n + 2; k++) {
+		const char *name;
+		memset(&st, 0, sizeof(st));
+		if (k < 2) {
+			name = k == 0 ? "." : "..";
+			st.st_ino = ROOT_INO;
+			st.st_mode = S_IFDIR;
+		} else {
+			struct sentry *e = &fs->e[k - 2];
+			bool gone;
+			pthread_mutex_lock(&fs->lock);
+			gone = e->state == S_GONE;
+			pthread_mutex_unlock(&fs->lock);
+			if (gone)
+				continue;
+			name = e->name;
+			st.st_ino = e->ino;
+			st.st_mode = S_IFREG;
+		}
+		size_t need = fuse_add_direntry(req, buf + used, size - used, name, &st, k + 1);
+		if (need > size - used)
+			break;
+		used += need;
+	}
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void
+sfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)fi;
+	fuse_reply_err(req, 0);
+}
+
+static void
+sfs_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct secretsfs *fs = fuse_req_userdata(req);
+	struct statvfs sv;
+
+	(void)ino;
+	memset(&sv, 0, sizeof(sv));
+	sv.f_bsize = 4096;
+	sv.f_frsize = 4096;
+	sv.f_files = fs->n + 1;
+	sv.f_namemax = NAME_MAX_LEN;
+	sv.f_flag = ST_RDONLY | ST_NOSUID | ST_NODEV | ST_NOEXEC;
+	fuse_reply_statfs(req, &sv);
+}
+
+/* Everything that would change the tree. The ro mount stops these in the
+ * kernel already; this is the second line. */
+static void
+deny(fuse_req_t req, const char *what)
+{
+	struct secretsfs *fs = fuse_req_userdata(req);
+	const struct fuse_ctx *cx = fuse_req_ctx(req);
+
+	log_warn("denied %s volume=%s uid=%u pid=%d: read-only", what, fs->volume,
+	    (unsigned)cx->uid, (int)cx->pid);
+	fuse_reply_err(req, EROFS);
+}
+
+static void
+sfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+    struct fuse_file_info *fi)
+{
+	(void)ino; (void)attr; (void)to_set; (void)fi;
+	deny(req, "setattr");
+}
+
+static void
+sfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	(void)parent; (void)name; (void)mode; (void)rdev;
+	deny(req, "mknod");
+}
+
+static void
+sfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	(void)parent; (void)name; (void)mode;
+	deny(req, "mkdir");
+}
+
+static void
+sfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	(void)parent; (void)name;
+	deny(req, "unlink");
+}
+
+static void
+sfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	(void)parent; (void)name;
+	deny(req, "rmdir");
+}
+
+static void
+sfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	(void)link; (void)parent; (void)name;
+	deny(req, "symlink");
+}
+
+static void
+sfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+    const char *newname, unsigned int flags)
+{
+	(void)parent; (void)name; (void)newparent; (void)newname; (void)flags;
+	deny(req, "rename");
+}
+
+static void
+sfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	(void)ino; (void)newparent; (void)newname;
+	deny(req, "link");
+}
+
+static void
+sfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	(void)ino; (void)buf; (void)size; (void)off; (void)fi;
+	deny(req, "write");
+}
+
+static void
+sfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+    size_t size, int flags)
+{
+	(void)ino; (void)name; (void)value; (void)size; (void)flags;
+	deny(req, "setxattr");
+}
+
+static void
+sfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	(void)ino; (void)name;
+	deny(req, "removexattr");
+}
+
+static void
+sfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+    struct fuse_file_info *fi)
+{
+	(void)parent; (void)name; (void)mode; (void)fi;
+	deny(req, "create");
+}
+
+static void
+sfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
+    struct fuse_file_info *fi)
+{
+	(void)ino; (void)mode; (void)off; (void)len; (void)fi;
+	deny(req, "fallocate");
+}
+
+static const struct fuse_lowlevel_ops sfs_ops = {
+	.init		= sfs_init,
+	.lookup		= sfs_lookup,
+	.forget		= sfs_forget,
+	.getattr	= sfs_getattr,
+	.setattr	= sfs_setattr,
+	.mknod		= sfs_mknod,
+	.mkdir		= sfs_mkdir,
+	.unlink		= sfs_unlink,
+	.rmdir		= sfs_rmdir,
+	.symlink	= sfs_symlink,
+	.rename		= sfs_rename,
+	.link		= sfs_link,
+	.open		= sfs_open,
+	.read		= sfs_read,
+	.write		= sfs_write,
+	.flush		= sfs_flush,
+	.release	= sfs_release,
+	.opendir	= sfs_opendir,
+	.readdir	= sfs_readdir,
+	.releasedir	= sfs_releasedir,
+	.statfs		= sfs_statfs,
+	.setxattr	= sfs_setxattr,
+	.removexattr	= sfs_removexattr,
+	.create		= sfs_create,
+	.fallocate	= sfs_fallocate,
+};
+
+/* ---- loading and refreshing --------------------------------------------- */
+
+/* Install a new value as e's current one (steals v->data). */
+static void
+entry_install(struct secretsfs *fs, struct sentry *e, const struct secret_meta *m,
+    struct secret_value *v)
+{
+	pthread_mutex_lock(&fs->lock);
+	struct sval *s = sval_new_locked(fs, v);
+	if (s == NULL) {
+		pthread_mutex_unlock(&fs->lock);
+		secret_value_free(v);
+		log_err("volume=%s secret=%s: out of memory, keeping version %u",
+		    fs->volume, e->name, e->version);
+		return;
+	}
+	sval_put_locked(fs, e->cur);	/* wiped now unless a reader holds it */
+	e->cur = s;
+	e->state = S_OK;
+	e->version = s->v.version;
+	e->uid = m->uid;
+	e->gid = m->gid;
+	e->mode = m->mode;
+	clock_gettime(CLOCK_REALTIME, &e->mtime);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+/* Serve nothing for e any more: wipe its value (once no reader holds it). */
+static void
+entry_withdraw(struct secretsfs *fs, struct sentry *e, enum sstate state,
+    uint32_t version)
+{
+	pthread_mutex_lock(&fs->lock);
+	sval_put_locked(fs, e->cur);
+	e->cur = NULL;
+	e->state = state;
+	e->version = version;
+	clock_gettime(CLOCK_REALTIME, &e->mtime);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+/*
+ * Bring e up to date. Returns 0, or -errno for a transient failure that
+ * should be retried (the current value stays). See the top of the file
+ * for what each failure does.
+ */
+static int
+entry_refresh(struct secretsfs *fs, struct sentry *e)
+{
+	struct secret_meta m;
+	struct secret_value v;
+	char err[512];
+	uint32_t want, have;
+	enum sstate state;
+	int r;
+
+	memset(&m, 0, sizeof(m));
+	r = secret_meta_get(fs->st, e->name, &m);
+	pthread_mutex_lock(&fs->lock);
+	have = e->cur ? e->cur->v.version : 0;
+	state = e->state;
+	pthread_mutex_unlock(&fs->lock);
+	if (r == -ENOENT) {
+		if (state != S_GONE) {
+			log_err("volume=%s secret=%s was removed: its file is withdrawn",
+			    fs->volume, e->name);
+			entry_withdraw(fs, e, S_GONE, 0);
+		}
+		return 0;
+	}
+	if (r < 0) {
+		log_warn("volume=%s secret=%s: cannot read its metadata: %s; still serving "
+		    "version %u, retrying", fs->volume, e->name, strerror(-r), have);
+		return r;
+	}
+	want = e->pin ? e->pin : m.latest;
+	if (state == S_OK && have == want) {
+		/* same version: only owner and mode can have changed */
+		pthread_mutex_lock(&fs->lock);
+		if (e->uid != m.uid || e->gid != m.gid || e->mode != m.mode) {
+			log_info("volume=%s secret=%s owner %u:%u mode %04o -> %u:%u %04o",
+			    fs->volume, e->name, (unsigned)e->uid, (unsigned)e->gid,
+			    (unsigned)e->mode, (unsigned)m.uid, (unsigned)m.gid,
+			    (unsigned)m.mode);
+			e->uid = m.uid;
+			e->gid = m.gid;
+			e->mode = m.mode;
+		}
+		pthread_mutex_unlock(&fs->lock);
+		secret_meta_free(&m);
+		return 0;
+	}
+	if (state == S_OK && !e->pin && want < have) {
+		log_err("volume=%s secret=%s: its latest version went back from %u to %u "
+		    "(rolled back metadata?); refused, still serving version %u",
+		    fs->volume, e->name, have, want, have);
+		secret_meta_free(&m);
+		return 0;
+	}
+	memset(&v, 0, sizeof(v));
+	err[0] = '\0';
+	r = secret_value_get(fs->st, fs->mk, e->name, want, &v, err, sizeof(err));
+	if (r == 0 && v.version != want) {
+		secret_value_free(&v);
+		r = -EBADMSG;
+		snprintf(err, sizeof(err), "asked for version %u, got another", want);
+	}
+	if (r == 0) {
+		entry_install(fs, e, &m, &v);
+		atomic_fetch_add(&fs->n_rotations, 1);
+		if (state == S_OK)
+			log_info("volume=%s secret=%s rotated: version %u -> %u", fs->volume,
+			    e->name, have, want);
+		else
+			log_info("volume=%s secret=%s served again: version %u", fs->volume,
+			    e->name, want);
+	} else if (r == -EBADMSG) {
+		atomic_fetch_add(&fs->n_failures, 1);
+		log_err("!!! volume=%s secret=%s version %u FAILED AUTHENTICATION (tampered, "
+		    "swapped, rolled back or wrong key): %s; nothing is served for it, its "
+		    "file fails with EIO !!!", fs->volume, e->name, want,
+		    err[0] ? err : strerror(-r));
+		entry_withdraw(fs, e, S_BAD, want);
+		r = 0;
+	} else if (r == -ENOENT) {
+		log_err("volume=%s secret=%s version %u no longer exists: its file is "
+		    "withdrawn", fs->volume, e->name, want);
+		entry_withdraw(fs, e, S_GONE, want);
+		r = 0;
+	} else {
+		log_warn("volume=%s secret=%s: cannot read version %u: %s; still serving "
+		    "version %u, retrying", fs->volume, e->name, want,
+		    err[0] ? err : strerror(-r), have);
+	}
+	secret_meta_free(&m);
+	return r;
+}
+
+/* librados watch callback: note it and wake the refresher, nothing more. */
+static void
+on_notify(void *arg, const char *name)
+{
+	struct sentry *e = arg;
+	struct secretsfs *fs = e->fs;
+
+	(void)name;
+	atomic_store(&e->dirty, true);
+	pthread_mutex_lock(&fs->lock);
+	fs->kick = true;
+	pthread_cond_signal(&fs->cond);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+static void
+ts_after(struct timespec *ts, unsigned s)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += s;
+}
+
+static bool
+ts_passed(const struct timespec *ts)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > ts->tv_sec ||
+	    (now.tv_sec == ts->tv_sec && now.tv_nsec >= ts->tv_nsec);
+}
+
+static void *
+refresher_main(void *arg)
+{
+	struct secretsfs *fs = arg;
+	struct timespec next_check, retry_at;
+	bool all = false, retrying = false;
+
+	ts_after(&next_check, fs->recheck_s);
+	pthread_mutex_lock(&fs->lock);
+	for (;;) {
+		while (!fs->stop && !fs->kick) {
+			const struct timespec *until = retrying &&
+			    retry_at.tv_sec < next_check.tv_sec ? &retry_at : &next_check;
+			if (ts_passed(until))
+				break;
+			pthread_cond_timedwait(&fs->cond, &fs->lock, until);
+		}
+		if (fs->stop)
+			break;
+		fs->kick = false;
+		if (ts_passed(&next_check)) {
+			all = true;
+			ts_after(&next_check, fs->recheck_s);
+		}
+		pthread_mutex_unlock(&fs->lock);
+
+		bool failed = false;
+		for (size_t i = 0; i < fs->n; i++) {
+			struct sentry *e = &fs->e[i];
+			bool dirty = atomic_exchange(&e->dirty, false);
+			if (!all && !dirty && !retrying)
+				continue;
+			if (entry_refresh(fs, e) < 0) {
+				atomic_store(&e->dirty, true);
+				failed = true;
+			}
+		}
+		all = false;
+		retrying = failed;
+		if (failed)
+			ts_after(&retry_at, RETRY_S);
+
+		pthread_mutex_lock(&fs->lock);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return NULL;
+}
+
+/* Load every grant at start; any failure ends the start with a sentence. */
+static void
+load_all(struct secretsfs *fs, const struct volume_meta *vm)
+{
+	size_t n = json_array_size(vm->secrets);
+
+	if (n == 0)
+		fail_start("volume %s grants no secrets", fs->volume);
+	fs->e = calloc(n, sizeof(*fs->e));
+	if (fs->e == NULL)
+		fail_start("out of memory");
+	for (size_t i = 0; i < n; i++) {
+		struct sentry *e = &fs->e[fs->n];
+		const char *g = json_string_value(json_array_get(vm->secrets, i));
+		struct secret_meta m;
+		struct secret_value v;
+		char err[512];
+		int r;
+
+		if (g == NULL || secret_grant_parse(g, e->name, sizeof(e->name), &e->pin) < 0)
+			fail_start("volume %s has a bad grant '%s'", fs->volume, g ? g : "?");
+		for (size_t k = 0; k < fs->n; k++)
+			if (strcmp(fs->e[k].name, e->name) == 0)
+				fail_start("volume %s grants secret %s twice", fs->volume, e->name);
+		e->fs = fs;
+		e->ino = 2 + fs->n;
+		memset(&m, 0, sizeof(m));
+		r = secret_meta_get(fs->st, e->name, &m);
+		if (r == -ENOENT)
+			fail_start("cannot mount secrets volume %s: secret %s does not exist",
+			    fs->volume, e->name);
+		if (r < 0)
+			fail_start("cannot mount secrets volume %s: cannot read secret %s: %s",
+			    fs->volume, e->name, strerror(-r));
+		memset(&v, 0, sizeof(v));
+		err[0] = '\0';
+		uint32_t want = e->pin ? e->pin : m.latest;
+		r = secret_value_get(fs->st, fs->mk, e->name, want, &v, err, sizeof(err));
+		if (r == 0 && v.version != want) {
+			secret_value_free(&v);
+			r = -EBADMSG;
+		}
+		if (r == -EBADMSG)
+			fail_start("cannot mount secrets volume %s: secret %s version %u failed "
+			    "authentication (tampered, swapped or wrong master key)%s%s",
+			    fs->volume, e->name, want, err[0] ? ": " : "", err);
+		if (r == -ENOENT)
+			fail_start("cannot mount secrets volume %s: secret %s has no version %u",
+			    fs->volume, e->name, want);
+		if (r < 0)
+			fail_start("cannot mount secrets volume %s: cannot read secret %s "
+			    "version %u: %s", fs->volume, e->name, want,
+			    err[0] ? err : strerror(-r));
+		fs->n++;
+		entry_install(fs, e, &m, &v);
+		secret_meta_free(&m);
+	}
+}
+
+/* ---- signals and the loop ----------------------------------------------- */
+
+static void
+on_usr1(int sig)
+{
+	(void)sig;
+}
+
+static void *
+signal_main(void *arg)
+{
+	struct secretsfs *fs = arg;
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		log_info("volume=%s: %s, unmounting", fs->volume, strsignal(sig));
+		atomic_store(&fs->stop_asked, true);
+		fuse_session_exit(fs->se);
+		/* The loop sleeps in read(/dev/fuse): SIGUSR1 (no SA_RESTART)
+		 * interrupts it so it sees the exit flag. Repeat: the signal
+		 * can land just before the read. */
+		for (int i = 0; i < 100 && atomic_load(&fs->loop_running); i++) {
+			pthread_kill(fs->loop_thread, SIGUSR1);
+			usleep(20 * 1000);
+		}
+	}
+	return NULL;
+}
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: cephvol-mount --secrets [-c FILE] [-o section.key=value]...\n"
+	    "                     [--ready-fd N] [--pid-file FILE] [--recheck SECONDS]\n"
+	    "                     VOLUME MOUNTPOINT\n"
+	    "\n"
+	    "Serve secrets volume VOLUME as a read-only, memory-only tree at MOUNTPOINT\n"
+	    "until it is unmounted or SIGTERM; see cephvol-mount(8).\n"
+	    "\n"
+	    "  -c, --config FILE       configuration file (default " CONFIG_DEFAULT_PATH ")\n"
+	    "  -o section.key=value    override one configuration key\n"
+	    "      --ready-fd N        write \"ok\" or \"error: ...\" to fd N when ready\n"
+	    "      --pid-file FILE     write our pid to FILE while serving\n"
+	    "      --recheck SECONDS   re-check every secret this often, in case an\n"
+	    "                          update notification was missed (default 30)\n"
+	    "  -h, --help              this text\n");
+}
+
+static void
+memory_setup(void)
+{
+	struct rlimit no_core = { 0, 0 };
+
+	/* No core dump, no ptrace by non-root, no /proc/PID/mem. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fatal("prctl(PR_SET_DUMPABLE): %s", strerror(errno));
+	setrlimit(RLIMIT_CORE, &no_core);
+	/* ONFAULT: librados' many thread stacks are not faulted in whole;
+	 * the values themselves are locked by sodium_malloc regardless. */
+	if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) < 0)
+		log_warn("mlockall: %s; values are still locked one by one",
+		    strerror(errno));
+}
 
 int
 secretsfs_main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "cephvol-mount: --secrets is not implemented yet\n");
-	return 1;
+	enum { OPT_READY = 256, OPT_PIDFILE, OPT_RECHECK, OPT_SECRETS };
+	static const struct option longopts[] = {
+		{ "config",	required_argument, NULL, 'c' },
+		{ "ready-fd",	required_argument, NULL, OPT_READY },
+		{ "pid-file",	required_argument, NULL, OPT_PIDFILE },
+		{ "recheck",	required_argument, NULL, OPT_RECHECK },
+		{ "secrets",	no_argument,	   NULL, OPT_SECRETS },
+		{ "help",	no_argument,	   NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct secretsfs *fs = &g_fs;
+	const char *config_path = NULL, *pid_file = NULL;
+	char **overrides = NULL, err[1024];
+	size_t n_overrides = 0;
+	struct config cfg;
+	uint64_t u;
+	int c, r, status = 0;
+
+	fs->recheck_s = DEFAULT_RECHECK_S;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'o': {
+			char **no = realloc(overrides, (n_overrides + 1) * sizeof(*no));
+			if (no == NULL) {
+				fprintf(stderr, "cephvol-mount: out of memory\n");
+				return 1;
+			}
+			overrides = no;
+			overrides[n_overrides++] = optarg;
+			break;
+		}
+		case OPT_READY:
+			if (uint_parse(optarg, 0, 65535, &u) < 0) {
+				fprintf(stderr, "cephvol-mount: --ready-fd wants a number, not '%s'\n",
+				    optarg);
+				return 2;
+			}
+			ready_fd = (int)u;
+			break;
+		case OPT_PIDFILE:
+			pid_file = optarg;
+			break;
+		case OPT_RECHECK:
+			if (uint_parse(optarg, 1, 86400, &u) < 0) {
+				fprintf(stderr, "cephvol-mount: --recheck wants seconds from 1 to "
+				    "86400, not '%s'\n", optarg);
+				return 2;
+			}
+			fs->recheck_s = (unsigned)u;
+			break;
+		case OPT_SECRETS:
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (argc - optind != 2) {
+		usage(stderr);
+		return 2;
+	}
+	const char *volume = argv[optind];
+	fs->mountpoint = argv[optind + 1];
+	snprintf(fs->volume, sizeof(fs->volume), "%s", volume);
+	clock_gettime(CLOCK_REALTIME, &fs->started);
+
+	/* Detach from the caller: its session, its terminal, its death. */
+	setsid();
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa = { .sa_handler = on_usr1 };	/* no SA_RESTART */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigset_t block;
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &block, NULL);	/* every thread inherits */
+
+	log_init("cephvol-mount", LOG_LEVEL_INFO, LOG_TARGET_STDERR);
+	memory_setup();
+	if (config_init(&cfg, config_path, overrides, n_overrides, err, sizeof(err)) < 0)
+		fail_start("%s", err);
+	free(overrides);
+	enum log_level lvl;
+	if (log_level_parse(cfg.log_level, &lvl) == 0)
+		log_init("cephvol-mount", lvl, strcmp(cfg.log_target, "syslog") == 0 ?
+		    LOG_TARGET_SYSLOG : LOG_TARGET_STDERR);
+	if (!name_valid(volume))
+		fail_start("bad volume name '%s': %s", volume, NAME_RULE);
+	if (sodium_init() < 0)
+		fail_start("cannot initialise libsodium");
+
+	pthread_mutex_init(&fs->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&fs->cond, &ca);
+	pthread_condattr_destroy(&ca);
+
+	r = masterkey_load(cfg.secrets_master_key, &fs->mk, err, sizeof(err));
+	if (r < 0)
+		fail_start("cannot mount secrets volume %s: %s", volume, err);
+	r = store_connect(&cfg, STORE_OSD_TIMEOUT, &fs->st, err, sizeof(err));
+	if (r < 0)
+		fail_start("%s", err);
+	struct volume_meta vm;
+	memset(&vm, 0, sizeof(vm));
+	r = catalog_get(fs->st, volume, &vm);
+	if (r == -ENOENT)
+		fail_start("volume %s does not exist", volume);
+	if (r < 0)
+		fail_start("cannot read volume %s: %s", volume, strerror(-r));
+	if (vm.type != VOLUME_SECRETS)
+		fail_start("volume %s is a %s volume, not a secrets volume", volume,
+		    volume_type_name(vm.type));
+	load_all(fs, &vm);
+	volume_meta_free(&vm);
+
+	/* Watch before serving, so no update between load and watch is
+	 * missed for longer than one re-check: mark all dirty once after. */
+	for (size_t i = 0; i < fs->n; i++) {
+		struct sentry *e = &fs->e[i];
+		r = secret_watch(fs->st, e->name, on_notify, e, &e->watch);
+		if (r < 0)
+			log_warn("volume=%s secret=%s: cannot watch for updates: %s; they "
+			    "arrive with the %u s re-check only", volume, e->name,
+			    strerror(-r), fs->recheck_s);
+		else
+			e->watching = true;
+		atomic_store(&e->dirty, !e->pin);
+	}
+	fs->kick = true;
+
+	if ((r = mkdir_p(fs->mountpoint, 0755)) < 0 && r != -EEXIST)
+		fail_start("cannot create %s: %s", fs->mountpoint, strerror(-r));
+	char opts[NAME_MAX_LEN + 160];
+	snprintf(opts, sizeof(opts), "ro,nosuid,nodev,noexec,allow_other,"
+	    "default_permissions,fsname=cephvol:%s,subtype=cephvol-secrets", volume);
+	char *fargv[] = { "cephvol-mount", "-o", opts, NULL };
+	struct fuse_args args = FUSE_ARGS_INIT(3, fargv);
+	fs->se = fuse_session_new(&args, &sfs_ops, sizeof(sfs_ops), fs);
+	if (fs->se == NULL)
+		fail_start("cannot mount secrets volume %s: cannot create a fuse session",
+		    volume);
+	if (fuse_session_mount(fs->se, fs->mountpoint) != 0)
+		fail_start("cannot mount secrets volume %s at %s (see the log above)",
+		    volume, fs->mountpoint);
+
+	pthread_t sig_thread, ref_thread;
+	fs->loop_thread = pthread_self();
+	if ((r = pthread_create(&sig_thread, NULL, signal_main, fs)) != 0) {
+		fuse_session_unmount(fs->se);
+		fail_start("cannot start the signal thread: %s", strerror(r));
+	}
+	pthread_detach(sig_thread);
+	if ((r = pthread_create(&ref_thread, NULL, refresher_main, fs)) != 0) {
+		fuse_session_unmount(fs->se);
+		fail_start("cannot start the refresher thread: %s", strerror(r));
+	}
+	if (pid_file) {
+		char buf[32];
+		int k = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+		if ((r = file_write_atomic(pid_file, buf, (size_t)k, 0644)) < 0)
+			log_warn("cannot write pid file %s: %s", pid_file, strerror(-r));
+	}
+
+	{
+		char list[2048];
+		size_t used = 0;
+		list[0] = '\0';
+		for (size_t i = 0; i < fs->n && used < sizeof(list) - 1; i++)
+			used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s@%u%s",
+			    i ? "," : "", fs->e[i].name, fs->e[i].version,
+			    fs->e[i].pin ? "(pinned)" : "");
+		log_info("mounted secrets volume=%s at %s pid=%d: %zu secrets %s (re-check "
+		    "every %u s, client %s)", volume, fs->mountpoint, (int)getpid(), fs->n,
+		    list, fs->recheck_s, store_addr(fs->st));
+	}
+	report_ready();
+
+	sigset_t usr1;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	atomic_store(&fs->loop_running, true);
+	pthread_sigmask(SIG_UNBLOCK, &usr1, NULL);
+	if (!atomic_load(&fs->stop_asked))
+		r = fuse_session_loop(fs->se);
+	else
+		r = 0;
+	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+	atomic_store(&fs->loop_running, false);
+	if (r < 0 && r != -EINTR && !atomic_load(&fs->stop_asked)) {
+		log_err("volume=%s fuse loop: %s", volume, strerror(-r));
+		status = 1;
+	}
+
+	/* Tear down: the mount, the refresher, the watches, then every value. */
+	fuse_session_unmount(fs->se);
+	fuse_session_destroy(fs->se);
+	pthread_mutex_lock(&fs->lock);
+	fs->stop = true;
+	pthread_cond_signal(&fs->cond);
+	pthread_mutex_unlock(&fs->lock);
+	pthread_join(ref_thread, NULL);
+	for (size_t i = 0; i < fs->n; i++)
+		if (fs->e[i].watching)
+			secret_unwatch(fs->st, fs->e[i].watch);
+	size_t wiped = 0;
+	pthread_mutex_lock(&fs->lock);
+	for (size_t i = 0; i < fs->n; i++)
+		fs->e[i].cur = NULL;
+	while (fs->vals) {
+		fs->vals->refs = 1;
+		sval_put_locked(fs, fs->vals);
+		wiped++;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	store_close(fs->st);
+	masterkey_free(fs->mk);
+	if (pid_file)
+		unlink(pid_file);
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	log_info("unmounted secrets volume=%s from %s after %llds: %" PRIu64 " opens, %"
+	    PRIu64 " rotations, %" PRIu64 " authentication failures; %zu values wiped",
+	    volume, fs->mountpoint, (long long)(now.tv_sec - fs->started.tv_sec),
+	    atomic_load(&fs->n_opens), atomic_load(&fs->n_rotations),
+	    atomic_load(&fs->n_failures), wiped);
+	free(fs->e);
+	pthread_cond_destroy(&fs->cond);
+	pthread_mutex_destroy(&fs->lock);
+	config_free(&cfg);
+	return status;
 }
