@@ -621,6 +621,7 @@ imagefs_create(const struct imagefs_params *p, struct imagefs **out, char *err,
 	char *argv[] = { "cephvol-mount", "-o", fsname, NULL };
 	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
 	fs->se = fuse_session_new(&args, &ifs_ops, sizeof(ifs_ops), fs);
+	fuse_opt_free_args(&args);
 	if (fs->se == NULL) {
 		snprintf(err, errlen, "cannot create a fuse session");
 		r = -EIO;

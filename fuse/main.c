@@ -70,8 +70,11 @@
 
 static int ready_fd = -1;
 static char volume_name[NAME_MAX_LEN + 1];
-static _Atomic(struct image *) g_img;
-static _Atomic(struct imagefs *) g_fs;
+/* What the signal and lease threads may touch; g_lock guards both, and
+ * main clears them under it before freeing. */
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct image *g_img;
+static struct imagefs *g_fs;
 
 static void
 usage(FILE *out)
@@ -138,17 +141,16 @@ guard(void *arg)
 static void
 on_lease_lost(void *arg, int err)
 {
-	struct image *img = atomic_load(&g_img);
-	struct imagefs *fs = atomic_load(&g_fs);
-
 	(void)arg;
 	log_err("!!! LEASE LOST on volume=%s: %s; every read, write and flush now "
 	    "fails with EIO; unmount and mount again to recover !!!", volume_name,
 	    strerror(-err));
-	if (fs)
-		imagefs_fence(fs, -EIO);
-	if (img)
-		image_fence(img, -EIO);
+	pthread_mutex_lock(&g_lock);
+	if (g_fs)
+		imagefs_fence(g_fs, -EIO);
+	if (g_img)
+		image_fence(g_img, -EIO);
+	pthread_mutex_unlock(&g_lock);
 }
 
 static void
@@ -171,9 +173,12 @@ signal_main(void *arg)
 		if (sigwait(&set, &sig) != 0)
 			continue;
 		log_info("volume=%s: %s, stopping", volume_name, strsignal(sig));
-		struct imagefs *fs = atomic_load(&g_fs);
-		if (fs)
-			imagefs_stop(fs);
+		/* imagefs_stop() returns once the loop has ended, so main,
+		 * which takes g_lock only after that, never waits long. */
+		pthread_mutex_lock(&g_lock);
+		if (g_fs)
+			imagefs_stop(g_fs);
+		pthread_mutex_unlock(&g_lock);
 	}
 	return NULL;
 }
@@ -340,7 +345,9 @@ main(int argc, char **argv)
 	if (r < 0)
 		fail_start("cannot open the image of volume %s: %s", volume, strerror(-r));
 	image_set_guard(img, guard, ls);
-	atomic_store(&g_img, img);
+	pthread_mutex_lock(&g_lock);
+	g_img = img;
+	pthread_mutex_unlock(&g_lock);
 	if (!lease_valid(ls))
 		image_fence(img, -EIO);
 
@@ -354,7 +361,9 @@ main(int argc, char **argv)
 	r = imagefs_create(&ip, &fs, err, sizeof(err));
 	if (r < 0)
 		fail_start("volume %s: %s", volume, err);
-	atomic_store(&g_fs, fs);
+	pthread_mutex_lock(&g_lock);
+	g_fs = fs;
+	pthread_mutex_unlock(&g_lock);
 	if (!lease_valid(ls))
 		imagefs_fence(fs, -EIO);
 
@@ -397,9 +406,11 @@ main(int argc, char **argv)
 	    PRIu64 " errors, at most %u in flight", volume, s.reads, s.bytes_read,
 	    s.writes, s.bytes_written, s.discards, s.flushes, s.errors,
 	    s.max_inflight_seen);
-	atomic_store(&g_fs, NULL);
+	pthread_mutex_lock(&g_lock);
+	g_fs = NULL;
+	g_img = NULL;
+	pthread_mutex_unlock(&g_lock);
 	imagefs_destroy(fs);
-	atomic_store(&g_img, NULL);
 	image_close(img);
 	bool lost = !lease_valid(ls);
 	lease_release(ls);
