@@ -62,7 +62,7 @@ mkdir -p "$logs"
 # the run directory: removed at the end if the run made them and they are
 # empty (a concurrent run still using one keeps it non-empty).
 made_dirs=()
-for d in /etc/docker/plugins /run/docker/plugins /run/docker /run/containerd/s /run/containerd; do
+for d in /etc/docker/plugins /etc/docker /run/docker/plugins /run/docker /run/containerd/s /run/containerd; do
 	[ -e "$d" ] || made_dirs+=("$d")
 done
 
