@@ -22,13 +22,18 @@
  * has moved on and the last handle is closed. At exit every value left
  * is wiped, referenced or not.
  *
- * No kernel caching. Mounted ro, nosuid, nodev, noexec, allow_other and
- * default_permissions (the kernel checks uid, gid and mode, as it would on
- * a disk filesystem); entry and attr timeouts are 0 and every open is
- * direct_io without keep_cache, so no byte of a value enters the page
- * cache and every lookup, stat and read comes here and sees the current
- * version. Anything that would change the tree fails with EROFS (the
- * ro mount already stops it in the kernel; the handlers are a second line).
+ * No kernel caching of values. Mounted ro, nosuid, nodev, noexec,
+ * allow_other and default_permissions (the kernel checks uid, gid and mode,
+ * as it would on a disk filesystem). Every open is direct_io without
+ * keep_cache, so no byte of a value enters the page cache, and every open
+ * comes here and takes the value current at that moment. Names and
+ * attributes (size, owner, mode: what the kernel's permission check uses)
+ * are cached for CACHE_S at most, and every change invalidates them in the
+ * kernel at once (fuse_lowlevel_notify_inval_inode / _entry, from the
+ * refresher thread, never from a request): that saves a lookup and a
+ * getattr round trip per open, about a third of the requests. Anything
+ * that would change the tree fails with EROFS (the ro mount already stops
+ * it in the kernel; the handlers are a second line).
  *
  * Live rotation. Each followed secret is watched (secret_watch, RADOS
  * watch/notify): the callback only marks the entry dirty and wakes the
@@ -107,6 +112,11 @@
 #define ROOT_INO		FUSE_ROOT_ID
 #define DEFAULT_RECHECK_S	30
 #define RETRY_S			2
+/* Entries and attributes may be cached this long; every change is also
+ * invalidated in the kernel at once (notify_inval), so this only bounds a
+ * lost invalidation. Contents are never cached (direct_io, and every open
+ * comes here and takes the current value). */
+#define CACHE_S			1.0
 
 /* A plaintext value and who refers to it (the tree and open handles). */
 struct sval {
@@ -162,6 +172,7 @@ struct secretsfs {
 	pthread_t		 loop_thread;
 	atomic_bool		 loop_running;
 	atomic_bool		 stop_asked;
+	atomic_bool		 serving;	/* the kernel may cache: invalidate */
 	_Atomic uint64_t	 n_opens, n_rotations, n_failures;
 };
 
@@ -317,8 +328,8 @@ sfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		entry_attr_locked(e, &ep.attr);
 		pthread_mutex_unlock(&fs->lock);
 		ep.ino = e->ino;
-		ep.attr_timeout = 0;
-		ep.entry_timeout = 0;
+		ep.attr_timeout = CACHE_S;
+		ep.entry_timeout = CACHE_S;
 		fuse_reply_entry(req, &ep);
 		return;
 	}
@@ -344,7 +355,7 @@ sfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	(void)fi;
 	if (ino == ROOT_INO) {
 		root_attr(fs, &st);
-		fuse_reply_attr(req, &st, 0);
+		fuse_reply_attr(req, &st, CACHE_S);
 		return;
 	}
 	if ((e = entry_of(fs, ino)) == NULL) {
@@ -359,7 +370,7 @@ sfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	entry_attr_locked(e, &st);
 	pthread_mutex_unlock(&fs->lock);
-	fuse_reply_attr(req, &st, 0);
+	fuse_reply_attr(req, &st, CACHE_S);
 }
 
 static void
@@ -684,6 +695,29 @@ static const struct fuse_lowlevel_ops sfs_ops = {
 
 /* ---- loading and refreshing --------------------------------------------- */
 
+/* e changed: drop what the kernel caches of it (name, attributes). Only
+ * from the refresher thread, never on a request's path (it could wait on
+ * a request this thread serves); no lock held. */
+static void
+entry_invalidate(struct secretsfs *fs, struct sentry *e, bool name)
+{
+	int r;
+
+	if (!atomic_load(&fs->serving))
+		return;
+	r = fuse_lowlevel_notify_inval_inode(fs->se, e->ino, 0, 0);
+	if (r < 0 && r != -ENOENT)
+		log_warn("volume=%s secret=%s: cannot invalidate the kernel's attributes: "
+		    "%s (stale for %.0f s at most)", fs->volume, e->name, strerror(-r), CACHE_S);
+	if (name) {
+		r = fuse_lowlevel_notify_inval_entry(fs->se, ROOT_INO, e->name,
+		    strlen(e->name));
+		if (r < 0 && r != -ENOENT)
+			log_warn("volume=%s secret=%s: cannot invalidate the kernel's entry: "
+			    "%s", fs->volume, e->name, strerror(-r));
+	}
+}
+
 /* Install a new value as e's current one (steals v->data). */
 static void
 entry_install(struct secretsfs *fs, struct sentry *e, const struct secret_meta *m,
@@ -707,6 +741,7 @@ entry_install(struct secretsfs *fs, struct sentry *e, const struct secret_meta *
 	e->mode = m->mode;
 	clock_gettime(CLOCK_REALTIME, &e->mtime);
 	pthread_mutex_unlock(&fs->lock);
+	entry_invalidate(fs, e, false);
 }
 
 /* Serve nothing for e any more: wipe its value (once no reader holds it). */
@@ -721,6 +756,7 @@ entry_withdraw(struct secretsfs *fs, struct sentry *e, enum sstate state,
 	e->version = version;
 	clock_gettime(CLOCK_REALTIME, &e->mtime);
 	pthread_mutex_unlock(&fs->lock);
+	entry_invalidate(fs, e, state == S_GONE);
 }
 
 /*
@@ -760,8 +796,10 @@ entry_refresh(struct secretsfs *fs, struct sentry *e)
 	want = e->pin ? e->pin : m.latest;
 	if (state == S_OK && have == want) {
 		/* same version: only owner and mode can have changed */
+		bool changed = false;
 		pthread_mutex_lock(&fs->lock);
 		if (e->uid != m.uid || e->gid != m.gid || e->mode != m.mode) {
+			changed = true;
 			log_info("volume=%s secret=%s owner %u:%u mode %04o -> %u:%u %04o",
 			    fs->volume, e->name, (unsigned)e->uid, (unsigned)e->gid,
 			    (unsigned)e->mode, (unsigned)m.uid, (unsigned)m.gid,
@@ -771,6 +809,8 @@ entry_refresh(struct secretsfs *fs, struct sentry *e)
 			e->mode = m.mode;
 		}
 		pthread_mutex_unlock(&fs->lock);
+		if (changed)
+			entry_invalidate(fs, e, false);
 		secret_meta_free(&m);
 		return 0;
 	}
@@ -1197,6 +1237,7 @@ secretsfs_main(int argc, char **argv)
 		fail_start("cannot start the signal thread: %s", strerror(r));
 	}
 	pthread_detach(sig_thread);
+	atomic_store(&fs->serving, true);
 	if ((r = pthread_create(&ref_thread, NULL, refresher_main, fs)) != 0) {
 		fuse_session_unmount(fs->se);
 		fail_start("cannot start the refresher thread: %s", strerror(r));
@@ -1238,14 +1279,15 @@ secretsfs_main(int argc, char **argv)
 		status = 1;
 	}
 
-	/* Tear down: the mount, the refresher, the watches, then every value. */
-	fuse_session_unmount(fs->se);
-	fuse_session_destroy(fs->se);
+	/* Tear down: the refresher, the mount, the watches, then every value. */
 	pthread_mutex_lock(&fs->lock);
 	fs->stop = true;
 	pthread_cond_signal(&fs->cond);
 	pthread_mutex_unlock(&fs->lock);
 	pthread_join(ref_thread, NULL);
+	atomic_store(&fs->serving, false);
+	fuse_session_unmount(fs->se);
+	fuse_session_destroy(fs->se);
 	for (size_t i = 0; i < fs->n; i++)
 		if (fs->e[i].watching)
 			secret_unwatch(fs->st, fs->e[i].watch);
