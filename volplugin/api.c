@@ -62,6 +62,7 @@ struct api {
 	struct namelock		*names;		/* guarded by names_lock */
 
 	atomic_uint		 jobs;		/* running job threads */
+	atomic_bool		 stopping;	/* waiters give up at once */
 };
 
 struct job {
@@ -719,6 +720,69 @@ job_main(void *arg)
 	return NULL;
 }
 
+/* A background detach of an idle entry: no caller waits. */
+static void *
+idle_main(void *arg)
+{
+	struct job *job = arg;
+	struct api *api = job->api;
+	struct namelock *nl = name_lock(api, job);
+	struct volume_meta m;
+	char mp[4096], err[1024];
+
+	if (mounts_refs(api->mt, job->name) == 0 &&
+	    mounts_get(api->mt, job->name, &m, mp, sizeof(mp)) == 0) {
+		if (detach(api, job, &m, mp, err, sizeof(err)) < 0)
+			log_err("repair: volume=%s: cannot detach from %s: %s; the "
+			    "entry is kept, the next Mount or restart retries",
+			    job->name, mp, err);
+		else
+			log_info("repair: volume=%s detached", job->name);
+		volume_meta_free(&m);
+	}
+	if (nl)
+		name_unlock(api, nl);
+	job_put(job);
+	atomic_fetch_sub(&api->jobs, 1);
+	return NULL;
+}
+
+void
+api_detach_idle(struct api *api)
+{
+	char **names;
+	size_t n;
+
+	if (mounts_idle(api->mt, &names, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct job *job = calloc(1, sizeof(*job));
+		pthread_attr_t attr;
+		pthread_t t;
+
+		if (job != NULL) {
+			pthread_mutex_init(&job->lock, NULL);
+			pthread_cond_init(&job->cond, NULL);
+			job->refs = 1;
+			job->api = api;
+			job->ep = EP_OTHER;
+			job->phase = "detaching";
+			snprintf(job->name, sizeof(job->name), "%s", names[i]);
+			atomic_fetch_add(&api->jobs, 1);
+			pthread_attr_init(&attr);
+			pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+			if (pthread_create(&t, &attr, idle_main, job) != 0) {
+				log_err("repair: volume=%s: cannot start a thread", names[i]);
+				atomic_fetch_sub(&api->jobs, 1);
+				job_put(job);
+			}
+			pthread_attr_destroy(&attr);
+		}
+		free(names[i]);
+	}
+	free(names);
+}
+
 /* List has no name: no name lock. */
 static void *
 list_main(void *arg)
@@ -773,13 +837,31 @@ job_run(struct api *api, struct job *job, json_t **reply, enum metrics_result *r
 	deadline.tv_sec += (time_t)api->cfg->plugin_timeout;
 	pthread_mutex_lock(&job->lock);
 	while (!job->done) {
-		r = pthread_cond_timedwait(&job->cond, &job->lock, &deadline);
-		if (r == ETIMEDOUT && !job->done && !job->committed)
+		/* wake every second to notice a stopping daemon */
+		struct timespec now, until;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		until = now;
+		until.tv_sec += 1;
+		if (until.tv_sec > deadline.tv_sec ||
+		    (until.tv_sec == deadline.tv_sec && until.tv_nsec > deadline.tv_nsec))
+			until = deadline;
+		r = pthread_cond_timedwait(&job->cond, &job->lock, &until);
+		if (job->done)
 			break;
-		if (r == ETIMEDOUT && job->committed) {
-			/* only in-memory work is left: wait it out */
-			deadline.tv_sec += 5;
+		if (atomic_load(&api->stopping) && !job->committed) {
+			job->phase = "cephvold was stopping";
+			break;
 		}
+		if (r != ETIMEDOUT)
+			continue;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec < deadline.tv_sec || (now.tv_sec == deadline.tv_sec &&
+		    now.tv_nsec < deadline.tv_nsec))
+			continue;
+		if (!job->committed)
+			break;
+		/* only in-memory work is left: wait it out */
+		deadline.tv_sec += 5;
 	}
 	if (!job->done) {
 		job->abandoned = true;
@@ -976,8 +1058,15 @@ api_new(const struct config *cfg, const struct attach_ctx *ctx, struct mounts *m
 	pthread_mutex_init(&api->names_lock, NULL);
 	pthread_cond_init(&api->names_cond, NULL);
 	atomic_init(&api->jobs, 0);
+	atomic_init(&api->stopping, false);
 	*out = api;
 	return 0;
+}
+
+void
+api_stop(struct api *api)
+{
+	atomic_store(&api->stopping, true);
 }
 
 unsigned

@@ -48,6 +48,13 @@ unsigned api_handle(struct api *api, const char *path, const char *body,
 /* An error reply (new) with the message; for the transport's own errors. */
 json_t	*api_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Detach, each on its own thread under its name lock, every volume the
+ * mount table holds without references (left by a crash or a repair). */
+void	api_detach_idle(struct api *api);
+
+/* From now on, callers waiting for a job stop waiting (with an Err). */
+void	api_stop(struct api *api);
+
 /* Requests whose work is still running (also after a timeout). */
 unsigned api_jobs_running(struct api *api);
 

@@ -215,6 +215,7 @@ main(int argc, char **argv)
 		http_stop(http);
 		fatal("%s", err);
 	}
+	api_detach_idle(api);
 	log_info("ready (pid %d)", (int)getpid());
 
 	for (;;) {
@@ -229,6 +230,7 @@ main(int argc, char **argv)
 	}
 	log_info("%s: stopping; mounted volumes stay up", strsignal(sig));
 	metrics_stop();
+	api_stop(api);
 	http_stop(http);
 	/* A job past its caller's timeout may still run: give it a moment,
 	 * then leave it (its state changes are saved as they happen). */

@@ -503,19 +503,16 @@ unsigned
 mounts_reconcile(struct mounts *mt, const struct attach_ctx *ctx,
     const char *mount_root)
 {
-	struct mvol *v, *next;
 	unsigned repairs = 0, kept = 0;
 	bool dirty = false;
-	char err[1024];
 	int r;
 
 	pthread_mutex_lock(&mt->lock);
-	for (v = mt->vols; v; v = next) {
+	for (struct mvol *v = mt->vols; v; v = v->next) {
 		struct attach_state as;
 		unsigned n = total(v);
 		const char *why = NULL;
 
-		next = v->next;
 		memset(&as, 0, sizeof(as));
 		r = attach_status(ctx, &v->meta, v->mountpoint, &as);
 		if (r < 0) {
@@ -537,41 +534,57 @@ mounts_reconcile(struct mounts *mt, const struct attach_ctx *ctx,
 			continue;
 		}
 		if (n == 0)
-			why = "no reference (cephvold stopped while attaching or detaching)";
+			why = "has no reference (cephvold stopped while attaching or detaching)";
 		else if (!as.mounted)
-			why = "not mounted any more";
+			why = "is not mounted any more";
 		else {
-			why = "its cephvol-mount is gone, so its I/O fails";
+			why = "lost its cephvol-mount, so its I/O fails";
 			metrics_event(EV_HELPER_LOST);
 		}
 		log_warn("repair: volume=%s %s (%u reference(s), mounted=%s, "
-		    "helper=%s): detaching and dropping its references",
+		    "helper=%s): references dropped, detaching in the background",
 		    v->meta.name, why, n, as.mounted ? "yes" : "no",
 		    as.helper_alive ? "alive" : "gone");
 		repairs++;
 		metrics_event(EV_REPAIR);
-		/* before serving starts: nothing else uses the table */
-		r = attach_unmount(ctx, &v->meta, v->mountpoint, err, sizeof(err));
-		if (r < 0) {
-			log_err("repair: volume=%s: cannot detach: %s; its entry is "
-			    "kept without references so the next start or Mount "
-			    "retries", v->meta.name, err);
-			for (struct mref *rf = v->refs, *rn; rf; rf = rn) {
-				rn = rf->next;
-				free(rf->id);
-				free(rf);
-			}
-			v->refs = NULL;
-		} else {
-			unlink_vol(mt, v);
-			mvol_free(v);
+		for (struct mref *rf = v->refs, *rn; rf; rf = rn) {
+			rn = rf->next;
+			free(rf->id);
+			free(rf);
 		}
+		v->refs = NULL;
 		dirty = true;
 	}
 	log_strangers(mt, mount_root);
 	if (dirty)
 		save(mt);
 	pthread_mutex_unlock(&mt->lock);
-	log_info("mount state: %u volume(s) kept, %u repaired", kept, repairs);
+	log_info("mount state: %u volume(s) kept, %u to repair", kept, repairs);
 	return repairs;
+}
+
+int
+mounts_idle(struct mounts *mt, char ***names, size_t *n)
+{
+	size_t cnt = 0;
+	char **out;
+
+	*names = NULL;
+	*n = 0;
+	pthread_mutex_lock(&mt->lock);
+	for (struct mvol *v = mt->vols; v; v = v->next)
+		cnt += v->refs == NULL;
+	out = calloc(cnt + 1, sizeof(*out));
+	if (out == NULL) {
+		pthread_mutex_unlock(&mt->lock);
+		return -ENOMEM;
+	}
+	cnt = 0;
+	for (struct mvol *v = mt->vols; v; v = v->next)
+		if (v->refs == NULL && (out[cnt] = strdup(v->meta.name)) != NULL)
+			cnt++;
+	pthread_mutex_unlock(&mt->lock);
+	*names = out;
+	*n = cnt;
+	return 0;
 }

@@ -55,15 +55,19 @@ unsigned mounts_helpers_alive(struct mounts *mt);
 
 /*
  * At start-up, before serving: compare every entry with what is really
- * there (attach_status: /proc/self/mountinfo, the cephvol-mount process)
- * and repair, logging each repair:
+ * there (attach_status: /proc/self/mountinfo, the cephvol-mount process;
+ * both quick, never blocking on a mount) and log each repair:
  *   references, mounted, helper alive -> kept as is
- *   references, but not mounted or helper dead -> detached, references dropped
- *   no references (a crash while attaching/detaching) -> detached, dropped
+ *   references, but not mounted or helper dead -> references dropped
+ *   no references (a crash while attaching/detaching) -> left idle
+ * Entries left without references are "idle": the caller detaches them
+ * (mounts_idle) in the background, so a hung mount cannot delay serving.
  * Mounts under mount_root that no entry names are logged.
- * Returns the number of repairs.
+ * Returns the number of entries repaired.
  */
 unsigned mounts_reconcile(struct mounts *mt, const struct attach_ctx *ctx,
 	    const char *mount_root);
+/* Names of entries without references (new array of new strings). */
+int	mounts_idle(struct mounts *mt, char ***names, size_t *n);
 
 #endif

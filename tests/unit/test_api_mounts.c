@@ -149,6 +149,23 @@ test_damaged_file(void)
 	CHECK_CONTAINS(err, "entry of volume v is damaged");
 }
 
+static bool
+idle_has(struct mounts *mt, const char *name)
+{
+	char **names;
+	size_t n;
+	bool found = false;
+
+	if (mounts_idle(mt, &names, &n) < 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		found |= strcmp(names[i], name) == 0;
+		free(names[i]);
+	}
+	free(names);
+	return found;
+}
+
 static void
 test_reconcile(void)
 {
@@ -164,38 +181,36 @@ test_reconcile(void)
 	CHECK_OK(mounts_ref(mt, "alive", "x"));
 	mounts_close(mt);
 
-	/* mounted, helper alive: kept, nothing detached */
+	/* mounted, helper alive: kept, nothing idle */
 	REQUIRE(mounts_open(dir, &mt, err, sizeof(err)) == 0);
 	stub_state = (struct attach_state){ .mounted = true, .helper_alive = true,
 	    .helper_pid = 77 };
 	stub_unmounts = 0;
 	CHECK_INT(mounts_reconcile(mt, &ctx, "/nonexistent"), 0);
-	CHECK_INT(stub_unmounts, 0);
 	CHECK_INT(mounts_refs(mt, "alive"), 1);
+	CHECK(!idle_has(mt, "alive"));
 
-	/* helper dead under a mount: detached, references dropped */
+	/* helper dead under a mount: references dropped, left idle; an
+	 * entry never referenced (crash mid-attach) is idle too */
 	meta(&b, "orphan");
-	CHECK_OK(mounts_begin(mt, &b, "/nonexistent/orphan"));	/* crash mid-attach */
+	CHECK_OK(mounts_begin(mt, &b, "/nonexistent/orphan"));
 	stub_state = (struct attach_state){ .mounted = true, .helper_alive = false };
-	stub_unmounts = 0;
 	CHECK_INT(mounts_reconcile(mt, &ctx, "/nonexistent"), 2);
-	CHECK_INT(stub_unmounts, 2);
-	CHECK(!mounts_has(mt, "alive"));
-	CHECK(!mounts_has(mt, "orphan"));
+	CHECK_INT(stub_unmounts, 0);		/* never detaches itself */
+	CHECK_INT(mounts_refs(mt, "alive"), 0);
+	CHECK(idle_has(mt, "alive"));
+	CHECK(idle_has(mt, "orphan"));
 	mounts_close(mt);
 
-	/* a failed detach keeps the entry, without references */
+	/* the drop was saved */
 	REQUIRE(mounts_open(dir, &mt, err, sizeof(err)) == 0);
-	CHECK(!mounts_has(mt, "alive"));	/* the repair was saved */
-	meta(&c, "stuck");
-	CHECK_OK(mounts_begin(mt, &c, "/nonexistent/stuck"));
-	CHECK_OK(mounts_ref(mt, "stuck", "x"));
+	CHECK_INT(mounts_refs(mt, "alive"), 0);
+	meta(&c, "gone");
+	CHECK_OK(mounts_begin(mt, &c, "/nonexistent/gone"));
+	CHECK_OK(mounts_ref(mt, "gone", "x"));
 	stub_state = (struct attach_state){ .mounted = false };
-	stub_unmount_ret = -EBUSY;
-	CHECK_INT(mounts_reconcile(mt, &ctx, "/nonexistent"), 1);
-	CHECK(mounts_has(mt, "stuck"));
-	CHECK_INT(mounts_refs(mt, "stuck"), 0);
-	stub_unmount_ret = 0;
+	CHECK_INT(mounts_reconcile(mt, &ctx, "/nonexistent"), 3);
+	CHECK(idle_has(mt, "gone"));
 	volume_meta_free(&a);
 	volume_meta_free(&b);
 	volume_meta_free(&c);
