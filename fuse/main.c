@@ -94,7 +94,7 @@ usage(FILE *out)
 	    "      --pid-file FILE     write our pid to FILE while serving\n"
 	    "      --threads N         FUSE worker threads (default 8)\n"
 	    "      --max-background N  kernel cap on requests in flight (default 64)\n"
-	    "      --inflight-mb N     bytes in flight to RADOS, MiB (default 16)\n"
+	    "      --inflight-mb N     bytes in flight to RADOS, MiB (default 12)\n"
 	    "      --secrets           serve a secrets volume instead\n"
 	    "  -h, --help              this text\n");
 }
@@ -208,6 +208,7 @@ memory_setup(void)
 	/* Few malloc arenas, and big buffers from mmap so they go back. */
 	mallopt(M_ARENA_MAX, 2);
 	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
 }
 
 int
