@@ -8,6 +8,16 @@
  * cephvold restart must not take live mounts down). Every step is bounded
  * by timeout_s and checked; a failure half way cleans up what the earlier
  * steps made, so no loop device or FUSE mount is left behind.
+ *
+ * Host state (all under cfg->plugin_state_dir, nothing else is kept):
+ *   fuse/<volume>/        cephvol-mount's FUSE mount; fuse/<volume>/image
+ *                         is the file the loop device sits on (block only)
+ *   fuse/<volume>.pid     the serving cephvol-mount's pid (while it serves)
+ *   fuse/<volume>.log     its log (stderr), appended to
+ * attach_status() reads these and /proc/self/mountinfo, so it works after
+ * a cephvold restart. attach_unmount() also cleans up after a dead
+ * cephvol-mount (stale mount, loop and FUSE mount). Callers serialise
+ * calls per volume; different volumes may run in parallel.
  */
 #ifndef CEPHVOL_ATTACH_H
 #define CEPHVOL_ATTACH_H
