@@ -1223,6 +1223,7 @@ secretsfs_main(int argc, char **argv)
 	char *fargv[] = { "cephvol-mount", "-o", opts, NULL };
 	struct fuse_args args = FUSE_ARGS_INIT(3, fargv);
 	fs->se = fuse_session_new(&args, &sfs_ops, sizeof(sfs_ops), fs);
+	fuse_opt_free_args(&args);
 	if (fs->se == NULL)
 		fail_start("cannot mount secrets volume %s: cannot create a fuse session",
 		    volume);
