@@ -158,6 +158,8 @@ vm_hwm() {
 	awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null
 }
 
+kib_mib() { awk -v k="${1:-0}" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
 # rados_du POOL [PREFIX]: "BYTES OBJECTS" summed over the objects of POOL
 # whose name starts with PREFIX (object sizes from stat; RADOS has no
 # per-object allocation figure). Uses a small C helper built on first use.

@@ -22,12 +22,12 @@ pool_delete() {
 
 # --- rados bench ----------------------------------------------------------
 
-# rados_bench_one MODE ARGS...: run rados bench for BENCH_RUNTIME s, print
+# rados_bench_one MODE ARGS...: run rados bench for RADOS_RUNTIME s, print
 # its summary to stdout.
 rados_bench_one() {
 	local mode=$1; shift
-	timeout $((BENCH_RUNTIME * 3 + 120)) rados --conf "$CEPH_CONF" -p bench bench \
-		"$BENCH_RUNTIME" "$mode" -t 16 "$@" 2>&1
+	timeout $((RADOS_RUNTIME * 3 + 120)) rados --conf "$CEPH_CONF" -p bench bench \
+		"$RADOS_RUNTIME" "$mode" -t 16 "$@" 2>&1
 }
 
 bench_rados() {
@@ -97,10 +97,10 @@ bench_rbdfuse() {
 	wait_for 30 test -e "$mnt/peer" || { warn "$t: rbd-fuse did not show rbd/peer"; cleanup_to "$mark"; return 0; }
 	loop_attach "$mnt/peer" || { warn "$t: losetup failed"; cleanup_to "$mark"; return 0; }
 	mkfs_ext4 "$LOOP_DEV" && mount_dev "$LOOP_DEV" "$dir" || { warn "$t: mkfs/mount failed"; cleanup_to "$mark"; return 0; }
-	note "$t" "librbd cache (default settings): writes acked before durable; fsync flushes"
+	note "$t" "librbd cache on (defaults): writes acked from the cache before they are durable; fsync asks librbd to flush"
 	fs_workloads "$t" "$dir"
 	space_rados "$t" "$dir" rbd "$prefix."
-	record "$t" rss_peak 1 "$(( $(vm_hwm "$FUSE_PID") / 1024 ))" MiB
+	record "$t" rss_peak 1 "$(kib_mib "$(vm_hwm "$FUSE_PID")")" MiB
 	cleanup_to "$mark"
 }
 
@@ -174,7 +174,7 @@ bench_cephfs() {
 	note "$t" "ceph-fuse client cache: writes acked before durable; fsync flushes to the OSDs"
 	fs_workloads "$t" "$dir"
 	space_rados "$t" "$dir" cephfs_data "" 60
-	record "$t" rss_peak 1 "$(( $(vm_hwm "$FUSE_PID") / 1024 ))" MiB
+	record "$t" rss_peak 1 "$(kib_mib "$(vm_hwm "$FUSE_PID")")" MiB
 	cleanup_to "$mark"
 }
 

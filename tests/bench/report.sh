@@ -98,7 +98,7 @@ if extra:
     print("other figures (target workload: median (min-max) unit)")
     for t, w in extra:
         s = stat(t, w)
-        print("  %-12s %-28s %s %s" % (t, w, cell(s), s["unit"]))
+        print("  %-16s %-24s %s %s" % (t, w, cell(s), s["unit"]))
 
 # targets of the data path issue (#4)
 GOALS = [

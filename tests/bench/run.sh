@@ -26,15 +26,21 @@
 # their stdout is part of the report.
 #
 # Everything started is stopped by pid, unmounted and detached at exit,
-# also on failure and Ctrl-C. Needs root. Environment knobs: BENCH_SIZE,
-# BENCH_RUNTIME, PG_SCALE, PG_TIME, PG_REPS.
+# also on failure and Ctrl-C. Needs root. Environment knobs (defaults;
+# --quick's in brackets): BENCH_SIZE 1G [256M] (fio file), BENCH_RUNTIME
+# 20 [5] (s per random/fsync job), RADOS_RUNTIME 10 [5], PG_SCALE 20 [5],
+# PG_TIME 60 [10], PG_REPS = reps [1], UNTAR_MAX_SECS 60 (an untar slower
+# than this is not repeated).
 set -uo pipefail
 unset CEPH_ARGS
 
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$src/build
 peers= quick= reps= only= out= librbd_cache=
-usage() { sed -n '3,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() {
+	echo "usage: tests/bench/run.sh [--build DIR] [--peers] [--quick] [--reps N] [--only T,T...] [--out DIR] [--librbd-cache]" >&2
+	exit 2
+}
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--build) [ $# -ge 2 ] || usage; build=$2; shift 2 ;;
@@ -63,15 +69,16 @@ for c in fio jq rados rbd ceph losetup mkfs.ext4 python3 cc; do
 done
 
 if [ -n "$quick" ]; then
-	: "${BENCH_SIZE:=256M}" "${BENCH_RUNTIME:=5}" "${PG_SCALE:=5}" "${PG_TIME:=10}" "${PG_REPS:=1}"
+	: "${BENCH_SIZE:=256M}" "${BENCH_RUNTIME:=5}" "${PG_SCALE:=5}" "${PG_TIME:=10}" "${PG_REPS:=1}" "${RADOS_RUNTIME:=5}"
 	BENCH_REPS=${reps:-1}
 else
-	: "${BENCH_SIZE:=1G}" "${BENCH_RUNTIME:=20}" "${PG_SCALE:=20}" "${PG_TIME:=60}"
+	: "${BENCH_SIZE:=1G}" "${BENCH_RUNTIME:=20}" "${PG_SCALE:=20}" "${PG_TIME:=60}" "${RADOS_RUNTIME:=10}"
 	BENCH_REPS=${reps:-3}
 	: "${PG_REPS:=$BENCH_REPS}"
 fi
+: "${UNTAR_MAX_SECS:=60}"
 VOL_SIZE=4G
-export BENCH_SIZE BENCH_RUNTIME PG_SCALE PG_TIME PG_REPS BENCH_REPS VOL_SIZE
+export BENCH_SIZE BENCH_RUNTIME PG_SCALE PG_TIME PG_REPS BENCH_REPS VOL_SIZE RADOS_RUNTIME UNTAR_MAX_SECS
 
 BENCH_OUT=${out:-$build/bench-results/$(date -u +%Y%m%d-%H%M%S)}
 mkdir -p "$BENCH_OUT/raw" || die "cannot make $BENCH_OUT"
@@ -80,6 +87,7 @@ RESULTS=$BENCH_OUT/results.tsv NOTES=$BENCH_OUT/notes.tsv
 : > "$RESULTS"; : > "$NOTES"
 BENCH_TMP=$(mktemp -d /var/tmp/cephvol-bench.XXXXXX)
 cleanup_fn rm -rf "$BENCH_TMP"
+chmod 755 "$BENCH_TMP"	# postgres must reach its data directory
 
 # want TARGET: TARGET is selected (by --only, or by default/--peers).
 want() {
@@ -98,7 +106,7 @@ want() {
 	echo "commit	$(git -C "$src" rev-parse --short HEAD 2>/dev/null)$(git -C "$src" diff --quiet HEAD 2>/dev/null || echo +dirty)"
 	echo "ceph	$(ceph --version | awk '{ print $3 }')"
 	echo "fio	$(fio --version)"
-	echo "params	reps=$BENCH_REPS size=$BENCH_SIZE runtime=${BENCH_RUNTIME}s pgbench -s $PG_SCALE -T $PG_TIME x$PG_REPS"
+	echo "params	reps=$BENCH_REPS fio size=$BENCH_SIZE runtime=${BENCH_RUNTIME}s rados bench ${RADOS_RUNTIME}s pgbench -s $PG_SCALE -T $PG_TIME x$PG_REPS"
 	echo "load	$(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) at start"
 } > "$BENCH_OUT/meta.tsv"
 say "results in $BENCH_OUT"
@@ -146,6 +154,21 @@ ours_unmount() {
 	return 0
 }
 
+# ours_allocated: bytes of the bench volume in RADOS, from `cephvol volume
+# inspect --json`, else summed from its data objects.
+ours_allocated() {
+	local j b id
+	j=$(cv --json volume inspect bench 2>/dev/null) || return 1
+	b=$(jq -r '.allocated_bytes // empty' <<<"$j")
+	if [ -z "$b" ]; then
+		id=$(jq -r '.id // empty' <<<"$j")
+		[ -n "$id" ] || return 1
+		b=$(rados_du cephvol "cephvol.data.$id.") || return 1
+		b=${b% *}
+	fi
+	echo "$b"
+}
+
 bench_ours() {
 	local t=ours mark dir=$BENCH_TMP/ours.fs pid b j id
 	mark=$(cleanup_mark)
@@ -169,24 +192,19 @@ EOF
 	cleanup_fn cv volume rm bench
 	mkdir -p "$dir"
 	cleanup_fn ours_unmount "$dir"
-	if ! cv volume mount bench "$dir" 2>"$BENCH_OUT/raw/$t.mount.err"; then
-		warn "$t: cephvol volume mount failed: $(head -c 300 "$BENCH_OUT/raw/$t.mount.err")"
+	if ! cv volume mount bench "$dir" >"$BENCH_OUT/raw/$t.mount.log" 2>&1; then
+		warn "$t: cephvol volume mount failed: $(head -c 300 "$BENCH_OUT/raw/$t.mount.log")"
 		cleanup_to "$mark"; return 0
 	fi
 	is_mounted "$dir" || { warn "$t: $dir is not a mount point after cephvol volume mount"; cleanup_to "$mark"; return 0; }
 	pid=$(ours_pid) || warn "$t: cannot find the cephvol-mount process"
 	note "$t" "write-through: an acked write is durable in RADOS"
 	fs_workloads "$t" "$dir"
-	[ -n "$pid" ] && record "$t" rss_peak 1 "$(( $(vm_hwm "$pid") / 1024 ))" MiB
+	[ -n "$pid" ] && record "$t" rss_peak 1 "$(kib_mib "$(vm_hwm "$pid")")" MiB
 	sync -f "$dir"
-	j=$(cv --json volume inspect bench 2>/dev/null)
-	b=$(jq -r '.allocated_bytes // empty' <<<"$j")
-	[ -n "$b" ] && record "$t" space_full 1 "$((b / 1048576))" MiB
+	b=$(ours_allocated) && record "$t" space_full 1 "$((b / 1048576))" MiB
 	fs_clear "$dir"
-	j=$(cv --json volume inspect bench 2>/dev/null)
-	b=$(jq -r '.allocated_bytes // empty' <<<"$j")
-	[ -n "$b" ] && record "$t" space_trimmed 1 "$((b / 1048576))" MiB
-	[ -n "$pid" ] && record "$t" rss_peak_end 1 "$(( $(vm_hwm "$pid") / 1024 ))" MiB
+	b=$(ours_allocated) && record "$t" space_trimmed 1 "$((b / 1048576))" MiB
 	cleanup_to "$mark"
 }
 
