@@ -865,24 +865,54 @@ catalog_resize(struct store *st, const char *name, uint64_t new_size,
 }
 
 /*
- * TEMPORARY until store/image.c lands: weak stand-ins so the tree links.
- * They are replaced by image.c's strong definitions when it is linked in.
+ * TEMPORARY until store/image.c lands: a slow stand-in (it lists the whole
+ * pool) so volume rm, inspect and fsck work meanwhile. Compiled only while
+ * store/image.c does not exist; weak, so any other stand-in wins.
  */
+#if !__has_include("store/image.c")
+static int
+data_walk(struct store *st, const char *id, uint64_t *bytes, uint64_t *objects,
+    bool remove)
+{
+	rados_list_ctx_t ctx;
+	const char *oid;
+	char pfx[64];
+	int r;
+
+	snprintf(pfx, sizeof(pfx), "cephvol.data.%s.", id);
+	*bytes = *objects = 0;
+	if ((r = rados_nobjects_list_open(store_ioctx(st), &ctx)) < 0)
+		return r;
+	while ((r = rados_nobjects_list_next(ctx, &oid, NULL, NULL)) == 0) {
+		uint64_t sz;
+		time_t mt;
+		if (strncmp(oid, pfx, strlen(pfx)) != 0)
+			continue;
+		if (remove) {
+			r = rados_remove(store_ioctx(st), oid);
+			if (r < 0 && r != -ENOENT)
+				break;
+		} else if (rados_stat(store_ioctx(st), oid, &sz, &mt) == 0) {
+			*bytes += sz;
+			(*objects)++;
+		}
+	}
+	rados_nobjects_list_close(ctx);
+	return r == -ENOENT ? 0 : r;
+}
+
 __attribute__((weak)) int
 image_remove_all(struct store *st, const char *id)
 {
-	(void)st;
-	(void)id;
-	return -ENOSYS;
+	uint64_t b, o;
+
+	return data_walk(st, id, &b, &o, true);
 }
 
 __attribute__((weak)) int
 image_allocated(struct store *st, const char *id, uint64_t *bytes,
     uint64_t *objects)
 {
-	(void)st;
-	(void)id;
-	*bytes = 0;
-	*objects = 0;
-	return -ENOSYS;
+	return data_walk(st, id, bytes, objects, false);
 }
+#endif

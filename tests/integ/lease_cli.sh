@@ -9,12 +9,8 @@
 . "$(dirname "$0")/../functions.sh"
 requires jq rados
 
-# lease_holder writes through the image layer (store/image.c); lease_raw
-# writes to RADOS itself, for a tree without the image layer yet.
 holder=$CEPHVOL_BUILD/tests/lease_holder
-[ -x "$holder" ] || holder=$CEPHVOL_BUILD/tests/lease_raw
-[ -x "$holder" ] || fail "neither lease_holder nor lease_raw in $CEPHVOL_BUILD/tests"
-echo "holder program: $holder"
+[ -x "$holder" ] || fail "no $holder (make builds it)"
 ceph_env
 test_pool
 awk '{ print } /^\[client\]/ { print "admin socket ="; print "log file =" }' \

@@ -5,17 +5,14 @@
 # A first) and writes 'B'; A is SIGCONTed and keeps trying to write: every
 # write is refused, and not one byte of A's reaches the image (read back
 # from RADOS). The same again with A's own guard turned off (--no-guard),
-# so only the OSDs' blocklist stands between A and the image.
+# so only the OSDs' blocklist stands between A and the image, and once more
+# with A writing its objects with bare rados_write() (--raw).
 # timeout: 120
 . "$(dirname "$0")/../functions.sh"
 requires jq rados
 
-# lease_holder writes through the image layer (store/image.c); lease_raw
-# writes to RADOS itself, for a tree without the image layer yet.
 holder=$CEPHVOL_BUILD/tests/lease_holder
-[ -x "$holder" ] || holder=$CEPHVOL_BUILD/tests/lease_raw
-[ -x "$holder" ] || fail "neither lease_holder nor lease_raw in $CEPHVOL_BUILD/tests"
-echo "holder program: $holder"
+[ -x "$holder" ] || fail "no $holder (make builds it)"
 ceph_env
 test_pool
 # Clients get no admin socket: a SIGSTOPped holder's socket would stall
@@ -60,9 +57,10 @@ run_scenario() {	# run_scenario VOLUME [--no-guard]
 	cephvol volume create "$vol" -o size=64M -o objectsize=1M >/dev/null
 	id=$(cephvol --json volume inspect "$vol" | jq -r .id)
 
-	step "$vol: A takes the lease and writes"
+	step "$vol: A takes the lease and writes ${guard:-(guarded)}"
 	start_holder a "$T/$vol.a" $guard "$vol" A
 	wait_for 15 grep -q "write 2 ok" "$T/$vol.a"
+	head -n 1 "$T/$vol.a"
 	addr=$(sed -n 's/.*acquired .* addr=\([^ ]*\).*/\1/p' "$T/$vol.a")
 	[ -n "$addr" ] || fail "no address in: $(cat "$T/$vol.a")"
 
@@ -104,3 +102,5 @@ run_scenario() {	# run_scenario VOLUME [--no-guard]
 
 run_scenario fv
 run_scenario fv2 --no-guard
+# A writer below the image layer, unguarded: the blocklist alone fences it.
+run_scenario fv3 "--no-guard --raw"
