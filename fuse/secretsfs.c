@@ -373,6 +373,32 @@ sfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fuse_reply_attr(req, &st, CACHE_S);
 }
 
+/* The caller's command name, for the audit line ("?" if it is gone). */
+static const char *
+caller_comm(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t k;
+	int fd;
+
+	snprintf(buf, len, "?");
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return buf;
+	k = read(fd, buf, len - 1);
+	close(fd);
+	if (k <= 0) {
+		snprintf(buf, len, "?");
+		return buf;
+	}
+	buf[k] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	for (char *c = buf; *c; c++)	/* keep the log line parseable */
+		if (*c == ' ' || *c == '=' || (unsigned char)*c < 0x20)
+			*c = '_';
+	return buf;
+}
+
 static void
 sfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
@@ -416,8 +442,12 @@ sfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	atomic_fetch_add(&fs->n_opens, 1);
-	log_info("open volume=%s secret=%s version=%u uid=%u gid=%u pid=%d", fs->volume,
-	    e->name, s->v.version, (unsigned)cx->uid, (unsigned)cx->gid, (int)cx->pid);
+	if (log_get_level() >= LOG_LEVEL_INFO) {
+		char comm[32];
+		log_info("open volume=%s secret=%s version=%u uid=%u gid=%u pid=%d comm=%s",
+		    fs->volume, e->name, s->v.version, (unsigned)cx->uid,
+		    (unsigned)cx->gid, (int)cx->pid, caller_comm(cx->pid, comm, sizeof(comm)));
+	}
 	fi->fh = (uint64_t)(uintptr_t)s;
 	fi->direct_io = 1;	/* never the page cache */
 	fi->keep_cache = 0;
