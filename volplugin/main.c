@@ -156,8 +156,10 @@ main(int argc, char **argv)
 		return 2;
 	}
 	log_init("cephvold", LOG_LEVEL_INFO, LOG_TARGET_STDERR);
+	memset(&cfg, 0, sizeof(cfg));
 	if (config_init(&cfg, config_path, overrides, n_overrides, err, sizeof(err)) < 0) {
 		fprintf(stderr, "cephvold: %s\n", err);
+		config_free(&cfg);
 		free(overrides);
 		return 1;
 	}

@@ -87,4 +87,8 @@ assert_eq "$got" "from-b
 from-a" "data read back on A"
 docker volume inspect mv | jq -e '.[0].Status.lease == "none"' >/dev/null
 docker volume rm mv >/dev/null || true
+stop_cephvold
+assert_eq "$CEPHVOLD_STATUS" 0 "cephvold A exit status"
+_stop_child "$B_PID" cephvold
+assert_eq "$_CHILD_STATUS" 0 "cephvold B exit status"
 exit 0

@@ -68,7 +68,10 @@ docker volume ls -q | grep -qx v1 && fail "v1 still listed"
 
 step "nothing left on the host"
 [ -z "$(losetup -n -l -O BACK-FILE | grep "$T" || true)" ] || fail "loop devices left"
-if grep -q " $T/" /proc/self/mountinfo; then fail "mounts left: $(grep " $T/" /proc/self/mountinfo)"; fi
+if grep -Eq " $T/(mnt|state)/" /proc/self/mountinfo; then fail "mounts left: $(grep " $T/" /proc/self/mountinfo)"; fi
 if pgrep -f "cephvol-mount.*$T"; then fail "cephvol-mount left"; fi
 grep -E 'warn|error' "$T/cephvold.log" | grep -v 'Create volume=\|no such volume' >&2 || true
+step "cephvold stops cleanly"
+stop_cephvold
+assert_eq "$CEPHVOLD_STATUS" 0 "cephvold exit status"
 exit 0

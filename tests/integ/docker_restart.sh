@@ -87,4 +87,6 @@ jq -e '.volumes == {}' "$T/state/mounts.json" >/dev/null ||
 grep -q "Unmount volume=v1 .*no such reference" "$T/cephvold.log" ||
     fail "the stale Unmount was not answered harmlessly"
 docker volume rm v1 >/dev/null || true
+stop_cephvold
+assert_eq "$CEPHVOLD_STATUS" 0 "cephvold exit status"
 exit 0
