@@ -91,6 +91,17 @@ for w, label in WORK:
     unit = next(s["unit"] for s in ss if s)
     print("%-*s %-*s " % (wl, label, wu, unit) + "  ".join("%*s" % (widths[t], cell(s)) for t, s in zip(targets, ss)))
 
+# the noise: spread of the repetitions, (max - min) / median, per cell
+spreads = sorted(((s["max"] - s["min"]) / s["median"], t, w)
+                 for s in (stat(t, w) for t, w in cells) if s and s["n"] > 1 and s["median"] > 0
+                 for t, w in [(s["target"], s["workload"])])
+if spreads:
+    med = statistics.median(x[0] for x in spreads)
+    worst = spreads[-1]
+    print()
+    print("noise: the repetitions of a cell spread by %.0f%% of its median (median over %d cells), "
+          "worst %.0f%% (%s %s)" % (100 * med, len(spreads), 100 * worst[0], worst[1], worst[2]))
+
 # rows of other benches or workloads this report does not know: long format
 extra = sorted(k for k in cells if k[0] not in MAIN or k[1] not in known)
 if extra:
