@@ -103,7 +103,8 @@ want() {
 {
 	echo "date	$(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "host	$(hostname) $(nproc) cores $(awk '/MemTotal/ { printf "%d GiB", $2 / 1048576 }' /proc/meminfo)"
-	echo "commit	$(git -C "$src" rev-parse --short HEAD 2>/dev/null)$(git -C "$src" diff --quiet HEAD 2>/dev/null || echo +dirty)"
+	# BENCH_COMMIT names the commit of a tree exported with git archive
+	echo "commit	${BENCH_COMMIT:-$(git -C "$src" rev-parse --short HEAD 2>/dev/null)$(git -C "$src" diff --quiet HEAD 2>/dev/null || echo +dirty)}"
 	echo "ceph	$(ceph --version | awk '{ print $3 }')"
 	echo "fio	$(fio --version)"
 	echo "params	reps=$BENCH_REPS fio size=$BENCH_SIZE runtime=${BENCH_RUNTIME}s rados bench ${RADOS_RUNTIME}s pgbench -s $PG_SCALE -T $PG_TIME x$PG_REPS"
