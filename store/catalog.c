@@ -56,6 +56,7 @@
 #define META_KEY		"meta"
 #define RETRIES			16
 #define REMOVE_LOCK_SECONDS	30
+#define LIST_WINDOW		128	/* header reads in flight in catalog_list */
 
 void
 catalog_crash_point(const char *step)
@@ -603,6 +604,60 @@ struct header_read {
 	int			 prval;
 };
 
+/* Read the headers of e[base..lim) at once, appending to v. */
+static void
+list_window(struct store *st, const struct catalog_entry *e,
+    struct header_read *hr, size_t base, size_t lim, struct volume_meta *v,
+    size_t *cnt)
+{
+	for (size_t i = base; i < lim; i++) {
+		char oid[64];
+		const char *keys[] = { META_KEY };
+
+		if (e[i].bad || e[i].state != CATALOG_READY)
+			continue;
+		hr[i].op = rados_create_read_op();
+		rados_read_op_omap_get_vals_by_keys(hr[i].op, keys, 1, &hr[i].it,
+		    &hr[i].prval);
+		if (rados_aio_create_completion2(NULL, NULL, &hr[i].c) < 0 ||
+		    rados_aio_read_op_operate(hr[i].op, store_ioctx(st), hr[i].c,
+		    catalog_header_oid(e[i].id, oid, sizeof(oid)), 0) < 0) {
+			if (hr[i].c)
+				rados_aio_release(hr[i].c);
+			hr[i].c = NULL;
+		}
+	}
+	for (size_t i = base; i < lim; i++) {
+		char *k = NULL, *val = NULL;
+		size_t len = 0;
+
+		if (hr[i].op == NULL)
+			continue;
+		if (hr[i].c) {
+			rados_aio_wait_for_complete(hr[i].c);
+			int rr = rados_aio_get_return_value(hr[i].c);
+			if (rr == 0 && hr[i].prval == 0 &&
+			    rados_omap_get_next(hr[i].it, &k, &val, &len) == 0 && k) {
+				char *raw = strndup_val(val, len);
+				if (raw && meta_decode(raw, &v[*cnt]) == 0)
+					(*cnt)++;
+				else
+					log_warn("volume=%s id=%s: header metadata "
+					    "unreadable (run cephvol fsck)",
+					    e[i].name, e[i].id);
+				free(raw);
+			} else
+				log_warn("volume=%s id=%s: header missing or "
+				    "unreadable (run cephvol fsck)", e[i].name,
+				    e[i].id);
+			rados_aio_release(hr[i].c);
+		}
+		if (hr[i].it)
+			rados_omap_get_end(hr[i].it);
+		rados_release_read_op(hr[i].op);
+	}
+}
+
 int
 catalog_list(struct store *st, struct volume_meta **out, size_t *n)
 {
@@ -623,52 +678,9 @@ catalog_list(struct store *st, struct volume_meta **out, size_t *n)
 		catalog_entries_free(e, ne);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < ne; i++) {
-		char oid[64];
-		const char *keys[] = { META_KEY };
-
-		if (e[i].bad || e[i].state != CATALOG_READY)
-			continue;
-		hr[i].op = rados_create_read_op();
-		rados_read_op_omap_get_vals_by_keys(hr[i].op, keys, 1, &hr[i].it,
-		    &hr[i].prval);
-		if (rados_aio_create_completion2(NULL, NULL, &hr[i].c) < 0 ||
-		    rados_aio_read_op_operate(hr[i].op, store_ioctx(st), hr[i].c,
-		    catalog_header_oid(e[i].id, oid, sizeof(oid)), 0) < 0) {
-			if (hr[i].c)
-				rados_aio_release(hr[i].c);
-			hr[i].c = NULL;
-		}
-	}
-	for (size_t i = 0; i < ne; i++) {
-		char *k = NULL, *val = NULL;
-		size_t len = 0;
-
-		if (hr[i].op == NULL)
-			continue;
-		if (hr[i].c) {
-			rados_aio_wait_for_complete(hr[i].c);
-			int rr = rados_aio_get_return_value(hr[i].c);
-			if (rr == 0 && hr[i].prval == 0 &&
-			    rados_omap_get_next(hr[i].it, &k, &val, &len) == 0 && k) {
-				char *raw = strndup_val(val, len);
-				if (raw && meta_decode(raw, &v[cnt]) == 0)
-					cnt++;
-				else
-					log_warn("volume=%s id=%s: header metadata "
-					    "unreadable (run cephvol fsck)",
-					    e[i].name, e[i].id);
-				free(raw);
-			} else
-				log_warn("volume=%s id=%s: header missing or "
-				    "unreadable (run cephvol fsck)", e[i].name,
-				    e[i].id);
-			rados_aio_release(hr[i].c);
-		}
-		if (hr[i].it)
-			rados_omap_get_end(hr[i].it);
-		rados_release_read_op(hr[i].op);
-	}
+	for (size_t base = 0; base < ne; base += LIST_WINDOW)
+		list_window(st, e, hr, base, base + LIST_WINDOW < ne ?
+		    base + LIST_WINDOW : ne, v, &cnt);
 	free(hr);
 	catalog_entries_free(e, ne);
 	*out = v;
