@@ -55,12 +55,18 @@ usage(FILE *out)
 	    "exit status: 0 clean stop, 1 start-up failure, 2 usage error\n");
 }
 
-/* cephvol-mount next to our own binary, else from PATH. */
+/* $CEPHVOL_MOUNT_HELPER, else cephvol-mount next to our own binary, else
+ * from PATH. */
 static char *
 find_helper(void)
 {
 	char self[PATH_MAX], *slash, *path;
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	const char *env = getenv("CEPHVOL_MOUNT_HELPER");
+	ssize_t n;
+
+	if (env && *env)
+		return strdup(env);
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
 	if (n > 0) {
 		self[n] = '\0';
@@ -195,7 +201,10 @@ main(int argc, char **argv)
 	actx.overrides = overrides;
 	actx.n_overrides = n_overrides;
 	actx.mount_helper = helper;
-	actx.timeout_s = (unsigned)cfg.plugin_timeout;
+	/* Each step of a mount is bounded by twice plugin.timeout: the caller
+	 * is answered at plugin.timeout, and a mount that completes a little
+	 * later is undone cleanly rather than abandoned half way. */
+	actx.timeout_s = (unsigned)(2 * cfg.plugin_timeout);
 
 	log_info("starting: config %s, driver %s, pool %s, state %s, mounts under %s, "
 	    "helper %s", cfg.path ? cfg.path : "(defaults)", cfg.plugin_driver,
