@@ -22,13 +22,15 @@ done
 # host_config NAME: a config of its own for host NAME; sets <NAME>_CONF etc.
 host_config() {
 	local h=$1
+	shift
 	mkdir -p "$T/$h"
 	write_config volume.default_size=256M ceph.client=client.$h ceph.keyring=$T/keyring.$h \
-	    plugin.socket=$T/$h.sock plugin.state_dir=$T/$h/state plugin.mount_root=$T/$h/mnt
+	    plugin.socket=$T/$h.sock plugin.state_dir=$T/$h/state plugin.mount_root=$T/$h/mnt "$@"
 	cp "$CEPHVOL_CONF" "$T/$h.conf"
 }
 
-host_config hostb
+B_PORT=$((20000 + RANDOM % 20000))
+host_config hostb metrics.listen=127.0.0.1:$B_PORT
 B_SOCK=$PLUGIN_SOCK B_CONF=$T/hostb.conf B_DRIVER=$DRIVER
 export CEPHVOL_CONF=$B_CONF
 start_cephvold
@@ -62,6 +64,10 @@ jq -e '.volumes == {}' "$T/hostb/state/mounts.json" >/dev/null ||
 # the refused Mount left nothing on B
 [ -z "$(losetup -n -l -O BACK-FILE | grep "$T/hostb/" || true)" ] || fail "loop left on B"
 
+curl -sf "http://127.0.0.1:$B_PORT/metrics" > "$T/bmetrics" || fail "no metrics from B"
+grep -qx 'cephvol_lease_busy_total 1' "$T/bmetrics" || fail "B's metrics: $(grep busy "$T/bmetrics")"
+grep -q '^cephvol_requests_total{endpoint="VolumeDriver.Mount",result="error"} 1$' "$T/bmetrics"
+
 step "A's container stops; B mounts and reads A's data"
 docker rm -f ca >/dev/null
 wait_for 30 sh -c "! mountpoint -q '$T/hosta/mnt/mv'"
@@ -72,6 +78,7 @@ jq -e '.Err == "" and .Mountpoint == env.T + "/hostb/mnt/mv"' "$T/bmount" >/dev/
     fail "B's Mount: $(cat "$T/bmount")"
 assert_eq "$(cat "$T/hostb/mnt/mv/f")" from-a "data written on A, read on B"
 bapi VolumeDriver.Get '{"Name":"mv"}' | jq -e '.Volume.Status.lease | test("client.hostb")' >/dev/null
+curl -sf "http://127.0.0.1:$B_PORT/metrics" | grep -qx 'cephvol_mounted_volumes 1' || fail "B's mounted gauge"
 
 step "now A cannot mount it; the error names B"
 out=$(docker run --rm --pull never -v mv:/data localhost/busybox:test true 2>&1 || true)
