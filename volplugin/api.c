@@ -848,10 +848,8 @@ job_run(struct api *api, struct job *job, json_t **reply, enum metrics_result *r
 		r = pthread_cond_timedwait(&job->cond, &job->lock, &until);
 		if (job->done)
 			break;
-		if (atomic_load(&api->stopping) && !job->committed) {
-			job->phase = "cephvold was stopping";
+		if (atomic_load(&api->stopping) && !job->committed)
 			break;
-		}
 		if (r != ETIMEDOUT)
 			continue;
 		clock_gettime(CLOCK_MONOTONIC, &now);
@@ -863,7 +861,14 @@ job_run(struct api *api, struct job *job, json_t **reply, enum metrics_result *r
 		/* only in-memory work is left: wait it out */
 		deadline.tv_sec += 5;
 	}
-	if (!job->done) {
+	if (!job->done && atomic_load(&api->stopping)) {
+		job->abandoned = true;
+		*reply = api_error("cephvold is stopping: %s of volume %s was not "
+		    "answered; it goes on in the background",
+		    metrics_endpoint_name(job->ep), job->name);
+		*res = RESULT_ERROR;
+		status = 200;
+	} else if (!job->done) {
 		job->abandoned = true;
 		*reply = api_error("%s of volume %s timed out after %llus (plugin.timeout) "
 		    "while %s; it goes on in the background", metrics_endpoint_name(job->ep),
