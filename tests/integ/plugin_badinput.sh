@@ -146,7 +146,10 @@ for i in $(seq 1 300); do
 done
 # fuzzing may have created fz0..fz2 through well-formed creates with
 # valid options: remove those, then nothing else may exist
-for n in fz0 fz1 fz2; do api VolumeDriver.Remove "{\"Name\":\"$n\"}" >/dev/null || true; done
+for n in fz fz0 fz1 fz2; do
+	api VolumeDriver.Unmount "{\"Name\":\"$n\",\"ID\":\"i\"}" >/dev/null || true
+	api VolumeDriver.Remove "{\"Name\":\"$n\"}" >/dev/null || true
+done
 
 step "nothing was created"
 api VolumeDriver.List | jq -e '.Volumes == []' >/dev/null || fail "volumes left: $(api VolumeDriver.List)"
