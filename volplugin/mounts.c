@@ -15,12 +15,16 @@
  * Locking: mounts.lock guards the whole table and the file. It is never held
  * across attach_*(): callers serialise per volume (api.c's name locks).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -499,6 +503,65 @@ log_strangers(struct mounts *mt, const char *root)
 	fclose(f);
 }
 
+/*
+ * How many mount namespaces other than ours have the filesystem mounted at
+ * mountpoint (containers bind-mount it into theirs). -1 if unknown.
+ */
+static int
+other_namespaces(const char *mountpoint)
+{
+	struct stat st;
+	char self[64], dev[32], seen[64][64];
+	size_t nseen = 0;
+	ssize_t n;
+	int users = 0;
+	DIR *d;
+	struct dirent *de;
+
+	if (stat(mountpoint, &st) < 0 ||
+	    (n = readlink("/proc/self/ns/mnt", self, sizeof(self) - 1)) <= 0)
+		return -1;
+	self[n] = '\0';
+	snprintf(dev, sizeof(dev), "%u:%u", major(st.st_dev), minor(st.st_dev));
+	if ((d = opendir("/proc")) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		char path[300], ns[64], *line = NULL;
+		size_t cap = 0, i;
+		FILE *f;
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/ns/mnt", de->d_name);
+		if ((n = readlink(path, ns, sizeof(ns) - 1)) <= 0)
+			continue;
+		ns[n] = '\0';
+		if (strcmp(ns, self) == 0)
+			continue;
+		for (i = 0; i < nseen; i++)
+			if (strcmp(seen[i], ns) == 0)
+				break;
+		if (i < nseen)
+			continue;
+		if (nseen < ARRAY_SIZE(seen))
+			snprintf(seen[nseen++], sizeof(seen[0]), "%s", ns);
+		snprintf(path, sizeof(path), "/proc/%s/mountinfo", de->d_name);
+		if ((f = fopen(path, "re")) == NULL)
+			continue;
+		while (getline(&line, &cap, f) > 0) {
+			char mm[32];
+			if (sscanf(line, "%*s %*s %31s", mm) == 1 && strcmp(mm, dev) == 0) {
+				users++;
+				break;
+			}
+		}
+		free(line);
+		fclose(f);
+	}
+	closedir(d);
+	return users;
+}
+
 unsigned
 mounts_reconcile(struct mounts *mt, const struct attach_ctx *ctx,
     const char *mount_root)
@@ -531,6 +594,13 @@ mounts_reconcile(struct mounts *mt, const struct attach_ctx *ctx,
 			    v->mountpoint, (int)as.helper_pid,
 			    as.loop_dev[0] ? ", " : "", as.loop_dev);
 			kept++;
+			if (v->meta.type == VOLUME_BLOCK && other_namespaces(v->mountpoint) == 0)
+				log_warn("volume=%s: %u reference(s) but no container "
+				    "uses it now; if its containers stopped while "
+				    "cephvold was down, Docker will not Unmount it: it "
+				    "stays mounted (and leased) until it is used and "
+				    "released again, or unmounted by hand",
+				    v->meta.name, n);
 			continue;
 		}
 		if (n == 0)

@@ -66,6 +66,24 @@ n=$(wc -l < "$T/log")
 seq 0 $((n - 1)) | cmp -s - "$T/log" || fail "the log has gaps or damage"
 echo "lines written in all: $n" >&2
 
+step "a container that stops while cephvold is down: its reference is flagged"
+if grep -q "no container uses it" "$T/cephvold.log"; then
+	fail "a volume in use by a running container was flagged as unused"
+fi
+docker run -d --name w3 --pull never -v v1:/data localhost/busybox:test sleep 1000 >/dev/null
+wait_for 30 mountpoint -q "$T/mnt/v1"
+stop_cephvold KILL
+t0=$(date +%s%N)
+docker rm -f w3 >/dev/null 2>&1 || true	# its Unmount cannot reach cephvold
+echo "docker rm -f with cephvold down: $(( ($(date +%s%N) - t0) / 1000000 )) ms" >&2
+start_cephvold
+grep -q "volume=v1: 1 reference(s) but no container uses it now" "$T/cephvold.log" ||
+    fail "the orphaned reference was not flagged"
+# what an operator does: drop it (here through the API, as Docker would have)
+id=$(jq -r '.volumes.v1.refs | keys[0]' "$T/state/mounts.json")
+api VolumeDriver.Unmount "{\"Name\":\"v1\",\"ID\":\"$id\"}" | jq -e '.Err == ""' >/dev/null
+if mountpoint -q "$T/mnt/v1"; then fail "still mounted after the late Unmount"; fi
+
 step "repair: a mount that vanished while cephvold was down"
 docker run -d --name w2 --pull never -v v1:/data localhost/busybox:test sleep 1000 >/dev/null
 wait_for 30 mountpoint -q "$T/mnt/v1"
