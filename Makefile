@@ -11,7 +11,7 @@ CC	?= cc
 
 PKGS	 = fuse3 libmicrohttpd jansson libsodium
 CFLAGS	?= -O2 -g
-CFLAGS	+= -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+override CFLAGS += -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wno-format-truncation -MMD -MP -D_GNU_SOURCE -DFUSE_USE_VERSION=312 \
 	   -I. $(shell pkg-config --cflags $(PKGS))
 LDLIBS	+= $(shell pkg-config --libs $(PKGS)) -lrados -lpthread
