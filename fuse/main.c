@@ -69,6 +69,7 @@
 #endif
 
 static int ready_fd = -1;
+static struct lease *held;	/* released by fail_start() */
 static char volume_name[NAME_MAX_LEN + 1];
 /* What the signal and lease threads may touch; g_lock guards both, and
  * main clears them under it before freeing. */
@@ -113,6 +114,9 @@ fail_start(const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	log_err("%s", msg);
+	/* Give the lease back at once, or a retry waits for it to expire. */
+	if (held)
+		lease_release(held);
 	if (ready_fd >= 0) {
 		dprintf(ready_fd, "error: %s\n", msg);
 		close(ready_fd);
@@ -332,6 +336,7 @@ main(int argc, char **argv)
 	    on_lease_lost, NULL, &ls, err, sizeof(err));
 	if (r < 0)
 		fail_start("%s", err);
+	held = ls;
 	struct lease_holder prev;
 	if (lease_taken_from(ls, &prev)) {
 		char who[512];

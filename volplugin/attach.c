@@ -299,8 +299,9 @@ helper_start(const struct attach_ctx *ctx, const struct volume_meta *m,
 		else if (dup2(rp[1], 3) < 0)
 			_exit(126);
 		/* fds 4 and up (the caller's sockets) are not the helper's */
-		for (int fd = 4; fd < 1024; fd++)
-			close(fd);
+		if (close_range(4, ~0u, 0) < 0)
+			for (int fd = 4; fd < 65536; fd++)
+				close(fd);
 		execv(argv[0], argv);
 		static const char e[] = "error: cannot run the cephvol-mount helper\n";
 		(void)!write(3, e, sizeof(e) - 1);
@@ -689,7 +690,9 @@ out_detach:
 out_stop_helper:
 	if (mount_find(fusedir, NULL, 0, NULL, 0) && umount2(fusedir, 0) < 0)
 		umount2(fusedir, MNT_DETACH);
-	if (pid > 0 && !helper_wait_gone(pid, m->name, tmo))
+	/* Not ready in time: stop it now; otherwise it goes by itself once
+	 * its FUSE mount is gone (a few seconds' grace). */
+	if (pid > 0 && !helper_wait_gone(pid, m->name, r == -ETIMEDOUT ? 0 : 5))
 		log_err("volume=%s: cephvol-mount %d would not stop", m->name, (int)pid);
 	return r;
 }
@@ -725,7 +728,7 @@ mount_secrets(const struct attach_ctx *ctx, const struct volume_meta *m,
 		if (mount_find(mountpoint, NULL, 0, NULL, 0) && umount2(mountpoint, 0) < 0)
 			umount2(mountpoint, MNT_DETACH);
 		if (pid > 0)
-			helper_wait_gone(pid, m->name, timeout_of(ctx));
+			helper_wait_gone(pid, m->name, r == -ETIMEDOUT ? 0 : 5);
 		return r;
 	}
 	*helper_pid = pid;

@@ -24,8 +24,10 @@ start_helper() {
 	mkfifo "$T/$name.ready"
 	"$MOUNT" --ready-fd 3 "$vol" "$T/$name" 3> "$T/$name.ready" 2> "$T/$name.log" &
 	printf -v "$var" %s $!
-	cleanup_fn stop_helper $!
+	# at exit: stop it (continued first: it may be stopped), which
+	# unmounts; then any mount left
 	cleanup_fn umount_quiet "$T/$name"
+	cleanup_fn stop_helper $!
 	read -r READY < "$T/$name.ready"
 }
 umount_quiet() { umount "$1" 2>/dev/null || true; }
@@ -76,7 +78,8 @@ start_helper p2 b hv
 assert_eq "$READY" ok
 dd if="$T/chunk" of="$T/b/image" bs=1M seek=5 oflag=direct conv=notrunc status=none
 kill -STOP "$p2"
-sleep 4
+expired() { cephvol lock ls hv 2>/dev/null | grep -q "(expired)"; }
+wait_for 30 expired
 start_helper p3 c hv
 assert_eq "$READY" ok
 grep -q "taken over from" "$T/c.log" || fail "the second holder did not take over: $(cat "$T/c.log")"
