@@ -16,6 +16,7 @@
 struct masterkey {
 	unsigned char	*key;		/* sodium_malloc'd, MASTERKEY_BYTES, read-only */
 	unsigned char	 id[8];		/* public fingerprint: BLAKE2b of the key */
+	char		*path;		/* file it came from (owned), NULL if none */
 };
 
 /* Create a new random key file at path; -EEXIST (never overwrites). */
@@ -25,6 +26,9 @@ int	masterkey_create_file(const char *path, char *err, size_t errlen);
 int	masterkey_load(const char *path, struct masterkey **out, char *err,
 	    size_t errlen);
 void	masterkey_free(struct masterkey *mk);
+/* Write key (MASTERKEY_BYTES) to a new file at path (O_EXCL, 0600 root). */
+int	masterkey_write_file(const char *path, const unsigned char *key,
+	    char *err, size_t errlen);
 /* Hex of mk->id into buf (17 bytes). */
 const char *masterkey_id_hex(const struct masterkey *mk, char *buf, size_t len);
 

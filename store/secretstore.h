@@ -2,13 +2,15 @@
  * store/secretstore.h - secrets as sealed records in RADOS.
  *
  * Layout (configured pool):
- *   "cephvol.secrets"          omap: secret name -> JSON metadata
- *                              (uid, gid, mode, labels, created, latest version)
- *   "cephvol.secret.<name>"    omap: "v%010u" -> sealed record of that version;
- *                              also the object clients watch for updates
+ *   "cephvol.secrets"          omap: secret name -> "" (the list)
+ *   "cephvol.secret.<name>"    xattr "meta": JSON (uid, gid, mode, labels,
+ *                              created, latest version); omap "v%010u" ->
+ *                              sealed record of that version; also the
+ *                              object clients watch for updates
  * A record is sealed with XChaCha20-Poly1305 under the master key; the
- * associated data binds pool, secret name and version, so a record moved to
- * another name or version fails to open. Values cross this interface only
+ * associated data binds pool, secret name, version, uid, gid, mode and key
+ * id, so a record moved to another name or version, or an owner or mode
+ * edited in RADOS, fails to open. Values cross this interface only
  * in sodium_malloc()'d buffers. Every call returns 0 or -errno; -EBADMSG
  * means a record failed authentication (tampered, swapped, rolled back or
  * wrong key) and nothing was returned.
@@ -16,6 +18,7 @@
 #ifndef CEPHVOL_SECRETSTORE_H
 #define CEPHVOL_SECRETSTORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -70,6 +73,12 @@ int	secret_remove(struct store *st, const char *name, char *err, size_t errlen);
 int	secret_watch(struct store *st, const char *name,
 	    void (*cb)(void *arg, const char *name), void *arg, uint64_t *handle);
 void	secret_unwatch(struct store *st, uint64_t handle);
+
+/* Re-seal every version of secret name still under oldk with newk, in one
+ * atomic write; *changed says whether anything was rewritten. */
+int	secret_rekey(struct store *st, const struct masterkey *oldk,
+	    const struct masterkey *newk, const char *name, bool *changed,
+	    char *err, size_t errlen);
 
 /* "name" or "name@3" -> name and version (0 = follow latest). */
 int	secret_grant_parse(const char *grant, char *name, size_t namelen,
