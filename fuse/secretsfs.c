@@ -44,6 +44,10 @@
  * if a notify is lost (watch broken, client reconnect) the periodic
  * re-check (--recheck, default 30 s) catches up, so the worst case is the
  * re-check interval. Pinned secrets are re-read for owner and mode only.
+ * Owner and mode are authenticated with the record (the store binds them
+ * into its associated data), so a change of them is applied only after the
+ * value opened again under the new metadata; metadata that changes while
+ * it is read is read again.
  *
  * Failures. At start, every granted secret must load and authenticate, or
  * the mount fails with a sentence naming the secret (on the ready fd):
@@ -824,23 +828,10 @@ entry_refresh(struct secretsfs *fs, struct sentry *e)
 		return r;
 	}
 	want = e->pin ? e->pin : m.latest;
-	if (state == S_OK && have == want) {
-		/* same version: only owner and mode can have changed */
-		bool changed = false;
-		pthread_mutex_lock(&fs->lock);
-		if (e->uid != m.uid || e->gid != m.gid || e->mode != m.mode) {
-			changed = true;
-			log_info("volume=%s secret=%s owner %u:%u mode %04o -> %u:%u %04o",
-			    fs->volume, e->name, (unsigned)e->uid, (unsigned)e->gid,
-			    (unsigned)e->mode, (unsigned)m.uid, (unsigned)m.gid,
-			    (unsigned)m.mode);
-			e->uid = m.uid;
-			e->gid = m.gid;
-			e->mode = m.mode;
-		}
-		pthread_mutex_unlock(&fs->lock);
-		if (changed)
-			entry_invalidate(fs, e, false);
+	pthread_mutex_lock(&fs->lock);
+	bool same_owner = e->uid == m.uid && e->gid == m.gid && e->mode == m.mode;
+	pthread_mutex_unlock(&fs->lock);
+	if (state == S_OK && have == want && same_owner) {
 		secret_meta_free(&m);
 		return 0;
 	}
@@ -860,12 +851,35 @@ entry_refresh(struct secretsfs *fs, struct sentry *e)
 		snprintf(err, sizeof(err), "asked for version %u, got another", want);
 	}
 	if (r == 0) {
+		/* The owner and mode are authenticated with the record (they
+		 * are in its associated data), against the metadata the store
+		 * read itself: make sure that was the metadata we hold. */
+		struct secret_meta m2;
+		memset(&m2, 0, sizeof(m2));
+		int r2 = secret_meta_get(fs->st, e->name, &m2);
+		bool same = r2 == 0 && m2.uid == m.uid && m2.gid == m.gid &&
+		    m2.mode == m.mode && m2.latest == m.latest;
+		if (r2 == 0)
+			secret_meta_free(&m2);
+		if (!same) {
+			secret_value_free(&v);
+			secret_meta_free(&m);
+			log_debug("volume=%s secret=%s changed while being read, again",
+			    fs->volume, e->name);
+			return -EAGAIN;
+		}
+	}
+	if (r == 0) {
 		entry_install(fs, e, &m, &v);
-		atomic_fetch_add(&fs->n_rotations, 1);
-		if (state == S_OK)
+		if (state == S_OK && have == want)
+			log_info("volume=%s secret=%s version %u: owner %u:%u mode %04o "
+			    "(authenticated)", fs->volume, e->name, want, (unsigned)m.uid,
+			    (unsigned)m.gid, (unsigned)m.mode);
+		else if (state == S_OK) {
+			atomic_fetch_add(&fs->n_rotations, 1);
 			log_info("volume=%s secret=%s rotated: version %u -> %u", fs->volume,
 			    e->name, have, want);
-		else
+		} else
 			log_info("volume=%s secret=%s served again: version %u", fs->volume,
 			    e->name, want);
 	} else if (r == -EBADMSG) {
