@@ -22,8 +22,8 @@ write_config log.level=info	# the audit line of every open is part of the cost
 cephvol key init >/dev/null
 head -c 48 /dev/urandom | base64 -w0 | head -c 64 > "$T/v64"
 head -c 3072 /dev/urandom | base64 -w0 | head -c 4096 > "$T/v4k"
-cephvol secret create small --uid 0 --gid 0 --mode 0400 < "$T/v64" >/dev/null
-cephvol secret create big --uid 0 --gid 0 --mode 0400 < "$T/v4k" >/dev/null
+cephvol secret create small --from-file "$T/v64" --mode 0400 >/dev/null
+cephvol secret create big --from-file "$T/v4k" --mode 0400 >/dev/null
 cephvol volume create bench -o type=secrets -o secrets=small,big >/dev/null
 
 M=$T/m
