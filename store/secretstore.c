@@ -909,3 +909,40 @@ secret_grant_parse(const char *grant, char *name, size_t namelen, uint32_t *vers
 	*version = (uint32_t)v;
 	return 0;
 }
+
+int
+secret_grants_check(struct store *st, json_t *grants, char *err, size_t errlen)
+{
+	size_t i;
+	json_t *g;
+
+	json_array_foreach(grants, i, g) {
+		char name[NAME_MAX_LEN + 1];
+		struct secret_meta m;
+		uint32_t version;
+		int r;
+
+		if (!json_is_string(g) || secret_grant_parse(json_string_value(g),
+		    name, sizeof(name), &version) < 0) {
+			snprintf(err, errlen, "bad secret grant: expected NAME or "
+			    "NAME@VERSION; %s", NAME_RULE);
+			return -EINVAL;
+		}
+		r = secret_meta_get(st, name, &m);
+		if (r < 0) {
+			snprintf(err, errlen, r == -ENOENT ? "no secret named %s (create "
+			    "it first with 'cephvol secret create %s')" :
+			    "cannot read secret %s: %s", name,
+			    r == -ENOENT ? name : strerror(-r));
+			return r;
+		}
+		uint32_t latest = m.latest;
+		secret_meta_free(&m);
+		if (version > latest) {
+			snprintf(err, errlen, "secret %s has no version %" PRIu32
+			    " (its latest is %" PRIu32 ")", name, version, latest);
+			return -ENOENT;
+		}
+	}
+	return 0;
+}

@@ -35,6 +35,7 @@
 #include "store/catalog.h"
 #include "store/conn.h"
 #include "store/lease.h"
+#include "store/secretstore.h"
 #include "volplugin/api.h"
 #include "volplugin/attach.h"
 #include "volplugin/metrics.h"
@@ -351,6 +352,14 @@ op_create(struct api *api, struct job *job)
 	}
 	if (job_abandoned(job))
 		goto out_free_want;
+	if (want.type == VOLUME_SECRETS) {
+		job_phase(job, "checking the secrets the volume grants");
+		r = secret_grants_check(st, want.secrets, err, sizeof(err));
+		if (r < 0) {
+			job_err(job, "cannot create volume %s: %s", job->name, err);
+			goto out_free_want;
+		}
+	}
 	job_phase(job, "creating the volume in the catalogue");
 	r = catalog_create(st, &want, &have, err, sizeof(err));
 	if (r < 0) {
