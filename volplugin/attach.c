@@ -302,7 +302,11 @@ helper_start(const struct attach_ctx *ctx, const struct volume_meta *m,
 		if (close_range(4, ~0u, 0) < 0)
 			for (int fd = 4; fd < 65536; fd++)
 				close(fd);
-		execv(argv[0], argv);
+		/* a bare name is looked up in $PATH */
+		if (strchr(argv[0], '/'))
+			execv(argv[0], argv);
+		else
+			execvp(argv[0], argv);
 		static const char e[] = "error: cannot run the cephvol-mount helper\n";
 		(void)!write(3, e, sizeof(e) - 1);
 		_exit(127);
