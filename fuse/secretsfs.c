@@ -42,8 +42,9 @@
  * swaps it in. Bound: a `cephvol secret update` is visible within a few
  * milliseconds of the notify (measured in tests/integ/secretsfs_rotate.sh);
  * if a notify is lost (watch broken, client reconnect) the periodic
- * re-check (--recheck, default 30 s) catches up, so the worst case is the
- * re-check interval. Pinned secrets are re-read for owner and mode only.
+ * re-check (--recheck, default 30 s), which also renews every watch,
+ * catches up, so the worst case is the re-check interval. Pinned secrets
+ * are re-read for owner and mode only.
  * Owner and mode are authenticated with the record (the store binds them
  * into its associated data), so a change of them is applied only after the
  * value opened again under the new metadata; metadata that changes while
@@ -141,8 +142,8 @@ struct sentry {
 	char			 name[NAME_MAX_LEN + 1];
 	uint32_t		 pin;		/* 0 = follow the latest */
 	fuse_ino_t		 ino;
-	uint64_t		 watch;
-	bool			 watching;
+	uint64_t		 watch;		/* the refresher's once serving */
+	bool			 watching;	/* the refresher's once serving */
 	atomic_bool		 dirty;		/* notified, or to retry */
 	/* fs->lock: */
 	struct sval		*cur;		/* NULL unless S_OK */
@@ -936,6 +937,29 @@ ts_passed(const struct timespec *ts)
 	    (now.tv_sec == ts->tv_sec && now.tv_nsec >= ts->tv_nsec);
 }
 
+/*
+ * Renew e's watch: a new one first, then drop the old, so there is no gap.
+ * A watch that lapsed (OSD restart, client reconnect, blocklist) stops
+ * notifications silently; renewing at every periodic re-check puts the
+ * millisecond path back within one interval.
+ */
+static void
+entry_rewatch(struct secretsfs *fs, struct sentry *e)
+{
+	uint64_t h;
+	int r = secret_watch(fs->st, e->name, on_notify, e, &h);
+
+	if (r < 0) {
+		log_warn("volume=%s secret=%s: cannot renew its watch: %s", fs->volume,
+		    e->name, strerror(-r));
+		return;
+	}
+	if (e->watching)
+		secret_unwatch(fs->st, e->watch);
+	e->watch = h;
+	e->watching = true;
+}
+
 static void *
 refresher_main(void *arg)
 {
@@ -962,6 +986,9 @@ refresher_main(void *arg)
 		}
 		pthread_mutex_unlock(&fs->lock);
 
+		if (all)
+			for (size_t i = 0; i < fs->n; i++)
+				entry_rewatch(fs, &fs->e[i]);
 		bool failed = false;
 		for (size_t i = 0; i < fs->n; i++) {
 			struct sentry *e = &fs->e[i];
