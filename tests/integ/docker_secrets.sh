@@ -28,10 +28,11 @@ upd_secret() { printf '%s' "$2" | cephvol secret update "$1" - >/dev/null; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 run() { docker run --rm --pull never "$@"; }
 
+MARK=CVLEAK$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
 step "master key and secrets"
 cephvol key init >/dev/null
 mk_secret db_password "db-v1" 1000 1000 0400
-mk_secret api_key "api-v1" 0 0 0400
+mk_secret api_key "api-v1-$MARK" 0 0 0400
 
 start_cephvold
 start_dockerd
@@ -63,6 +64,8 @@ expect_fail run --user 1000:1000 -v app-secrets:/run/secrets:ro localhost/busybo
 assert_contains "$ERR" "Permission denied"
 expect_fail run -v app-secrets:/run/secrets:ro localhost/busybox:test sh -c 'echo x > /run/secrets/api_key'
 assert_contains "$ERR" "Read-only file system"
+[ "$(run -v app-secrets:/run/secrets:ro localhost/busybox:test md5sum /run/secrets/api_key | cut -d' ' -f1)" = \
+    "$(printf '%s' "api-v1-$MARK" | md5sum | cut -d' ' -f1)" ] || fail "root in a container reads api_key"
 
 step "an update reaches a running container"
 docker run -d --name watcher --pull never --user 1000:1000 -v app-secrets:/run/secrets:ro \
@@ -94,5 +97,8 @@ if [ -n "$mpid" ]; then
 	! kill -0 "$mpid" 2>/dev/null || fail "cephvol-mount $mpid still runs"
 fi
 ! grep -F "fuse.cephvol-secrets" /proc/self/mounts | grep -qF " $T/" || fail "a secrets mount is left"
+step "leak scan: api_key's marker under the state dir, mount root, logs, dockerd's files"
+leaks=$(grep -rlaF "$MARK" "$T" 2>/dev/null | sort -u || true)
+[ -z "$leaks" ] || fail "the marker leaked into: $leaks"
 
 [ -z "$unknown_ok" ] || fail "$unknown_ok: the Create path must check that every granted secret exists"
