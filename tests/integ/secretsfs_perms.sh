@@ -20,7 +20,6 @@ ceph_env
 test_pool
 write_config log.level=info
 M=$T/m
-chmod 0711 "$T"	# other uids must reach the mount point
 
 # ---- helpers (the same in every secretsfs_* test) -----------------------
 # mk_secret NAME VALUE UID GID MODE
@@ -60,7 +59,9 @@ stop_sfs() {
 	return 0
 }
 mounted() { grep -qF " $1 fuse" /proc/self/mounts; }
-as() { local u=$1 g=$2; shift 2; setpriv --reuid "$u" --regid "$g" --clear-groups "$@"; }
+# as UID GID CMD...: run CMD as UID:GID (no groups) in the mount point, so
+# file names are relative: the test's parent dirs may be 0700.
+as() { local u=$1 g=$2; shift 2; (cd "$M" && setpriv --reuid "$u" --regid "$g" --clear-groups "$@"); }
 
 # ---- the test ------------------------------------------------------------
 MARK=CVLEAK$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
@@ -88,14 +89,14 @@ assert_eq "$(stat -c '%u:%g %a' "$M/shared")" "0:1000 440" "shared attrs"
 assert_eq "$(stat -c '%u:%g %a' "$M")" "0:0 555" "root dir attrs"
 
 step "permissions enforced by the kernel"
-assert_eq "$(as 1000 1000 cat "$M/db_password")" "$MARK-db" "uid 1000 reads its 0400 file"
-expect_fail as 1001 1001 cat "$M/db_password"
+assert_eq "$(as 1000 1000 cat db_password)" "$MARK-db" "uid 1000 reads its 0400 file"
+expect_fail as 1001 1001 cat db_password
 assert_contains "$ERR" "Permission denied"
-expect_fail as 1000 1000 cat "$M/root_key"
+expect_fail as 1000 1000 cat root_key
 assert_contains "$ERR" "Permission denied"
 assert_eq "$(cat "$M/root_key")" "$MARK-root" "root reads root_key"
-assert_eq "$(as 1001 1000 cat "$M/shared")" "$MARK-shared" "group 1000 reads the 0440 file"
-expect_fail as 1001 1001 cat "$M/shared"
+assert_eq "$(as 1001 1000 cat shared)" "$MARK-shared" "group 1000 reads the 0440 file"
+expect_fail as 1001 1001 cat shared
 
 step "read-only: write, create, rename, chmod, chown, rm, mkdir, link, truncate, touch"
 cd "$M"
