@@ -116,7 +116,7 @@ key_accepts(const struct config_key *k, char *buf, size_t len)
 	case KEY_PATH_OPT:
 		return "an absolute path, or nothing";
 	case KEY_NAME:
-		return NAME_RULE;
+		return "a name matching [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 255 bytes";
 	case KEY_CLIENT:
 		return "client.NAME, NAME matching [a-zA-Z0-9][a-zA-Z0-9_.-]*";
 	case KEY_SECONDS:

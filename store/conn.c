@@ -107,6 +107,15 @@ store_connect(const struct config *cfg, unsigned flags, struct store **out,
 		const char *why = strerror(-r);
 		if (r == -ETIMEDOUT || r == -EINTR)
 			why = "cluster not reachable (no monitor answered in time)";
+		if (r != -ETIMEDOUT && r != -EINTR) {
+			if (r == -ENOENT)
+				why = "no keyring found for this client";
+			else if (r == -EACCES || r == -EPERM)
+				why = "authentication refused (wrong key or missing caps)";
+			snprintf(err, errlen, "cannot connect to ceph cluster (conf %s) "
+			    "as %s: %s", conf, client, why);
+			goto out_shutdown;
+		}
 		else if (r == -ENOENT)
 			why = "no keyring found for this client";
 		else if (r == -EACCES || r == -EPERM)
