@@ -105,23 +105,18 @@ store_connect(const struct config *cfg, unsigned flags, struct store **out,
 	r = rados_connect(st->cluster);
 	if (r < 0) {
 		const char *why = strerror(-r);
-		if (r == -ETIMEDOUT || r == -EINTR)
-			why = "cluster not reachable (no monitor answered in time)";
-		if (r != -ETIMEDOUT && r != -EINTR) {
-			if (r == -ENOENT)
-				why = "no keyring found for this client";
-			else if (r == -EACCES || r == -EPERM)
-				why = "authentication refused (wrong key or missing caps)";
+		if (r == -ETIMEDOUT || r == -EINTR) {
 			snprintf(err, errlen, "cannot connect to ceph cluster (conf %s) "
-			    "as %s: %s", conf, client, why);
+			    "as %s: cluster not reachable (no monitor answered within "
+			    "%us)", conf, client, st->timeout);
 			goto out_shutdown;
 		}
-		else if (r == -ENOENT)
+		if (r == -ENOENT)
 			why = "no keyring found for this client";
 		else if (r == -EACCES || r == -EPERM)
 			why = "authentication refused (wrong key or missing caps)";
-		snprintf(err, errlen, "cannot connect to ceph cluster (conf %s) as %s "
-		    "within %us: %s", conf, client, st->timeout, why);
+		snprintf(err, errlen, "cannot connect to ceph cluster (conf %s) as %s: %s",
+		    conf, client, why);
 		goto out_shutdown;
 	}
 	r = rados_ioctx_create(st->cluster, st->pool, &st->ioctx);
