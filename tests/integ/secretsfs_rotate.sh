@@ -7,6 +7,7 @@
 #  - a reader that opened before an update keeps reading the old version
 #    to its close (per-open snapshot), a new open sees the new one;
 #  - a pinned grant (name@1) keeps version 1 through updates;
+#  - a removed secret disappears from the tree;
 #  - tampering at runtime: a bit flipped in the record of the version being
 #    served, followed by a notify, changes nothing served (the verified copy
 #    stays); a swapped record (version N+1 = a copy of version 1, with the
@@ -62,7 +63,8 @@ cephvol key init >/dev/null
 mk_secret rot "rot-v1" 0 0 0400
 mk_secret pin "pin-v1" 0 0 0400
 upd_secret pin "pin-v2"
-cephvol volume create sv -o type=secrets -o secrets=rot,pin@1 >/dev/null
+mk_secret doomed "doomed-v1" 0 0 0400
+cephvol volume create sv -o type=secrets -o secrets=rot,pin@1,doomed >/dev/null
 start_sfs sv "$M" --recheck 2
 assert_eq "$READY" ok "ready line"
 assert_eq "$(cat "$M/rot")" "rot-v1"
@@ -93,6 +95,17 @@ step "pinned secret stays at version 1"
 upd_secret pin "pin-v3"
 sleep 3	# past a notify and a re-check
 assert_eq "$(cat "$M/pin")" "pin-v1" "pinned version after updates"
+
+step "a removed secret disappears from the tree"
+assert_eq "$(cat "$M/doomed")" "doomed-v1"
+cephvol secret rm doomed >/dev/null
+t0=$(now_ms)
+while [ -e "$M/doomed" ]; do
+	[ $(( $(now_ms) - t0 )) -lt 5000 ] || fail "doomed still listed 5 s after its removal"
+	sleep 0.01
+done
+step "doomed withdrawn $(( $(now_ms) - t0 )) ms after the rm returned"
+assert_eq "$(ls "$M" | tr '\n' ' ')" "pin rot " "listing after the removal"
 
 step "tamper: flip a bit in the served record, notify"
 key=$(printf 'v%010u' 6)
