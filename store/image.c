@@ -1,0 +1,577 @@
+/*
+ * image.c - a block volume's bytes in RADOS: byte ranges to objects.
+ *
+ * A request (struct image_io) is split at object boundaries into pieces,
+ * one librados aio operation each, all submitted at once; the request
+ * completes when its last piece does. io->priv_pending counts the pieces
+ * still out plus one held by the submitter while it submits; io->priv_result
+ * keeps the first error (compare-and-swap from 0). Whoever takes
+ * priv_pending to zero calls done(). The submitter never does: if its own
+ * reference is the last (every piece already finished, or none could be
+ * sent), the completion is handed to a librados finisher thread with
+ * rados_aio_flush_async(), so done() never runs inline in a submit call.
+ *
+ * Pieces:
+ *	read	rados_aio_read; -ENOENT and a short read are zero-filled.
+ *	write	rados_aio_write.
+ *	discard	a whole object is removed; a piece that reaches the object's
+ *		end (or the image's) truncates it; a middle piece is zeroed.
+ *		Truncate and zero assert that the object exists so that a
+ *		discard never creates one; -ENOENT is success.
+ *
+ * Flush: every write and discard takes a ticket (a sequence number) and
+ * sits on img->mutating, in ticket order, until done() has returned.
+ * image_flush() notes the last ticket given and waits until no request with
+ * a ticket at or below it is left. There is no cache: a write is complete
+ * when RADOS acknowledges it.
+ *
+ * Fencing: img->fence is 0 or the -errno every later request fails with.
+ * It is set by image_fence() (lease lost) and by any piece that completes
+ * with -EBLOCKLISTED (== -ESHUTDOWN on Linux): the OSDs refuse us.
+ * The guard is called before each submit.
+ *
+ * Locking: img->lock guards the mutating list, the ticket counters and
+ * n_inflight; img->cond is signalled when a request leaves. The fence is
+ * atomic. The guard is set before I/O starts and then only read.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rados/librados.h>
+
+#include "common/log.h"
+#include "store/conn.h"
+#include "store/image.h"
+
+#define OID_LEN		96
+#define PFX_FMT		"cephvol.data.%s."
+#define OID_FMT		"cephvol.data.%s.%016" PRIx64
+#define WALK_WINDOW	64		/* aio in flight for stat/remove walks */
+
+#ifndef EBLOCKLISTED
+#define EBLOCKLISTED	ESHUTDOWN
+#endif
+
+enum op { OP_READ, OP_WRITE, OP_DISCARD };
+
+struct image {
+	struct store	*st;			/* borrowed */
+	rados_ioctx_t	 ioctx;			/* borrowed from st */
+	char		 id[40];
+	uint64_t	 size;
+	uint64_t	 osz;
+	unsigned	 shift;			/* log2(osz) */
+	bool		(*guard)(void *);	/* set before I/O */
+	void		*guard_arg;
+	atomic_int	 fence;			/* 0 or -errno */
+
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;			/* a request left */
+	struct req	*mut_head;		/* lock: mutating, ticket order */
+	struct req	*mut_tail;		/* lock */
+	uint64_t	 next_ticket;		/* lock: last ticket given */
+	unsigned	 n_inflight;		/* lock: requests not yet freed */
+};
+
+struct piece {
+	struct req		*rq;
+	rados_completion_t	 c;
+	rados_write_op_t	 wop;		/* discard truncate/zero, or NULL */
+	char			*dst;		/* read: where this piece lands */
+	size_t			 len;
+	bool			 whole;		/* discard: object removed */
+};
+
+struct req {
+	struct image	*img;
+	struct image_io	*io;
+	enum op		 op;
+	uint64_t	 ticket;		/* mutating only, else 0 */
+	struct req	*prev, *next;		/* img->lock: mutating list */
+	rados_completion_t defer;		/* completion handed off, or NULL */
+	unsigned	 n;
+	struct piece	 p[];
+};
+
+static void
+oid_make(const struct image *img, uint64_t objno, char *buf)
+{
+	snprintf(buf, OID_LEN, OID_FMT, img->id, objno);
+}
+
+int
+image_open(struct store *st, const struct image_geometry *geom,
+    struct image **out)
+{
+	struct image *img;
+	unsigned shift = 0;
+
+	if (geom->object_size == 0 ||
+	    (geom->object_size & (geom->object_size - 1)) != 0 ||
+	    strlen(geom->id) == 0 || strlen(geom->id) >= sizeof(img->id))
+		return -EINVAL;
+	while ((1ULL << shift) < geom->object_size)
+		shift++;
+	if ((img = calloc(1, sizeof(*img))) == NULL)
+		return -ENOMEM;
+	img->st = st;
+	img->ioctx = store_ioctx(st);
+	snprintf(img->id, sizeof(img->id), "%s", geom->id);
+	img->size = geom->size;
+	img->osz = geom->object_size;
+	img->shift = shift;
+	atomic_init(&img->fence, 0);
+	pthread_mutex_init(&img->lock, NULL);
+	pthread_cond_init(&img->cond, NULL);
+	*out = img;
+	return 0;
+}
+
+void
+image_set_guard(struct image *img, bool (*guard)(void *arg), void *arg)
+{
+	img->guard_arg = arg;
+	img->guard = guard;
+}
+
+void
+image_fence(struct image *img, int err)
+{
+	int zero = 0;
+
+	if (err > 0)
+		err = -err;
+	if (err == 0)
+		err = -EIO;
+	atomic_compare_exchange_strong(&img->fence, &zero, err);
+}
+
+/* ---- completion --------------------------------------------------------- */
+
+static void
+req_free(struct req *rq)
+{
+	unsigned i;
+
+	for (i = 0; i < rq->n; i++) {
+		if (rq->p[i].c)
+			rados_aio_release(rq->p[i].c);
+		if (rq->p[i].wop)
+			rados_release_write_op(rq->p[i].wop);
+	}
+	if (rq->defer)
+		rados_aio_release(rq->defer);
+	free(rq);
+}
+
+/* Take rq off the books; img->lock held. */
+static void
+req_unlink(struct req *rq)
+{
+	struct image *img = rq->img;
+
+	if (rq->ticket) {
+		if (rq->prev)
+			rq->prev->next = rq->next;
+		else
+			img->mut_head = rq->next;
+		if (rq->next)
+			rq->next->prev = rq->prev;
+		else
+			img->mut_tail = rq->prev;
+	}
+	img->n_inflight--;
+}
+
+/* The request's last reference is gone: tell the caller, then leave. */
+static void
+req_finish(struct req *rq)
+{
+	struct image *img = rq->img;
+	struct image_io *io = rq->io;
+
+	io->done(io, __atomic_load_n(&io->priv_result, __ATOMIC_ACQUIRE));
+	/* io belongs to the caller again: not touched below */
+	pthread_mutex_lock(&img->lock);
+	req_unlink(rq);
+	pthread_cond_broadcast(&img->cond);
+	/* after the unlock image_close() may free img */
+	pthread_mutex_unlock(&img->lock);
+	req_free(rq);
+}
+
+static void
+req_error(struct req *rq, int r)
+{
+	int zero = 0;
+
+	__atomic_compare_exchange_n(&rq->io->priv_result, &zero, r, false,
+	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
+static void
+req_put(struct req *rq)
+{
+	if (__atomic_sub_fetch(&rq->io->priv_pending, 1, __ATOMIC_ACQ_REL) == 0)
+		req_finish(rq);
+}
+
+static void
+defer_done(rados_completion_t c, void *arg)
+{
+	(void)c;
+	req_finish(arg);
+}
+
+static void
+piece_done(rados_completion_t c, void *arg)
+{
+	struct piece *p = arg;
+	struct req *rq = p->rq;
+	int r = rados_aio_get_return_value(c);
+
+	if (rq->op == OP_READ) {
+		if (r == -ENOENT)
+			r = 0;
+		if (r >= 0) {
+			if ((size_t)r < p->len)
+				memset(p->dst + r, 0, p->len - r);
+			r = 0;
+		}
+	} else {
+		if (r == -ENOENT && rq->op == OP_DISCARD)
+			r = 0;
+		if (r > 0)
+			r = 0;
+		if (r == -EBLOCKLISTED || r == -ESHUTDOWN)
+			image_fence(rq->img, r);
+	}
+	if (r < 0)
+		req_error(rq, r);
+	req_put(rq);
+}
+
+/* ---- submit ------------------------------------------------------------- */
+
+/* Send piece i of rq covering [off, off + len) of the image. */
+static int
+piece_send(struct req *rq, unsigned i, uint64_t off, size_t len, char *buf)
+{
+	struct image *img = rq->img;
+	struct piece *p = &rq->p[i];
+	uint64_t objno = off >> img->shift, ooff = off & (img->osz - 1);
+	uint64_t obj_end = img->osz;
+	char oid[OID_LEN];
+	int r;
+
+	/* the last object may be cut short by the image's end */
+	if ((objno << img->shift) + obj_end > img->size)
+		obj_end = img->size - (objno << img->shift);
+	oid_make(img, objno, oid);
+	p->rq = rq;
+	p->dst = buf;
+	p->len = len;
+	if ((r = rados_aio_create_completion2(p, piece_done, &p->c)) < 0) {
+		p->c = NULL;
+		return r;
+	}
+	switch (rq->op) {
+	case OP_READ:
+		r = rados_aio_read(img->ioctx, oid, p->c, buf, len, ooff);
+		break;
+	case OP_WRITE:
+		r = rados_aio_write(img->ioctx, oid, p->c, buf, len, ooff);
+		break;
+	case OP_DISCARD:
+		if (ooff == 0 && len == obj_end) {
+			p->whole = true;
+			r = rados_aio_remove(img->ioctx, oid, p->c);
+			break;
+		}
+		if ((p->wop = rados_create_write_op()) == NULL) {
+			r = -ENOMEM;
+			break;
+		}
+		rados_write_op_assert_exists(p->wop);
+		if (ooff + len == obj_end)
+			rados_write_op_truncate(p->wop, ooff);
+		else
+			rados_write_op_zero(p->wop, ooff, len);
+		r = rados_aio_write_op_operate(p->wop, img->ioctx, p->c, oid,
+		    NULL, 0);
+		break;
+	default:
+		r = -EINVAL;
+	}
+	return r;
+}
+
+static int
+submit(struct image *img, struct image_io *io, enum op op)
+{
+	uint64_t off = io->off, end, o;
+	size_t left = io->len;
+	char *buf = io->buf;
+	struct req *rq;
+	unsigned n = 0, i;
+	int fence, r = 0;
+
+	if (io->off > img->size || io->len > img->size - io->off)
+		return -EINVAL;
+	if (op != OP_DISCARD && io->len > 0 && io->buf == NULL)
+		return -EINVAL;
+	if ((fence = atomic_load(&img->fence)) < 0)
+		return fence;
+	if (img->guard && !img->guard(img->guard_arg))
+		return -EIO;
+	end = off + left;
+	if (left > 0)
+		n = (unsigned)(((end - 1) >> img->shift) - (off >> img->shift) + 1);
+	if ((rq = calloc(1, sizeof(*rq) + n * sizeof(rq->p[0]))) == NULL)
+		return -ENOMEM;
+	rq->img = img;
+	rq->io = io;
+	rq->op = op;
+	rq->n = n;
+	io->priv_result = 0;
+	io->priv_pending = n + 1;	/* + the submitter's */
+
+	pthread_mutex_lock(&img->lock);
+	img->n_inflight++;
+	if (op != OP_READ) {
+		rq->ticket = ++img->next_ticket;
+		rq->prev = img->mut_tail;
+		if (img->mut_tail)
+			img->mut_tail->next = rq;
+		else
+			img->mut_head = rq;
+		img->mut_tail = rq;
+	}
+	pthread_mutex_unlock(&img->lock);
+
+	for (i = 0, o = off; i < n; i++) {
+		size_t l = img->osz - (o & (img->osz - 1));
+
+		if (l > left)
+			l = left;
+		if ((r = piece_send(rq, i, o, l, buf)) < 0)
+			break;
+		o += l;
+		left -= l;
+		if (buf)
+			buf += l;
+	}
+	if (r < 0) {
+		/* pieces i..n-1 were never sent */
+		log_warn("image %s: cannot submit %s at %" PRIu64 ": %s", img->id,
+		    op == OP_READ ? "read" : op == OP_WRITE ? "write" : "discard",
+		    o, strerror(-r));
+		req_error(rq, r);
+		if (i == 0) {
+			/* nothing went out: fail the submit, no done() */
+			pthread_mutex_lock(&img->lock);
+			req_unlink(rq);
+			pthread_cond_broadcast(&img->cond);
+			pthread_mutex_unlock(&img->lock);
+			req_free(rq);
+			return r;
+		}
+		/* never zero here: the submitter still holds one */
+		__atomic_sub_fetch(&io->priv_pending, n - i, __ATOMIC_ACQ_REL);
+	}
+	if (__atomic_sub_fetch(&io->priv_pending, 1, __ATOMIC_ACQ_REL) == 0) {
+		/* every piece is already back (or there were none): finish
+		 * on a librados thread, never inline */
+		if (rados_aio_create_completion2(rq, defer_done, &rq->defer) < 0 ||
+		    rados_aio_flush_async(img->ioctx, rq->defer) < 0) {
+			log_err("image %s: cannot hand off a completion", img->id);
+			req_finish(rq);
+		}
+	}
+	return 0;
+}
+
+int
+image_submit_read(struct image *img, struct image_io *io)
+{
+	return submit(img, io, OP_READ);
+}
+
+int
+image_submit_write(struct image *img, struct image_io *io)
+{
+	return submit(img, io, OP_WRITE);
+}
+
+int
+image_submit_discard(struct image *img, struct image_io *io)
+{
+	return submit(img, io, OP_DISCARD);
+}
+
+int
+image_flush(struct image *img)
+{
+	uint64_t upto;
+	int fence;
+
+	if ((fence = atomic_load(&img->fence)) < 0)
+		return fence;
+	pthread_mutex_lock(&img->lock);
+	upto = img->next_ticket;
+	while (img->mut_head && img->mut_head->ticket <= upto)
+		pthread_cond_wait(&img->cond, &img->lock);
+	pthread_mutex_unlock(&img->lock);
+	return atomic_load(&img->fence);
+}
+
+void
+image_close(struct image *img)
+{
+	if (img == NULL)
+		return;
+	pthread_mutex_lock(&img->lock);
+	while (img->n_inflight > 0)
+		pthread_cond_wait(&img->cond, &img->lock);
+	pthread_mutex_unlock(&img->lock);
+	pthread_cond_destroy(&img->cond);
+	pthread_mutex_destroy(&img->lock);
+	free(img);
+}
+
+/* ---- whole-image walks -------------------------------------------------- */
+
+/*
+ * A bounded window of aio stats or removes over the image's objects, found
+ * by listing the pool (the only way that also finds objects past the end of
+ * a shrunk volume, or of a volume whose header is gone).
+ */
+struct walk_slot {
+	rados_completion_t	 c;
+	uint64_t		 size;
+	time_t			 mtime;
+	bool			 busy;
+};
+
+struct walk {
+	struct store	*st;
+	bool		 remove;
+	uint64_t	 bytes, objects;
+	int		 err;
+	struct walk_slot slot[WALK_WINDOW];
+};
+
+static void
+walk_reap(struct walk *w, struct walk_slot *s)
+{
+	int r;
+
+	rados_aio_wait_for_complete(s->c);
+	r = rados_aio_get_return_value(s->c);
+	rados_aio_release(s->c);
+	s->busy = false;
+	if (r == -ENOENT)
+		return;
+	if (r < 0) {
+		if (w->err == 0)
+			w->err = r;
+		return;
+	}
+	if (!w->remove) {
+		w->bytes += s->size;
+		w->objects++;
+	} else
+		w->objects++;
+}
+
+static int
+walk_one(struct walk *w, unsigned *next, const char *oid)
+{
+	struct walk_slot *s = &w->slot[*next];
+	int r;
+
+	*next = (*next + 1) % WALK_WINDOW;
+	if (s->busy)
+		walk_reap(w, s);
+	if ((r = rados_aio_create_completion2(NULL, NULL, &s->c)) < 0)
+		return r;
+	if (w->remove)
+		r = rados_aio_remove(store_ioctx(w->st), oid, s->c);
+	else
+		r = rados_aio_stat(store_ioctx(w->st), oid, s->c, &s->size,
+		    &s->mtime);
+	if (r < 0) {
+		rados_aio_release(s->c);
+		return r;
+	}
+	s->busy = true;
+	return 0;
+}
+
+static int
+walk_image(struct store *st, const char *id, bool remove, uint64_t *bytes,
+    uint64_t *objects)
+{
+	struct walk *w;
+	rados_list_ctx_t ctx;
+	const char *oid;
+	char pfx[64];
+	size_t pfxlen;
+	unsigned next = 0, i;
+	int r;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return -ENOMEM;
+	w->st = st;
+	w->remove = remove;
+	snprintf(pfx, sizeof(pfx), PFX_FMT, id);
+	pfxlen = strlen(pfx);
+	if ((r = rados_nobjects_list_open(store_ioctx(st), &ctx)) < 0) {
+		free(w);
+		return r;
+	}
+	while ((r = rados_nobjects_list_next(ctx, &oid, NULL, NULL)) == 0) {
+		if (strncmp(oid, pfx, pfxlen) != 0)
+			continue;
+		if ((r = walk_one(w, &next, oid)) < 0)
+			break;
+	}
+	rados_nobjects_list_close(ctx);
+	if (r == -ENOENT)
+		r = 0;
+	for (i = 0; i < WALK_WINDOW; i++)
+		if (w->slot[i].busy)
+			walk_reap(w, &w->slot[i]);
+	if (r == 0)
+		r = w->err;
+	if (bytes)
+		*bytes = w->bytes;
+	if (objects)
+		*objects = w->objects;
+	free(w);
+	return r;
+}
+
+int
+image_allocated(struct store *st, const char *id, uint64_t *bytes,
+    uint64_t *objects)
+{
+	return walk_image(st, id, false, bytes, objects);
+}
+
+int
+image_remove_all(struct store *st, const char *id)
+{
+	int r = walk_image(st, id, true, NULL, NULL);
+
+	if (r < 0)
+		log_err("volume id %s: cannot remove data objects: %s", id,
+		    strerror(-r));
+	return r;
+}
