@@ -44,7 +44,7 @@
  * if a notify is lost (watch broken, client reconnect) the periodic
  * re-check (--recheck, default 30 s), which also renews every watch,
  * catches up, so the worst case is the re-check interval. Pinned secrets
- * are re-read for owner and mode only.
+ * never move to another version.
  * Owner and mode are authenticated with the record (the store binds them
  * into its associated data), so a change of them is applied only after the
  * value opened again under the new metadata; metadata that changes while
@@ -53,14 +53,20 @@
  * Failures. At start, every granted secret must load and authenticate, or
  * the mount fails with a sentence naming the secret (on the ready fd):
  * half a tree would hide the problem until an application trips on it.
- * After start:
+ * After start, every refresh (notify, re-check) opens the record it should
+ * serve again, also when the version did not move, so the rule is simple:
+ * the tree serves only what authenticates in the store now, the same as a
+ * fresh mount would.
  *  - the record we should now serve fails authentication (-EBADMSG:
- *    tampered, swapped, rolled back, wrong key): the old value is wiped
- *    and the file stays listed but every open fails with EIO, logged as an
- *    error on every attempt. We do not keep serving the old value: the
- *    operator replaced it, possibly because it leaked, and a stale
- *    credential served silently is worse than a loud failure. A later
- *    good version is served again.
+ *    tampered, swapped, rolled back, wrong key), whether a new version or
+ *    the one we serve: our copy is wiped and the file stays listed but
+ *    every open fails with EIO, logged as an error on every attempt. We do
+ *    not keep serving the last good value: after a rotation the operator
+ *    replaced it, possibly because it leaked, and a stale credential
+ *    served silently is worse than a loud failure; a damaged current
+ *    record would make every new mount fail, and a tree that keeps working
+ *    hides that. A record that opens again (repaired, or a new version) is
+ *    served again.
  *  - the secret (or the pinned version) was removed: the file disappears.
  *  - anything else (cluster unreachable, timeout): transient, the last
  *    value (authenticated, and still the newest we know) stays, and the
@@ -832,10 +838,7 @@ entry_refresh(struct secretsfs *fs, struct sentry *e)
 	pthread_mutex_lock(&fs->lock);
 	bool same_owner = e->uid == m.uid && e->gid == m.gid && e->mode == m.mode;
 	pthread_mutex_unlock(&fs->lock);
-	if (state == S_OK && have == want && same_owner) {
-		secret_meta_free(&m);
-		return 0;
-	}
+	bool same = state == S_OK && have == want && same_owner;
 	if (state == S_OK && !e->pin && want < have) {
 		log_err("volume=%s secret=%s: its latest version went back from %u to %u "
 		    "(rolled back metadata?); refused, still serving version %u",
@@ -858,17 +861,23 @@ entry_refresh(struct secretsfs *fs, struct sentry *e)
 		struct secret_meta m2;
 		memset(&m2, 0, sizeof(m2));
 		int r2 = secret_meta_get(fs->st, e->name, &m2);
-		bool same = r2 == 0 && m2.uid == m.uid && m2.gid == m.gid &&
+		bool unchanged = r2 == 0 && m2.uid == m.uid && m2.gid == m.gid &&
 		    m2.mode == m.mode && m2.latest == m.latest;
 		if (r2 == 0)
 			secret_meta_free(&m2);
-		if (!same) {
+		if (!unchanged) {
 			secret_value_free(&v);
 			secret_meta_free(&m);
 			log_debug("volume=%s secret=%s changed while being read, again",
 			    fs->volume, e->name);
 			return -EAGAIN;
 		}
+	}
+	if (r == 0 && same) {
+		/* The record we serve still opens: keep our copy. */
+		secret_value_free(&v);
+		secret_meta_free(&m);
+		return 0;
 	}
 	if (r == 0) {
 		entry_install(fs, e, &m, &v);

@@ -9,12 +9,12 @@
 #  - a pinned grant (name@1) keeps version 1 through updates;
 #  - a removed secret disappears from the tree;
 #  - tampering at runtime: a bit flipped in the record of the version being
-#    served, followed by a notify, changes nothing served (the verified copy
-#    stays); a swapped record (version N+1 = a copy of version 1, with the
+#    served, followed by a notify: the file fails with EIO (never a
+#    tampered byte), loudly in the log, and serves again once the record is
+#    restored; a swapped record (version N+1 = a copy of version 1, with the
 #    metadata's latest pointing at it, no notify) is found by the periodic
-#    re-check (--recheck 2), fails authentication, and the file then fails
-#    with EIO (never serves the tampered bytes), loudly in the log; a
-#    proper update afterwards is served again.
+#    re-check (--recheck 2) and fails the same way; a proper update
+#    afterwards is served again.
 # timeout: 120
 . "$(dirname "$0")/../functions.sh"
 requires_root
@@ -110,18 +110,33 @@ assert_eq "$(ls "$M" | tr '\n' ' ')" "pin rot " "listing after the removal"
 step "tamper: flip a bit in the served record, notify"
 key=$(printf 'v%010u' 6)
 obj=cephvol.secret.rot
-rados -p "$POOL" getomapval "$obj" "$key" "$T/rec" >/dev/null
-python3 - "$T/rec" <<'PY'
+rados -p "$POOL" getomapval "$obj" "$key" "$T/rec.good" >/dev/null
+python3 - "$T/rec.good" "$T/rec" <<'PY'
 import sys
-p = sys.argv[1]
-b = bytearray(open(p, 'rb').read())
+b = bytearray(open(sys.argv[1], 'rb').read())
 b[len(b) // 2] ^= 0x01
-open(p, 'wb').write(b)
+open(sys.argv[2], 'wb').write(b)
 PY
 rados -p "$POOL" setomapval "$obj" "$key" < "$T/rec"
+t0=$(now_ms)
 rados -p "$POOL" notify "$obj" tampered >/dev/null 2>&1 || true
-sleep 3	# a notify and a re-check later
-assert_eq "$(cat "$M/rot")" "rot-v6" "the verified copy stays"
+# never anything but the verified value, until the file fails
+until ! cat "$M/rot" >/dev/null 2>"$T/cat.err"; do
+	v=$(cat "$M/rot" 2>/dev/null || true)
+	[ "$v" = rot-v6 ] || [ -z "$v" ] || fail "served '$v' after the tamper"
+	[ $(( $(now_ms) - t0 )) -lt 5000 ] || fail "the tampered record was not noticed in 5 s"
+	sleep 0.01
+done
+step "tampered record noticed after $(( $(now_ms) - t0 )) ms: $(cat "$T/cat.err")"
+assert_contains "$(cat "$T/cat.err")" "Input/output error"
+grep -q "secret=rot version 6 FAILED AUTHENTICATION" "$T/sfs.log" || fail "no loud log line"
+ls "$M" | grep -qx rot || fail "the failed secret should stay listed"
+
+step "the record restored: served again"
+rados -p "$POOL" setomapval "$obj" "$key" < "$T/rec.good"
+rados -p "$POOL" notify "$obj" restored >/dev/null 2>&1 || true
+wait_for 5 grep -q "secret=rot served again: version 6" "$T/sfs.log"
+assert_eq "$(cat "$M/rot")" "rot-v6" "after the repair"
 
 step "swap: version 7 := a copy of version 1, latest -> 7, no notify"
 rados -p "$POOL" getomapval "$obj" "$(printf 'v%010u' 1)" "$T/rec1" >/dev/null
@@ -144,8 +159,7 @@ until ! cat "$M/rot" >/dev/null 2>"$T/cat.err"; do
 done
 step "swap noticed by the re-check after $(( $(now_ms) - t0 )) ms: $(cat "$T/cat.err")"
 assert_contains "$(cat "$T/cat.err")" "Input/output error"
-grep -q "secret=rot version 7 FAILED AUTHENTICATION" "$T/sfs.log" || fail "no loud log line"
-ls "$M" | grep -qx rot || fail "the failed secret should stay listed"
+wait_for 5 grep -q "secret=rot version 7 FAILED AUTHENTICATION" "$T/sfs.log"
 
 step "a proper update is served again"
 upd_secret rot "rot-v8"
