@@ -613,7 +613,7 @@ imagefs_create(const struct imagefs_params *p, struct imagefs **out, char *err,
 	fs->max_threads = p->max_threads ? p->max_threads : 8;
 	fs->max_background = p->max_background ? p->max_background : 64;
 	fs->max_inflight = p->max_inflight ? p->max_inflight : 64;
-	fs->max_bytes = p->inflight_bytes ? p->inflight_bytes : (12u << 20);
+	fs->max_bytes = p->inflight_bytes ? p->inflight_bytes : (10u << 20);
 	pthread_mutex_init(&fs->lock, NULL);
 	pthread_cond_init(&fs->cond, NULL);
 

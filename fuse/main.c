@@ -95,7 +95,7 @@ usage(FILE *out)
 	    "      --pid-file FILE     write our pid to FILE while serving\n"
 	    "      --threads N         FUSE worker threads (default 8)\n"
 	    "      --max-background N  kernel cap on requests in flight (default 64)\n"
-	    "      --inflight-mb N     bytes in flight to RADOS, MiB (default 12)\n"
+	    "      --inflight-mb N     bytes in flight to RADOS, MiB (default 10)\n"
 	    "      --secrets           serve a secrets volume instead\n"
 	    "  -h, --help              this text\n");
 }
