@@ -449,8 +449,14 @@ image_close(struct image *img)
 
 /*
  * A bounded window of aio stats or removes over the image's objects, found
- * by listing the pool (the only way that also finds objects past the end of
- * a shrunk volume, or of a volume whose header is gone).
+ * by listing the pool: the only way that also finds objects past the end of
+ * a shrunk volume, or of a volume whose header is gone, and it needs no
+ * geometry. Measured on the dev cluster for an image of 2000 objects (4000
+ * object slots, every other one a hole): listing + stats 0.28 s in a pool
+ * of 2000 objects, 0.33 s in a pool of 22000; aio stats of every slot
+ * 0.2-0.5 s, and those grow with the volume's size, holes included
+ * (262144 slots for 1 TiB of 4 MiB objects) where listing grows with the
+ * pool at about 1024 names per round trip.
  */
 struct walk_slot {
 	rados_completion_t	 c;
