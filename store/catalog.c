@@ -34,6 +34,7 @@
  * No state in this file; no locking: RADOS ops are the synchronisation.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,10 +66,17 @@ catalog_crash_point(const char *step)
 	const char *wait_at = getenv("CEPHVOL_WAIT_AT");
 	const char *wait_file = getenv("CEPHVOL_WAIT_FILE");
 
-	/* Tests line racers up: wait (30 s at most) for a file to appear. */
-	if (wait_at && wait_file && strcmp(wait_at, step) == 0)
+	/* Tests line racers up: say "ready" (FILE.ready.PID), then wait (30 s
+	 * at most) for FILE to appear. */
+	if (wait_at && wait_file && strcmp(wait_at, step) == 0) {
+		char ready[4096];
+		snprintf(ready, sizeof(ready), "%s.ready.%d", wait_file, (int)getpid());
+		int fd = open(ready, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			close(fd);
 		for (int i = 0; i < 30000 && access(wait_file, F_OK) < 0; i++)
 			usleep(1000);
+	}
 
 	if (at && strcmp(at, step) == 0) {
 		fprintf(stderr, "cephvol: crash injected at %s\n", step);

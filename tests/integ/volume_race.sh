@@ -14,18 +14,18 @@ write_config
 
 n=8
 # race NAME ARGS-FOR-RACER-i (i substituted for @): n creators connect,
-# wait at the start of the create (CEPHVOL_WAIT_AT) until $T/go exists,
-# then all go at once.
+# say they are ready ($T/go.ready.PID) at the start of the create
+# (CEPHVOL_WAIT_AT), wait until $T/go exists, then all go at once.
 race() {
 	local name=$1 i; shift
-	rm -f "$T/go"
+	rm -f "$T/go" "$T"/go.ready.*
 	for i in $(seq 1 $n); do
 		( trap - ERR; set +e
 		  CEPHVOL_WAIT_AT=create.begin CEPHVOL_WAIT_FILE=$T/go \
 		      cephvol -vv --json volume create "$name" ${@//@/$i} > "$T/out.$i" 2> "$T/err.$i"
 		  echo $? > "$T/rc.$i" ) &
 	done
-	sleep 1
+	wait_for 60 sh -c "[ \$(ls '$T' | grep -c '^go.ready\.') -ge $n ]"
 	touch "$T/go"
 	wait
 	contended=$(cat "$T"/err.* | grep -c "came first\|made by another creator" || true)
