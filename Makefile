@@ -31,6 +31,8 @@ TESTPROGS = $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(TESTPROG_SRCS))
 LIB	 = $(BUILD)/libcephvol.a
 
 .PHONY: all check asan bench demo install clean deps
+# Keep test objects: they are not throw-away intermediates.
+.SECONDARY:
 all: $(BINS) $(UNITS) $(TESTPROGS)
 
 $(BUILD)/obj/%.o: %.c
