@@ -6,7 +6,8 @@
  *   "cephvol.secret.<name>"   xattr "meta": JSON {uid, gid, mode, labels,
  *                             created, latest}; omap "v%010u" -> record of
  *                             that version. Clients watch this object.
- * Record: "CVS1" | key id (8) | nonce (24) | XChaCha20-Poly1305 ciphertext.
+ * Record: "CVS1" | key id (8) | nonce (24) | XChaCha20-Poly1305 ciphertext
+ * (secrets/seal.c).
  * The associated data binds pool, name, version, uid, gid, mode and key id,
  * so a record moved to another secret or version, or a secret whose owner
  * or mode was edited in RADOS, fails to open. A rollback (meta's latest
@@ -34,12 +35,11 @@
 
 #include "common/log.h"
 #include "secrets/masterkey.h"
+#include "secrets/seal.h"
 #include "store/conn.h"
 #include "store/secretstore.h"
 
 #define LIST_OID	"cephvol.secrets"
-#define REC_MAGIC	"CVS1"
-#define REC_HDR		(4 + 8 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES)
 #define META_MAX	(64 * 1024)
 
 static void
@@ -160,28 +160,14 @@ make_ad(struct store *st, const struct secret_meta *m, uint32_t version,
 
 /* Seal val as version `version` of m under mk: *rec malloc'd (ciphertext only). */
 static int
-seal_record(struct store *st, const struct masterkey *mk, const struct secret_meta *m,
+record_seal(struct store *st, const struct masterkey *mk, const struct secret_meta *m,
     uint32_t version, const unsigned char *pt, size_t ptlen, char **rec, size_t *reclen)
 {
 	unsigned char ad[600];
 	size_t adlen = make_ad(st, m, version, mk->id, ad, sizeof(ad));
-	size_t len = REC_HDR + ptlen + crypto_aead_xchacha20poly1305_ietf_ABYTES;
-	unsigned char *out = malloc(len);
-	unsigned long long clen;
 
-	if (out == NULL)
-		return -ENOMEM;
-	memcpy(out, REC_MAGIC, 4);
-	memcpy(out + 4, mk->id, 8);
-	randombytes_buf(out + 12, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
-	if (crypto_aead_xchacha20poly1305_ietf_encrypt(out + REC_HDR, &clen, pt, ptlen,
-	    ad, adlen, NULL, out + 12, mk->key) != 0) {
-		free(out);
-		return -EBADMSG;
-	}
-	*rec = (char *)out;
-	*reclen = REC_HDR + (size_t)clen;
-	return 0;
+	return seal_record(mk->key, mk->id, ad, adlen, pt, ptlen,
+	    (unsigned char **)rec, reclen);
 }
 
 /*
@@ -216,55 +202,51 @@ key_for_record(const struct masterkey *mk, const unsigned char *rec_id,
 }
 
 static int
-open_record(struct store *st, const struct masterkey *mk, const struct secret_meta *m,
+record_open(struct store *st, const struct masterkey *mk, const struct secret_meta *m,
     uint32_t version, const unsigned char *rec, size_t reclen,
     struct secret_value *out, char *err, size_t errlen)
 {
+	const unsigned char *keyid;
 	const struct masterkey *k;
 	struct masterkey *tmp;
 	unsigned char ad[600];
-	unsigned long long plen;
-	size_t adlen, clen;
+	size_t adlen;
 	char idhex[17];
 	int r;
 
-	if (reclen < REC_HDR + crypto_aead_xchacha20poly1305_ietf_ABYTES ||
-	    memcmp(rec, REC_MAGIC, 4) != 0) {
+	if (seal_keyid(rec, reclen, &keyid) < 0) {
 		snprintf(err, errlen, "secret %s version %" PRIu32 " is not a cephvol "
 		    "record (damaged or tampered with); nothing served", m->name, version);
 		return -EBADMSG;
 	}
-	r = key_for_record(mk, rec + 4, &k, &tmp);
+	r = key_for_record(mk, keyid, &k, &tmp);
 	if (r < 0) {
-		sodium_bin2hex(idhex, sizeof(idhex), rec + 4, 8);
+		sodium_bin2hex(idhex, sizeof(idhex), keyid, 8);
 		snprintf(err, errlen, "secret %s version %" PRIu32 " was sealed with "
 		    "master key %s, which is not the configured key %s (wrong key "
 		    "file?); nothing served", m->name, version, idhex,
 		    masterkey_id_hex(mk, (char[17]){ 0 }, 17));
 		return -EBADMSG;
 	}
-	clen = reclen - REC_HDR;
-	adlen = make_ad(st, m, version, rec + 4, ad, sizeof(ad));
-	out->len = clen - crypto_aead_xchacha20poly1305_ietf_ABYTES;
-	out->data = sodium_malloc(out->len ? out->len : 1);
+	adlen = make_ad(st, m, version, keyid, ad, sizeof(ad));
 	out->version = version;
-	if (out->data == NULL) {
-		masterkey_free(tmp);
-		snprintf(err, errlen, "cannot allocate locked memory for secret %s", m->name);
-		return -ENOMEM;
-	}
-	r = crypto_aead_xchacha20poly1305_ietf_decrypt(out->data, &plen, NULL,
-	    rec + REC_HDR, clen, ad, adlen, rec + 12, k->key);
+	r = seal_open(k->key, ad, adlen, rec, reclen, (unsigned char **)&out->data,
+	    &out->len);
 	masterkey_free(tmp);
-	if (r != 0) {
-		secret_value_free(out);
+	if (r == -ENOMEM) {
+		out->data = NULL;
+		snprintf(err, errlen, "cannot allocate locked memory for secret %s", m->name);
+		return r;
+	}
+	if (r < 0) {
+		out->data = NULL;
+		out->len = 0;
 		snprintf(err, errlen, "secret %s version %" PRIu32 " failed "
 		    "authentication: the record, its owner or mode was altered, "
 		    "or it was moved from another secret or version; nothing served",
 		    m->name, version);
 		return -EBADMSG;
 	}
-	out->len = (size_t)plen;
 	return 0;
 }
 
@@ -426,7 +408,7 @@ secret_value_get(struct store *st, const struct masterkey *mk, const char *name,
 		    strerror(-r));
 		goto out_meta;
 	}
-	r = open_record(st, mk, &m, version, (unsigned char *)rec, reclen, out, err, errlen);
+	r = record_open(st, mk, &m, version, (unsigned char *)rec, reclen, out, err, errlen);
 	free(rec);
 out_meta:
 	secret_meta_free(&m);
@@ -510,7 +492,7 @@ secret_create(struct store *st, const struct masterkey *mk,
 	m.latest = 1;
 	if (m.created == 0)
 		m.created = (int64_t)time(NULL);
-	r = seal_record(st, mk, &m, 1, val->data, val->len, &rec, &reclen);
+	r = record_seal(st, mk, &m, 1, val->data, val->len, &rec, &reclen);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot seal secret %s", meta->name);
 		return r;
@@ -585,7 +567,7 @@ secret_update(struct store *st, const struct masterkey *mk, const char *name,
 			return r;
 		}
 		m.latest++;
-		r = seal_record(st, mk, &m, m.latest, val->data, val->len, &rec, &reclen);
+		r = record_seal(st, mk, &m, m.latest, val->data, val->len, &rec, &reclen);
 		json_t *j = r == 0 ? meta_to_json(&m) : NULL;
 		mj = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 		json_decref(j);
@@ -678,12 +660,12 @@ secret_rekey(struct store *st, const struct masterkey *oldk,
 			free(rec);
 			continue;	/* already under the new key */
 		}
-		r = open_record(st, oldk, &m, vs[i], (unsigned char *)rec, reclen,
+		r = record_open(st, oldk, &m, vs[i], (unsigned char *)rec, reclen,
 		    &v, err, errlen);
 		free(rec);
 		if (r < 0)
 			goto out;
-		r = seal_record(st, newk, &m, vs[i], v.data, v.len, &vals[todo], &lens[todo]);
+		r = record_seal(st, newk, &m, vs[i], v.data, v.len, &vals[todo], &lens[todo]);
 		secret_value_free(&v);
 		if (r < 0) {
 			snprintf(err, errlen, "cannot seal secret %s", name);
