@@ -28,6 +28,9 @@ fio --enghelp 2>/dev/null | grep -qw rbd || { echo "image.sh: fio has no rbd eng
 [ -x "$BENCH" ] || { echo "image.sh: build $BENCH first (make)" >&2; exit 2; }
 
 W=$(mktemp -d /tmp/cephvol-imgbench.XXXXXX)
+# a private copy: a concurrent `make` must not replace it mid-run
+cp "$BENCH" "$W/image_bench"
+BENCH=$W/image_bench
 cleanup() {
 	[ -n "${OWN_CEPH:-}" ] && "$SRC/tests/lib/ceph.sh" stop "$W/ceph" >/dev/null 2>&1
 	rm -rf "$W"
@@ -109,8 +112,13 @@ rbench() {	# rbench ROW REP
 for rep in $(seq 1 "$REPS"); do
 	echo "rep $rep" >&2
 	for row in "${rows[@]}"; do
-		ours "$row" "$rep"
-		librbd "$row" "$rep"
+		# alternate who goes first: the page cache of the OSD and the
+		# machine's noise then favour neither
+		if [ $((rep % 2)) = 1 ]; then
+			ours "$row" "$rep"; librbd "$row" "$rep"
+		else
+			librbd "$row" "$rep"; ours "$row" "$rep"
+		fi
 		# rados bench reads what its own write pass left: write rows first
 		rbench "$row" "$rep"
 	done
