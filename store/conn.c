@@ -101,6 +101,9 @@ store_connect(const struct config *cfg, unsigned flags, struct store **out,
 	rados_conf_set(st->cluster, "log_to_stderr", "false");
 	rados_conf_set(st->cluster, "err_to_stderr", "false");
 	rados_conf_set(st->cluster, "log_file", "");
+	/* No admin socket: a stopped process holding "$name.asok" would make
+	 * every new client of the same name wait for it. */
+	rados_conf_set(st->cluster, "admin_socket", "");
 
 	r = rados_connect(st->cluster);
 	if (r < 0) {
