@@ -348,7 +348,8 @@ omap_get_one(struct store *st, const char *oid, const char *key, char **out, siz
 			if (*out == NULL)
 				r = -ENOMEM;
 			else {
-				memcpy(*out, v, vlen);
+				if (vlen)	/* an empty value may come as NULL */
+					memcpy(*out, v, vlen);
 				*len = vlen;
 				r = 0;
 			}
