@@ -102,17 +102,35 @@ marker="cephvol-leak-marker-$RANDOM$RANDOM"
 printf '%s' "$marker" | cephvol secret create leak >/dev/null
 assert_eq "$(cephvol secret get leak)" "$marker"
 printf '%s-2' "$marker" | cephvol secret update leak >/dev/null
-for o in $(rados -p "$POOL" ls); do
-	rados -p "$POOL" get "$o" "$T/scan.obj" 2>/dev/null || true
-	! grep -qF "$marker" "$T/scan.obj" 2>/dev/null || fail "marker in object $o"
-	for x in $(rados -p "$POOL" listxattr "$o"); do
-		! rados -p "$POOL" getxattr "$o" "$x" | grep -qF "$marker" ||
-		    fail "marker in xattr $x of $o"
+# Every byte of every object: data, each xattr, each omap value read whole
+# (listomapvals prints a hexdump that would split the marker across lines).
+scan_pool() {
+	local o x k hits=""
+	for o in $(rados -p "$POOL" ls); do
+		if rados -p "$POOL" get "$o" "$T/scan.obj" 2>/dev/null &&
+		    grep -qaF "$marker" "$T/scan.obj"; then hits+=" data:$o"; fi
+		for x in $(rados -p "$POOL" listxattr "$o"); do
+			rados -p "$POOL" getxattr "$o" "$x" > "$T/scan.obj"
+			! grep -qaF "$marker" "$T/scan.obj" || hits+=" xattr:$o/$x"
+		done
+		while IFS= read -r k; do
+			[ -n "$k" ] || continue
+			rados -p "$POOL" getomapval "$o" "$k" "$T/scan.obj" >/dev/null
+			! grep -qaF "$marker" "$T/scan.obj" || hits+=" omap:$o/$k"
+		done < <(rados -p "$POOL" listomapkeys "$o")
 	done
-	! rados -p "$POOL" listomapvals "$o" | grep -qF "$marker" ||
-	    fail "marker in omap of $o"
-done
-rm -f "$T/scan.obj"
+	rm -f "$T/scan.obj"
+	echo "$hits"
+}
+# the scan finds a planted marker (in an omap value, the hardest place)
+printf 'x%sx' "$marker" > "$T/plant"
+rados -p "$POOL" setomapval scan-control k1 --input-file "$T/plant" 2>/dev/null ||
+    rados -p "$POOL" setomapval scan-control k1 "x${marker}x"
+rm -f "$T/plant"
+assert_contains "$(scan_pool)" "omap:scan-control/k1"
+rados -p "$POOL" rm scan-control
+hits=$(scan_pool)
+[ -z "$hits" ] || fail "marker found in RADOS:$hits"
 ! grep -rqF "$marker" "$T" || fail "marker found under $T: $(grep -rlF "$marker" "$T")"
 
 step "rm"
