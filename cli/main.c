@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "common/log.h"
@@ -37,7 +38,10 @@ die(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	exit(1);
+	/* _exit, not exit: global destructors must not run while librados'
+	 * threads of a still-open connection do (a crash at exit, status 139). */
+	fflush(stdout);
+	_exit(1);
 }
 
 void
@@ -50,7 +54,8 @@ usage_die(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputs("\n(see 'cephvol --help')\n", stderr);
-	exit(2);
+	fflush(stdout);
+	_exit(2);
 }
 
 static struct store *
