@@ -36,7 +36,7 @@ cleanup_pop() {
 	local c=${_CLEANUPS[$((n - 1))]}
 	unset "_CLEANUPS[$((n - 1))]"
 	_CLEANUPS=("${_CLEANUPS[@]}")
-	eval "$c" || true
+	eval "$c" >&2 || true
 }
 
 # cleanup_mark / cleanup_to MARK: tear down everything registered since MARK.
