@@ -11,7 +11,7 @@ build=(build-essential pkg-config librados-dev libsodium-dev libfuse3-dev
 run=(ceph-mon ceph-osd ceph-common fuse3 e2fsprogs xfsprogs util-linux mount iproute2
      docker.io busybox-static curl)
 test=(jq procps)
-bench=(fio postgresql rbd-fuse)
+bench=(fio postgresql rbd-fuse ceph-fuse ceph-mds ceph-mgr)
 
 case "$what" in
 build) want=("${build[@]}") ;;
