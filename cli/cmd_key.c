@@ -14,8 +14,6 @@
  * finishes the job. CEPHVOL_CRASH_AT=<step> stops after a step (tests).
  */
 #include <errno.h>
-#include <stdarg.h>
-#include <stdnoreturn.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -32,29 +30,6 @@
 #include "store/conn.h"
 #include "store/secretstore.h"
 
-/* The command's cli, for fail(). */
-static struct cli *this_cli;
-
-/*
- * die() after closing the RADOS connection: exit() while librados threads
- * still run can crash in its static destructors (seen: exit status 139
- * after the error message, now and then).
- */
-static noreturn void __attribute__((format(printf, 1, 2)))
-fail(const char *fmt, ...)
-{
-	char msg[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (this_cli && this_cli->store) {
-		store_close(this_cli->store);
-		this_cli->store = NULL;
-	}
-	die("%s", msg);
-}
 
 static void
 crash_point(const char *step)
@@ -78,9 +53,9 @@ key_init(struct cli *cli, int argc, char **argv)
 	if (argc != 1)
 		usage_die("cephvol key init");
 	if (masterkey_create_file(path, err, sizeof(err)) < 0)
-		fail("%s", err);
+		die("%s", err);
 	if (masterkey_load(path, &mk, err, sizeof(err)) < 0)
-		fail("%s", err);
+		die("%s", err);
 	printf("created master key %s in %s (mode 0600, root); back it up: "
 	    "without it no secret can be read\n", masterkey_id_hex(mk, id, sizeof(id)),
 	    path);
@@ -98,7 +73,7 @@ key_show(struct cli *cli, int argc, char **argv)
 	if (argc != 1)
 		usage_die("cephvol key show");
 	if (masterkey_load(cli->cfg.secrets_master_key, &mk, err, sizeof(err)) < 0)
-		fail("%s", err);
+		die("%s", err);
 	masterkey_id_hex(mk, id, sizeof(id));
 	if (cli->json)
 		printf("{\"id\": \"%s\", \"path\": \"%s\"}\n", id, cli->cfg.secrets_master_key);
@@ -116,10 +91,10 @@ install_new_key(const char *src, const char *dst)
 	char err[1024];
 
 	if (masterkey_load(src, &k, err, sizeof(err)) < 0)
-		fail("--new-key: %s", err);
+		die("--new-key: %s", err);
 	sodium_mprotect_readwrite(k->key);
 	if (masterkey_write_file(dst, k->key, err, sizeof(err)) < 0)
-		fail("%s", err);
+		die("%s", err);
 	masterkey_free(k);
 }
 
@@ -170,7 +145,7 @@ key_rotate(struct cli *cli, int argc, char **argv)
 		return 0;
 	}
 	if (masterkey_load(path, &oldk, err, sizeof(err)) < 0)
-		fail("%s", err);
+		die("%s", err);
 	if (stat(newp, &sb) == 0) {
 		printf("resuming an interrupted rotation with the key in %s\n", newp);
 		if (src)
@@ -179,23 +154,23 @@ key_rotate(struct cli *cli, int argc, char **argv)
 	} else if (src) {
 		install_new_key(src, newp);
 	} else if (masterkey_create_file(newp, err, sizeof(err)) < 0) {
-		fail("%s", err);
+		die("%s", err);
 	}
 	crash_point("new-key");
 	if (masterkey_load(newp, &newk, err, sizeof(err)) < 0)
-		fail("%s", err);
+		die("%s", err);
 	if (sodium_memcmp(oldk->id, newk->id, sizeof(oldk->id)) == 0)
-		fail("the new key is the current key; nothing to rotate");
+		die("the new key is the current key; nothing to rotate");
 
 	struct store *st = cli_store(cli);
 	r = secret_list(st, &list, &n);
 	if (r < 0)
-		fail("cannot list secrets: %s", strerror(-r));
+		die("cannot list secrets: %s", strerror(-r));
 	for (size_t i = 0; i < n; i++) {
 		bool did = false;
 		r = secret_rekey(st, oldk, newk, list[i].name, &did, err, sizeof(err));
 		if (r < 0)
-			fail("%s; run 'cephvol key rotate' again to resume (old key "
+			die("%s; run 'cephvol key rotate' again to resume (old key "
 			    "still in %s, new key in %s)", err, path, newp);
 		changed += did;
 		if (did)
@@ -203,9 +178,9 @@ key_rotate(struct cli *cli, int argc, char **argv)
 	}
 	crash_point("rekeyed-all");
 	if (link(path, oldp) < 0 && errno != EEXIST)
-		fail("cannot keep the old key as %s: %s", oldp, strerror(errno));
+		die("cannot keep the old key as %s: %s", oldp, strerror(errno));
 	if (rename(newp, path) < 0)
-		fail("cannot move the new key %s to %s: %s", newp, path, strerror(errno));
+		die("cannot move the new key %s to %s: %s", newp, path, strerror(errno));
 	crash_point("swapped");
 	wipe_unlink(oldp);
 	printf("rotated master key %s -> %s: %zu of %zu secrets re-sealed\n",
@@ -222,7 +197,6 @@ key_rotate(struct cli *cli, int argc, char **argv)
 int
 cmd_key(struct cli *cli, int argc, char **argv)
 {
-	this_cli = cli;
 	static const struct {
 		const char *name;
 		int (*fn)(struct cli *, int, char **);

@@ -6,8 +6,6 @@
  * line. `get` prints a value and is for debugging only: root only.
  */
 #include <errno.h>
-#include <stdarg.h>
-#include <stdnoreturn.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -25,29 +23,6 @@
 #include "store/conn.h"
 #include "store/secretstore.h"
 
-/* The command's cli, for fail(). */
-static struct cli *this_cli;
-
-/*
- * die() after closing the RADOS connection: exit() while librados threads
- * still run can crash in its static destructors (seen: exit status 139
- * after the error message, now and then).
- */
-static noreturn void __attribute__((format(printf, 1, 2)))
-fail(const char *fmt, ...)
-{
-	char msg[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (this_cli && this_cli->store) {
-		store_close(this_cli->store);
-		this_cli->store = NULL;
-	}
-	die("%s", msg);
-}
 
 #define CREATE_USAGE "cephvol secret create NAME [--from-file FILE | -] " \
 	"[--uid UID] [--gid GID] [--mode MODE] [--label KEY=VALUE]..."
@@ -60,7 +35,7 @@ load_key(struct cli *cli)
 	char err[1024];
 
 	if (masterkey_load(cli->cfg.secrets_master_key, &mk, err, sizeof(err)) < 0)
-		fail("%s", err);
+		die("%s", err);
 	return mk;
 }
 
@@ -75,32 +50,32 @@ read_value(const char *path, const char *name, struct secret_value *out)
 	if (path && strcmp(path, "-") != 0) {
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
-			fail("cannot open %s: %s", path, strerror(errno));
+			die("cannot open %s: %s", path, strerror(errno));
 	} else if (isatty(STDIN_FILENO)) {
-		fail("give the value of secret %s with --from-file FILE or on "
+		die("give the value of secret %s with --from-file FILE or on "
 		    "standard input", name);
 	}
 	buf = sodium_malloc(cap);
 	if (buf == NULL)
-		fail("cannot allocate locked memory for the value");
+		die("cannot allocate locked memory for the value");
 	for (;;) {
 		ssize_t r = read(fd, buf + n, cap - n);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
-			fail("cannot read the value of secret %s: %s", name, strerror(errno));
+			die("cannot read the value of secret %s: %s", name, strerror(errno));
 		if (r == 0)
 			break;
 		n += (size_t)r;
 		if (n == cap)
-			fail("the value of secret %s is larger than the limit of %u bytes "
+			die("the value of secret %s is larger than the limit of %u bytes "
 			    "(1 MiB)", name, SECRET_MAX_BYTES);
 	}
 	if (fd != STDIN_FILENO)
 		close(fd);
 	out->data = sodium_malloc(n ? n : 1);
 	if (out->data == NULL)
-		fail("cannot allocate locked memory for the value");
+		die("cannot allocate locked memory for the value");
 	memcpy(out->data, buf, n);
 	out->len = n;
 	sodium_free(buf);
@@ -112,7 +87,7 @@ parse_id(const char *what, const char *s)
 	uint64_t v;
 
 	if (uint_parse(s, 0, 4294967294u, &v) < 0)
-		fail("bad %s '%s': expected a number from 0 to 4294967294", what, s);
+		die("bad %s '%s': expected a number from 0 to 4294967294", what, s);
 	return v;
 }
 
@@ -150,7 +125,7 @@ secret_create_cmd(struct cli *cli, int argc, char **argv)
 			char *end;
 			unsigned long mode = strtoul(optarg, &end, 8);
 			if (*optarg == '\0' || *end || mode > 0777)
-				fail("bad mode '%s': expected octal permission bits "
+				die("bad mode '%s': expected octal permission bits "
 				    "from 0 to 0777, like 0400", optarg);
 			m.mode = (mode_t)mode;
 			break;
@@ -158,7 +133,7 @@ secret_create_cmd(struct cli *cli, int argc, char **argv)
 		case 'l': {
 			char *eq = strchr(optarg, '=');
 			if (eq == NULL || eq == optarg)
-				fail("bad label '%s': expected KEY=VALUE", optarg);
+				die("bad label '%s': expected KEY=VALUE", optarg);
 			*eq = '\0';
 			json_object_set_new(m.labels, optarg, json_string(eq + 1));
 			break;
@@ -175,7 +150,7 @@ secret_create_cmd(struct cli *cli, int argc, char **argv)
 		from = "-";
 	}
 	if (!name_valid(argv[optind]))
-		fail("bad secret name '%s': %s", argv[optind], NAME_RULE);
+		die("bad secret name '%s': %s", argv[optind], NAME_RULE);
 	snprintf(m.name, sizeof(m.name), "%s", argv[optind]);
 	struct masterkey *mk = load_key(cli);
 	read_value(from, m.name, &v);
@@ -184,7 +159,7 @@ secret_create_cmd(struct cli *cli, int argc, char **argv)
 	masterkey_free(mk);
 	json_decref(m.labels);
 	if (r < 0)
-		fail("%s", err);
+		die("%s", err);
 	printf("created secret %s version 1\n", m.name);
 	return 0;
 }
@@ -217,14 +192,14 @@ secret_update_cmd(struct cli *cli, int argc, char **argv)
 	}
 	const char *name = argv[optind];
 	if (!name_valid(name))
-		fail("bad secret name '%s': %s", name, NAME_RULE);
+		die("bad secret name '%s': %s", name, NAME_RULE);
 	struct masterkey *mk = load_key(cli);
 	read_value(from, name, &v);
 	int r = secret_update(cli_store(cli), mk, name, &v, &version, err, sizeof(err));
 	secret_value_free(&v);
 	masterkey_free(mk);
 	if (r < 0)
-		fail("%s", err);
+		die("%s", err);
 	printf("updated secret %s to version %" PRIu32 "\n", name, version);
 	return 0;
 }
@@ -262,7 +237,7 @@ secret_ls_cmd(struct cli *cli, int argc, char **argv)
 		usage_die("cephvol secret ls");
 	r = secret_list(cli_store(cli), &list, &n);
 	if (r < 0)
-		fail("cannot list secrets: %s", strerror(-r));
+		die("cannot list secrets: %s", strerror(-r));
 	if (cli->json) {
 		json_t *a = json_array();
 		for (size_t i = 0; i < n; i++)
@@ -298,11 +273,11 @@ secret_inspect_cmd(struct cli *cli, int argc, char **argv)
 	if (argc != 2)
 		usage_die("cephvol secret inspect NAME");
 	if (!name_valid(argv[1]))
-		fail("bad secret name '%s': %s", argv[1], NAME_RULE);
+		die("bad secret name '%s': %s", argv[1], NAME_RULE);
 	struct store *st = cli_store(cli);
 	r = secret_meta_get(st, argv[1], &m);
 	if (r < 0)
-		fail(r == -ENOENT ? "no secret named %s" : "cannot read secret %s: %s",
+		die(r == -ENOENT ? "no secret named %s" : "cannot read secret %s: %s",
 		    argv[1], strerror(-r));
 	secret_versions(st, argv[1], &vs, &nv);
 	json_t *o = meta_json(&m, vs, nv);
@@ -337,7 +312,7 @@ secret_rm_cmd(struct cli *cli, int argc, char **argv)
 	if (argc != 2)
 		usage_die("cephvol secret rm NAME");
 	if (secret_remove(cli_store(cli), argv[1], err, sizeof(err)) < 0)
-		fail("%s", err);
+		die("%s", err);
 	printf("removed secret %s\n", argv[1]);
 	return 0;
 }
@@ -352,19 +327,19 @@ secret_get_cmd(struct cli *cli, int argc, char **argv)
 	if (argc != 2)
 		usage_die("cephvol secret get NAME[@VERSION]");
 	if (geteuid() != 0)
-		fail("'cephvol secret get' prints a secret's value and is for root only");
+		die("'cephvol secret get' prints a secret's value and is for root only");
 	if (secret_grant_parse(argv[1], name, sizeof(name), &version) < 0)
-		fail("bad secret '%s': expected NAME or NAME@VERSION; %s", argv[1],
+		die("bad secret '%s': expected NAME or NAME@VERSION; %s", argv[1],
 		    NAME_RULE);
 	struct masterkey *mk = load_key(cli);
 	if (secret_value_get(cli_store(cli), mk, name, version, &v, err, sizeof(err)) < 0)
-		fail("%s", err);
+		die("%s", err);
 	for (size_t off = 0; off < v.len; ) {
 		ssize_t w = write(STDOUT_FILENO, v.data + off, v.len - off);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
-			fail("cannot write the value: %s", strerror(errno));
+			die("cannot write the value: %s", strerror(errno));
 		off += (size_t)w;
 	}
 	secret_value_free(&v);
@@ -375,7 +350,6 @@ secret_get_cmd(struct cli *cli, int argc, char **argv)
 int
 cmd_secret(struct cli *cli, int argc, char **argv)
 {
-	this_cli = cli;
 	static const struct {
 		const char *name;
 		int (*fn)(struct cli *, int, char **);
