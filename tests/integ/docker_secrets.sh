@@ -21,10 +21,7 @@ test_pool
 write_config log.level=info
 [ -x "$CEPHVOL_BIN/cephvold" ] || fail "no cephvold (run make)"
 
-mk_secret() {
-	printf '%s' "$2" | cephvol secret create "$1" - --uid "$3" --gid "$4" --mode "$5" >/dev/null
-}
-upd_secret() { printf '%s' "$2" | cephvol secret update "$1" - >/dev/null; }
+. "$(dirname "$0")/../lib/secretsfs.sh"
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 run() { docker run --rm --pull never "$@"; }
 
