@@ -57,6 +57,7 @@
 #include "store/lease.h"
 
 #if __has_include("fuse/secretsfs.h")
+#include "fuse/ready.h"
 #include "fuse/secretsfs.h"
 #define HAVE_SECRETSFS 1
 #endif
@@ -68,7 +69,6 @@
 #define MCL_ONFAULT 4
 #endif
 
-static int ready_fd = -1;
 static struct lease *held;	/* released by fail_start() */
 static char volume_name[NAME_MAX_LEN + 1];
 /* What the signal and lease threads may touch; g_lock guards both, and
@@ -117,23 +117,8 @@ fail_start(const char *fmt, ...)
 	/* Give the lease back at once, or a retry waits for it to expire. */
 	if (held)
 		lease_release(held);
-	if (ready_fd >= 0) {
-		dprintf(ready_fd, "error: %s\n", msg);
-		close(ready_fd);
-		ready_fd = -1;
-	}
+	ready_report_error(msg);
 	exit(1);
-}
-
-static void
-report_ready(void)
-{
-	if (ready_fd < 0)
-		return;
-	if (write(ready_fd, "ok\n", 3) != 3)
-		log_warn("cannot write to the ready fd: %s", strerror(errno));
-	close(ready_fd);
-	ready_fd = -1;
 }
 
 static bool
@@ -262,7 +247,7 @@ main(int argc, char **argv)
 			overrides[n_overrides++] = optarg;
 			break;
 		case OPT_READY:
-			ready_fd = (int)arg_uint("--ready-fd", optarg, 0, 65535);
+			ready_set_fd((int)arg_uint("--ready-fd", optarg, 0, 65535));
 			break;
 		case OPT_PIDFILE:
 			pid_file = optarg;
@@ -387,7 +372,7 @@ main(int argc, char **argv)
 	log_info("serving volume=%s id=%s size=%" PRIu64 " at %s/%s (lease %us, "
 	    "client %s)", volume, m.id, m.size, fusedir, IMAGEFS_FILE,
 	    (unsigned)cfg.volume_lease_seconds, store_addr(st));
-	report_ready();
+	ready_report_ok();
 
 	sigset_t usr1;
 	sigemptyset(&usr1);

@@ -110,6 +110,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "fuse/ready.h"
 #include "fuse/secretsfs.h"
 #include "secrets/masterkey.h"
 #include "store/catalog.h"
@@ -188,7 +189,6 @@ struct secretsfs {
 };
 
 static struct secretsfs g_fs;
-static int ready_fd = -1;
 
 /* ---- start-up failures -------------------------------------------------- */
 
@@ -206,23 +206,8 @@ fail_start(const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	log_err("%s", msg);
-	if (ready_fd >= 0) {
-		dprintf(ready_fd, "error: %s\n", msg);
-		close(ready_fd);
-		ready_fd = -1;
-	}
+	ready_report_error(msg);
 	exit(1);
-}
-
-static void
-report_ready(void)
-{
-	if (ready_fd < 0)
-		return;
-	if (write(ready_fd, "ok\n", 3) != 3)
-		log_warn("cannot write to the ready fd: %s", strerror(errno));
-	close(ready_fd);
-	ready_fd = -1;
 }
 
 /* ---- values ------------------------------------------------------------- */
@@ -1194,7 +1179,7 @@ secretsfs_main(int argc, char **argv)
 				    optarg);
 				return 2;
 			}
-			ready_fd = (int)u;
+			ready_set_fd((int)u);
 			break;
 		case OPT_PIDFILE:
 			pid_file = optarg;
@@ -1342,7 +1327,7 @@ secretsfs_main(int argc, char **argv)
 		    "every %u s, client %s)", volume, fs->mountpoint, (int)getpid(), fs->n,
 		    list, fs->recheck_s, store_addr(fs->st));
 	}
-	report_ready();
+	ready_report_ok();
 
 	sigset_t usr1;
 	sigemptyset(&usr1);
