@@ -73,13 +73,8 @@ export CEPHVOL_RUN_DIR=$run
 
 # --- leak detection (bash builtins where it matters: never find ourselves)
 
-refs_dir() {
-	local pid=$1 dir=$2 a=()
-	mapfile -d "" -t a 2>/dev/null < "/proc/$pid/cmdline" || return 1
-	[[ " ${a[*]} " == *"$dir/"* || " ${a[*]} " == *"$dir "* ]] && return 0
-	mapfile -d "" -t a 2>/dev/null < "/proc/$pid/environ" || true
-	[[ " ${a[*]} " == *"$dir/"* || " ${a[*]} " == *"$dir "* ]]
-}
+
+. "$src/tests/lib/sweep.sh"
 
 # procs_in DIR [EXCLUDE_DIR]: live processes referencing DIR, except ours
 # and those that reference EXCLUDE_DIR (the cluster, stopped separately).
@@ -92,68 +87,17 @@ procs_in() {
 		[ "$pid" = $$ ] || [ "$pid" = "$BASHPID" ] && continue
 		read -r _ _ st _ 2>/dev/null < "$p/stat" || continue
 		[ "$st" = Z ] && continue
-		[[ "$cwds" == *" $pid "* ]] || refs_dir "$pid" "$dir" || continue
-		[ -n "$excl" ] && refs_dir "$pid" "$excl" && continue
+		[[ "$cwds" == *" $pid "* ]] || _refs_dir "$pid" "$dir" || continue
+		[ -n "$excl" ] && _refs_dir "$pid" "$excl" && continue
 		echo "$pid"
 	done
 	return 0
 }
 
-mounts_in() {
-	local dir=$1 kind=${2:-}
-	awk -v d="$dir" -v kind="$kind" '{
-		for (i = 7; i <= NF && $i != "-"; i++) ;
-		fuse = ($(i + 1) ~ /^fuse/)
-		if (kind == "fuse" && !fuse || kind == "other" && fuse) next
-		m = $5; gsub(/\\040/, " ", m)
-		if (m == d || index(m, d "/") == 1) print length(m) "\t" m
-	}' /proc/self/mountinfo | sort -rn | cut -f2-
-}
 
-loops_in() {
-	losetup -n -l -O NAME,BACK-FILE 2>/dev/null | awk -v d="$1/" 'index($2, d) == 1 { print $1 }'
-	return 0
-}
 
-stop_pids() {
-	[ $# -gt 0 ] || return 0
-	local i pid left
-	kill -TERM "$@" 2>/dev/null
-	kill -CONT "$@" 2>/dev/null	# a stopped process acts on TERM only once continued
-	for i in $(seq 1 50); do
-		left=
-		for pid in "$@"; do
-			[ -e "/proc/$pid" ] && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ] && left+=" $pid"
-		done
-		[ -z "$left" ] && return 0
-		sleep 0.1
-	done
-	# shellcheck disable=SC2086
-	kill -KILL $left 2>/dev/null
-	sleep 0.2
-}
 
-# container_procs DIR: processes of containers of a dockerd whose data-root
-# is below DIR (found by container id in their cgroup): they live in their
-# own namespaces and never name DIR, and outlive a killed containerd-shim.
-container_procs() {
-	local ids
-	ids=$(find "$1" -maxdepth 6 -type d -regextype posix-extended \
-	    -regex '.*/containers/[0-9a-f]{64}' 2>/dev/null | sed 's|.*/||')
-	[ -n "$ids" ] || return 0
-	grep -l -F "$ids" /proc/[0-9]*/cgroup 2>/dev/null | cut -d/ -f3
-	return 0
-}
 
-# umount_all DIR KIND: unmount (lazily if busy) every KIND mount below DIR.
-umount_all() {
-	local m
-	while read -r m; do
-		[ -n "$m" ] || continue
-		echo "mount $m"
-		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
-	done < <(mounts_in "$1" "$2")
-}
 
 # sweep DIR [EXCLUDE_DIR]: print and remove whatever still uses DIR.
 sweep() {
@@ -162,24 +106,24 @@ sweep() {
 	for pass in 1 2; do
 		# filesystems on loop devices, the loops, then the FUSE
 		# mounts that may serve the loops' files
-		umount_all "$dir" other
-		for l in $(loops_in "$dir"); do
+		_umount_all "$dir" other
+		for l in $(_loops_in "$dir"); do
 			echo "loop device $l"
 			losetup -d "$l" 2>/dev/null
 		done
-		umount_all "$dir" fuse
+		_umount_all "$dir" fuse
 		[ "$pass" = 2 ] && break
 		pids=$(procs_in "$dir" "$excl")
 		[ -n "$pids" ] && sleep 1 && pids=$(procs_in "$dir" "$excl")
 		for m in $pids; do
 			echo "process $m: $(tr '\0' ' ' < "/proc/$m/cmdline" 2>/dev/null | cut -c1-160)"
 		done
-		for m in $(container_procs "$dir"); do
+		for m in $(_container_procs "$dir"); do
 			echo "container process $m: $(tr '\0' ' ' < "/proc/$m/cmdline" 2>/dev/null | cut -c1-100)"
 			kill -KILL "$m" 2>/dev/null
 		done
 		# shellcheck disable=SC2086
-		stop_pids $pids
+		_stop_pids $pids
 	done
 	# plugin spec files pointing into DIR (start_cephvold writes them)
 	for f in /etc/docker/plugins/*.spec /etc/docker/plugins/*.json; do

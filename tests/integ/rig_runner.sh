@@ -12,7 +12,7 @@ requires ceph-mon ceph-osd
 src=$T/src build=$T/build
 mkdir -p "$src/tests/lib" "$src/tests/integ" "$build/bin" "$build/tests/unit"
 cp "$CEPHVOL_SRC/tests/run.sh" "$CEPHVOL_SRC/tests/functions.sh" "$src/tests/"
-cp "$CEPHVOL_SRC/tests/lib/ceph.sh" "$src/tests/lib/"
+cp "$CEPHVOL_SRC/tests/lib/ceph.sh" "$CEPHVOL_SRC/tests/lib/sweep.sh" "$src/tests/lib/"
 ln -s "$CEPHVOL_BIN/cephvol" "$build/bin/cephvol"
 
 t() { printf '#!/usr/bin/env bash\n%s\n. "$(dirname "$0")/../functions.sh"\n%s\n' "$2" "$3" > "$src/tests/integ/$1.sh"; }
