@@ -6,8 +6,12 @@
  * missing object, or the part of an object past its end, reads as zeros.
  * Every call returns 0 or -errno. I/O is asynchronous: a request carries
  * its completion, which runs on a librados callback thread (never inline in
- * the submit call), exactly once. The caller owns struct image_io and its
- * buffer until done() runs.
+ * the submit call), exactly once. The caller owns struct image_io until
+ * done() runs, and a read's buffer too. A write's buffer is the caller's
+ * again as soon as image_submit_write() returns: librados's C API copies
+ * the bytes into its own buffer before rados_aio_write() returns (librados
+ * 16.2; tests/c/image_model.c scribbles over every write buffer right after
+ * the submit, so a librados that stopped copying fails the model test).
  *
  * Nothing above this layer knows an object name; this layer knows nothing of
  * FUSE or of leases (a guard callback tells it whether it may still do I/O).

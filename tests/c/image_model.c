@@ -120,9 +120,13 @@ do_submit(struct image *img, struct mreq *m)
 	in_submit = true;
 	if (m->kind == M_READ || m->kind == M_EMPTY)
 		r = image_submit_read(img, &m->io);
-	else if (m->kind == M_WRITE)
+	else if (m->kind == M_WRITE) {
 		r = image_submit_write(img, &m->io);
-	else
+		/* the buffer is ours again (store/image.h): a write that
+		 * still read it would store these bytes, not the model's */
+		if (r == 0)
+			memset(m->io.buf, 0x5c, m->io.len);
+	} else
 		r = image_submit_discard(img, &m->io);
 	in_submit = false;
 	if (r < 0) {
