@@ -13,13 +13,16 @@
  * (image_flush). fallocate(PUNCH_HOLE or ZERO_RANGE) is an image discard:
  * a discarded range reads as zeros, which ZERO_RANGE asks for.
  *
- * Memory. The receive buffer of a write belongs to the receiving thread, so
- * its bytes are copied into one of our buffers before the callback
- * returns. Requests in flight are bounded both in number (max_inflight)
+ * Memory. A write is submitted straight from the receiving thread's
+ * buffer: librados copies the bytes before the submit returns
+ * (store/image.h), so a second copy of ours would only cost CPU, which is
+ * what bounds throughput on a small host. A read lands in one of our
+ * buffers. Requests in flight are bounded both in number (max_inflight)
  * and in bytes (inflight_bytes): a callback that would exceed either waits
  * for completions, which come from librados threads, never from ours, so
- * the wait always ends. Freed buffers are kept in per-size free lists up to
- * CACHE_BYTES so the steady state allocates nothing. With the process's
+ * the wait always ends. Freed read buffers are kept in per-size free lists
+ * up to the byte budget, so the steady state allocates nothing and our
+ * buffers do not fragment the heap that librados's own churn through. With the process's
  * memory locked on fault (main.c) this keeps RSS flat under any load.
  *
  * Fencing. imagefs_fence() (lease lost) makes every later request fail
@@ -53,7 +56,6 @@
 #define ROOT_INO	FUSE_ROOT_ID
 #define FILE_INO	2
 #define ATTR_TIMEOUT	60.0
-#define CACHE_BYTES	(4u << 20)	/* free buffers kept for reuse */
 #define MIN_SHIFT	12		/* buffer size classes: 4 KiB ... */
 #define MAX_SHIFT	20		/* ... 1 MiB; larger ones are not kept */
 #define NCLASS		(MAX_SHIFT - MIN_SHIFT + 1)
@@ -94,7 +96,7 @@ struct ifs_req {
 	struct imagefs	*fs;
 	fuse_req_t	 req;
 	enum { OP_READ, OP_WRITE, OP_DISCARD } op;
-	void		*buf;		/* NULL for discard */
+	void		*buf;		/* ours: reads only, else NULL */
 	size_t		 bufsize;	/* the class size or the exact size */
 	size_t		 charge;	/* bytes counted against the budget */
 };
@@ -168,7 +170,7 @@ req_finish(struct ifs_req *r)
 	if (r->buf) {
 		unsigned c = size_class(r->bufsize, &bs);
 		if (c < NCLASS && bs == r->bufsize &&
-		    fs->cached_bytes + r->bufsize <= CACHE_BYTES) {
+		    fs->cached_bytes + r->bufsize <= fs->max_bytes) {
 			struct freebuf *f = r->buf;
 			f->next = fs->free[c];
 			fs->free[c] = f;
@@ -242,7 +244,7 @@ submit(struct ifs_req *r)
 	}
 }
 
-/* A new request with a buffer of len bytes (none for discard). */
+/* A new request; a read gets a buffer of len bytes. */
 static struct ifs_req *
 req_new(struct imagefs *fs, fuse_req_t req, int op, uint64_t off, size_t len)
 {
@@ -255,9 +257,10 @@ req_new(struct imagefs *fs, fuse_req_t req, int op, uint64_t off, size_t len)
 	r->op = op;
 	r->io.off = off;
 	r->io.len = len;
+	/* a write's bytes are held by librados until RADOS acknowledges */
 	r->charge = op == OP_DISCARD ? 0 : len;
 	budget_take(fs, r->charge);
-	if (op != OP_DISCARD) {
+	if (op == OP_READ) {
 		r->buf = buf_get(fs, len, &r->bufsize);
 		if (r->buf == NULL) {
 			req_finish(r);
@@ -432,8 +435,9 @@ ifs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	/* buf is the receiving thread's and is reused once we return. */
-	memcpy(r->buf, buf, size);
+	/* buf is the receiving thread's and is reused once we return; the
+	 * submit copies it (store/image.h) */
+	r->io.buf = (void *)buf;
 	submit(r);
 }
 
@@ -613,7 +617,7 @@ imagefs_create(const struct imagefs_params *p, struct imagefs **out, char *err,
 	fs->max_threads = p->max_threads ? p->max_threads : 8;
 	fs->max_background = p->max_background ? p->max_background : 64;
 	fs->max_inflight = p->max_inflight ? p->max_inflight : 64;
-	fs->max_bytes = p->inflight_bytes ? p->inflight_bytes : (10u << 20);
+	fs->max_bytes = p->inflight_bytes ? p->inflight_bytes : (8u << 20);
 	pthread_mutex_init(&fs->lock, NULL);
 	pthread_cond_init(&fs->cond, NULL);
 
@@ -657,7 +661,11 @@ imagefs_run(struct imagefs *fs)
 	if (lc == NULL)
 		return -ENOMEM;
 	fuse_loop_cfg_set_max_threads(lc, fs->max_threads);
-	fuse_loop_cfg_set_idle_threads(lc, fs->max_threads / 2 ? fs->max_threads / 2 : 1);
+	/* Keep every worker: with fewer idle ones allowed, libfuse ends and
+	 * starts threads all the time under load (48 new ones in 4 s of
+	 * sequential writes), each with a fresh 1 MiB receive buffer to fault
+	 * in, lock and unmap again. */
+	fuse_loop_cfg_set_idle_threads(lc, fs->max_threads);
 	fuse_loop_cfg_set_clone_fd(lc, 0);
 	fs->loop_thread = pthread_self();
 	atomic_store(&fs->loop_running, true);

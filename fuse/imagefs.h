@@ -24,7 +24,7 @@ struct imagefs_params {
 	unsigned	 max_threads;	/* FUSE worker threads, 0 = default 8 */
 	unsigned	 max_background;/* kernel in-flight cap, 0 = default 64 */
 	unsigned	 max_inflight;	/* requests in flight to RADOS, 0 = 64 */
-	size_t		 inflight_bytes;/* bytes in flight to RADOS, 0 = 10 MiB */
+	size_t		 inflight_bytes;/* bytes in flight to RADOS, 0 = 8 MiB */
 };
 
 /* Create the session and mount it on fusedir. *out is new: imagefs_destroy(). */
