@@ -21,8 +21,8 @@
  * and in bytes (inflight_bytes): a callback that would exceed either waits
  * for completions, which come from librados threads, never from ours, so
  * the wait always ends. Freed read buffers are kept in per-size free lists
- * up to the byte budget, so the steady state allocates nothing and our
- * buffers do not fragment the heap that librados's own churn through. With the process's
+ * up to the byte budget, so the steady state allocates nothing of ours in
+ * the heap that librados's buffers churn through. With the process's
  * memory locked on fault (main.c) this keeps RSS flat under any load.
  *
  * Fencing. imagefs_fence() (lease lost) makes every later request fail
