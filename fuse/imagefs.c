@@ -16,21 +16,23 @@
  * Memory. A write is submitted straight from the receiving thread's
  * buffer: librados copies the bytes before the submit returns
  * (store/image.h), so a second copy of ours would only cost CPU, which is
- * what bounds throughput on a small host. A read lands in one of our
- * buffers. Requests in flight are bounded both in number (max_inflight)
- * and in bytes (inflight_bytes): a callback that would exceed either waits
- * for completions, which come from librados threads, never from ours, so
- * the wait always ends. Freed read buffers are kept in per-size free lists
- * up to the byte budget, so the steady state allocates nothing of ours in
- * the heap that librados's buffers churn through. With the process's
- * memory locked on fault (main.c) this keeps RSS flat under any load.
+ * what bounds throughput on a small host. A read lands in a run of pages
+ * of one fixed region (common/pagepool.h) as big as the byte budget, so
+ * our read buffers can neither grow past the budget nor scatter over the
+ * heap that librados's buffers churn through. Requests in flight are
+ * bounded in number (max_inflight) and in bytes (inflight_bytes), and a
+ * read also needs a free run in the region: a callback that would exceed
+ * any of these waits for completions, which come from librados threads,
+ * never from ours, so the wait always ends (with nothing in flight the
+ * region is empty and the budget is whole). With the process's memory
+ * locked on fault (main.c) this keeps RSS flat under any load.
  *
  * Fencing. imagefs_fence() (lease lost) makes every later request fail
  * with the given error before it reaches the image; the image's own guard
  * and fence do the same one layer below.
  *
- * Locking: fs->lock guards the budget (inflight, inflight_bytes), the free
- * lists and `stopping`; `fenced`, `loop_running` and the counters are
+ * Locking: fs->lock guards the budget (inflight, inflight_bytes) and the
+ * read region; `fenced`, `loop_running` and the counters are
  * atomics. Never hold fs->lock across an image call or a FUSE reply.
  */
 #include <errno.h>
@@ -50,19 +52,13 @@
 #include <fuse_lowlevel.h>
 
 #include "common/log.h"
+#include "common/pagepool.h"
 #include "fuse/imagefs.h"
 #include "store/image.h"
 
 #define ROOT_INO	FUSE_ROOT_ID
 #define FILE_INO	2
 #define ATTR_TIMEOUT	60.0
-#define MIN_SHIFT	12		/* buffer size classes: 4 KiB ... */
-#define MAX_SHIFT	20		/* ... 1 MiB; larger ones are not kept */
-#define NCLASS		(MAX_SHIFT - MIN_SHIFT + 1)
-
-struct freebuf {
-	struct freebuf	*next;
-};
 
 struct imagefs {
 	struct image		*img;		/* borrowed */
@@ -77,8 +73,7 @@ struct imagefs {
 	pthread_cond_t		 cond;		/* budget freed, or drained */
 	unsigned		 inflight;	/* lock */
 	size_t			 inflight_bytes;/* lock */
-	struct freebuf		*free[NCLASS];	/* lock */
-	size_t			 cached_bytes;	/* lock */
+	struct pagepool		*readbufs;	/* lock; max_bytes of read buffers */
 
 	atomic_int		 fenced;	/* 0 or -errno */
 	atomic_bool		 loop_running;
@@ -97,65 +92,48 @@ struct ifs_req {
 	fuse_req_t	 req;
 	enum { OP_READ, OP_WRITE, OP_DISCARD } op;
 	void		*buf;		/* ours: reads only, else NULL */
-	size_t		 bufsize;	/* the class size or the exact size */
+	bool		 pooled;	/* buf is from fs->readbufs, else malloc */
 	size_t		 charge;	/* bytes counted against the budget */
 };
 
-/* ---- buffers and the in-flight budget ---------------------------------- */
+/* ---- the in-flight budget and read buffers ----------------------------- */
 
-static unsigned
-size_class(size_t len, size_t *bufsize)
+/* Wait for room for r (its charge, and for a read a buffer of io.len
+ * bytes), then count it. A request bigger than the whole budget, or a read
+ * bigger than the read region, goes alone; 0 or -ENOMEM. */
+static int
+budget_take(struct imagefs *fs, struct ifs_req *r)
 {
-	unsigned c = 0;
-	size_t sz = (size_t)1 << MIN_SHIFT;
+	size_t len = r->io.len;
 
-	while (sz < len && c < NCLASS - 1) {
-		sz <<= 1;
-		c++;
-	}
-	*bufsize = sz < len ? len : sz;
-	return sz < len ? NCLASS : c;	/* NCLASS: too big to keep */
-}
-
-/* Wait for room for one request of `charge` bytes, then count it. A request
- * bigger than the whole budget goes alone. */
-static void
-budget_take(struct imagefs *fs, size_t charge)
-{
+	r->pooled = r->op == OP_READ && len <= pagepool_size(fs->readbufs);
 	pthread_mutex_lock(&fs->lock);
-	while (fs->inflight > 0 && (fs->inflight >= fs->max_inflight ||
-	    fs->inflight_bytes + charge > fs->max_bytes))
+	for (;;) {
+		bool room = fs->inflight == 0 || (fs->inflight < fs->max_inflight &&
+		    fs->inflight_bytes + r->charge <= fs->max_bytes);
+		if (room && r->pooled)
+			r->buf = pagepool_alloc(fs->readbufs, len);
+		/* With nothing in flight the region is empty, so the second
+		 * test is only a guard against waiting for nobody. */
+		if (room && r->pooled && r->buf == NULL && fs->inflight == 0)
+			r->pooled = false;
+		if (room && (!r->pooled || r->buf))
+			break;
 		pthread_cond_wait(&fs->cond, &fs->lock);
+	}
 	fs->inflight++;
-	fs->inflight_bytes += charge;
+	fs->inflight_bytes += r->charge;
 	unsigned n = fs->inflight;
 	pthread_mutex_unlock(&fs->lock);
 	unsigned seen = atomic_load(&fs->max_seen);
 	while (n > seen && !atomic_compare_exchange_weak(&fs->max_seen, &seen, n))
 		;
-}
-
-static void *
-buf_get(struct imagefs *fs, size_t len, size_t *bufsize)
-{
-	unsigned c = size_class(len, bufsize);
-	void *p = NULL;
-
-	if (c < NCLASS) {
-		pthread_mutex_lock(&fs->lock);
-		if (fs->free[c]) {
-			struct freebuf *f = fs->free[c];
-			fs->free[c] = f->next;
-			fs->cached_bytes -= *bufsize;
-			p = f;
-		}
-		pthread_mutex_unlock(&fs->lock);
-		if (p)
-			return p;
+	if (r->op == OP_READ && !r->pooled &&
+	    posix_memalign(&r->buf, PAGEPOOL_PAGE, len) != 0) {
+		r->buf = NULL;
+		return -ENOMEM;
 	}
-	if (posix_memalign(&p, 4096, *bufsize) != 0)
-		return NULL;
-	return p;
+	return 0;
 }
 
 /* Give back a request's buffer and budget; wake waiters. */
@@ -163,26 +141,16 @@ static void
 req_finish(struct ifs_req *r)
 {
 	struct imagefs *fs = r->fs;
-	void *tofree = NULL;
-	size_t bs;
 
 	pthread_mutex_lock(&fs->lock);
-	if (r->buf) {
-		unsigned c = size_class(r->bufsize, &bs);
-		if (c < NCLASS && bs == r->bufsize &&
-		    fs->cached_bytes + r->bufsize <= fs->max_bytes) {
-			struct freebuf *f = r->buf;
-			f->next = fs->free[c];
-			fs->free[c] = f;
-			fs->cached_bytes += r->bufsize;
-		} else
-			tofree = r->buf;
-	}
+	if (r->buf && r->pooled)
+		pagepool_free(fs->readbufs, r->buf, r->io.len);
 	fs->inflight--;
 	fs->inflight_bytes -= r->charge;
 	pthread_cond_broadcast(&fs->cond);
 	pthread_mutex_unlock(&fs->lock);
-	free(tofree);
+	if (!r->pooled)
+		free(r->buf);
 	free(r);
 }
 
@@ -259,15 +227,12 @@ req_new(struct imagefs *fs, fuse_req_t req, int op, uint64_t off, size_t len)
 	r->io.len = len;
 	/* a write's bytes are held by librados until RADOS acknowledges */
 	r->charge = op == OP_DISCARD ? 0 : len;
-	budget_take(fs, r->charge);
-	if (op == OP_READ) {
-		r->buf = buf_get(fs, len, &r->bufsize);
-		if (r->buf == NULL) {
-			req_finish(r);
-			return NULL;
-		}
-		r->io.buf = r->buf;
+	if (budget_take(fs, r) < 0) {
+		req_finish(r);
+		return NULL;
 	}
+	if (op == OP_READ)
+		r->io.buf = r->buf;
 	return r;
 }
 
@@ -614,10 +579,19 @@ imagefs_create(const struct imagefs_params *p, struct imagefs **out, char *err,
 	fs->size = p->size;
 	fs->volume = strdup(p->volume);
 	fs->fusedir = strdup(p->fusedir);
-	fs->max_threads = p->max_threads ? p->max_threads : 8;
+	fs->max_threads = p->max_threads ? p->max_threads : 4;
 	fs->max_background = p->max_background ? p->max_background : 64;
 	fs->max_inflight = p->max_inflight ? p->max_inflight : 64;
-	fs->max_bytes = p->inflight_bytes ? p->inflight_bytes : (8u << 20);
+	fs->max_bytes = p->inflight_bytes ? p->inflight_bytes : (12u << 20);
+	r = pagepool_create(fs->max_bytes, &fs->readbufs);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot map %zu bytes for read buffers: %s",
+		    fs->max_bytes, strerror(-r));
+		free(fs->volume);
+		free(fs->fusedir);
+		free(fs);
+		return r;
+	}
 	pthread_mutex_init(&fs->lock, NULL);
 	pthread_cond_init(&fs->cond, NULL);
 
@@ -645,6 +619,7 @@ out_destroy_session:
 out_free:
 	pthread_cond_destroy(&fs->cond);
 	pthread_mutex_destroy(&fs->lock);
+	pagepool_destroy(fs->readbufs);
 	free(fs->volume);
 	free(fs->fusedir);
 	free(fs);
@@ -717,13 +692,7 @@ imagefs_destroy(struct imagefs *fs)
 		return;
 	fuse_session_unmount(fs->se);
 	fuse_session_destroy(fs->se);
-	for (unsigned c = 0; c < NCLASS; c++) {
-		while (fs->free[c]) {
-			struct freebuf *f = fs->free[c];
-			fs->free[c] = f->next;
-			free(f);
-		}
-	}
+	pagepool_destroy(fs->readbufs);
 	pthread_cond_destroy(&fs->cond);
 	pthread_mutex_destroy(&fs->lock);
 	free(fs->volume);

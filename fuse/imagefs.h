@@ -21,10 +21,10 @@ struct imagefs_params {
 	uint64_t	 size;		/* bytes, the file's size */
 	const char	*volume;	/* for logs and fsname */
 	const char	*fusedir;	/* where to mount */
-	unsigned	 max_threads;	/* FUSE worker threads, 0 = default 8 */
+	unsigned	 max_threads;	/* FUSE worker threads, 0 = default 4 */
 	unsigned	 max_background;/* kernel in-flight cap, 0 = default 64 */
 	unsigned	 max_inflight;	/* requests in flight to RADOS, 0 = 64 */
-	size_t		 inflight_bytes;/* bytes in flight to RADOS, 0 = 8 MiB */
+	size_t		 inflight_bytes;/* bytes in flight, 0 = 12 MiB */
 };
 
 /* Create the session and mount it on fusedir. *out is new: imagefs_destroy(). */

@@ -93,9 +93,9 @@ usage(FILE *out)
 	    "  -o section.key=value    override one configuration key\n"
 	    "      --ready-fd N        write \"ok\" or \"error: ...\" to fd N when ready\n"
 	    "      --pid-file FILE     write our pid to FILE while serving\n"
-	    "      --threads N         FUSE worker threads (default 8)\n"
+	    "      --threads N         FUSE worker threads (default 4)\n"
 	    "      --max-background N  kernel cap on requests in flight (default 64)\n"
-	    "      --inflight-mb N     bytes in flight to RADOS, MiB (default 8)\n"
+	    "      --inflight-mb N     bytes in flight to RADOS, MiB (default 12)\n"
 	    "      --secrets           serve a secrets volume instead\n"
 	    "  -h, --help              this text\n");
 }

@@ -25,6 +25,7 @@ iodepth=16
 verify=crc32c
 verify_fatal=1
 verify_backlog=0
+verify_state_save=0
 randrepeat=1
 group_reporting=1
 
