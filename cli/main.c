@@ -120,9 +120,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli cli = { 0 };
-	const char *config_path = NULL;
-	char **overrides = NULL;
-	size_t n_overrides = 0;
+	struct config_args ca = { 0 };
 	bool dump = false;
 	char err[1024];
 	int c, status;
@@ -131,13 +129,11 @@ main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+c:o:yvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			config_path = optarg;
+			ca.path = optarg;
 			break;
 		case 'o':
-			overrides = realloc(overrides, (n_overrides + 1) * sizeof(*overrides));
-			if (overrides == NULL)
+			if (config_args_add(&ca, optarg) < 0)
 				die("out of memory");
-			overrides[n_overrides++] = optarg;
 			break;
 		case 'j':
 			cli.json = true;
@@ -160,10 +156,10 @@ main(int argc, char **argv)
 		}
 	}
 	log_init("cephvol", LOG_LEVEL_WARN, LOG_TARGET_STDERR);
-	if (config_init(&cli.cfg, config_path, overrides, n_overrides, err,
+	if (config_init(&cli.cfg, ca.path, ca.overrides, ca.n_overrides, err,
 	    sizeof(err)) < 0)
 		die("%s", err);
-	free(overrides);
+	config_args_free(&ca);
 	if (cli.verbose)
 		log_set_level(cli.verbose > 1 ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	if (dump) {

@@ -441,6 +441,26 @@ out_free:
 }
 
 int
+config_args_add(struct config_args *ca, char *override)
+{
+	char **grown = realloc(ca->overrides, (ca->n_overrides + 1) * sizeof(*grown));
+
+	if (grown == NULL)
+		return -ENOMEM;
+	ca->overrides = grown;
+	ca->overrides[ca->n_overrides++] = override;
+	return 0;
+}
+
+void
+config_args_free(struct config_args *ca)
+{
+	free(ca->overrides);
+	ca->overrides = NULL;
+	ca->n_overrides = 0;
+}
+
+int
 config_init(struct config *cfg, const char *path, char *const *overrides,
     size_t n_overrides, char *err, size_t errlen)
 {

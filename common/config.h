@@ -60,6 +60,20 @@ void	config_free(struct config *cfg);
 int	config_init(struct config *cfg, const char *path, char *const *overrides,
 	    size_t n_overrides, char *err, size_t errlen);
 
+/*
+ * The -c FILE and -o SECTION.KEY=VALUE arguments of a command line, as
+ * every program takes them: path and overrides are borrowed from argv.
+ */
+struct config_args {
+	const char	 *path;
+	char		**overrides;
+	size_t		  n_overrides;
+};
+/* Remember one -o argument, in order: 0 or -ENOMEM. */
+int	config_args_add(struct config_args *ca, char *override);
+/* Free the list (not the strings, which are argv's). */
+void	config_args_free(struct config_args *ca);
+
 /* Read one file over the current values. -ENOENT if it does not exist. */
 int	config_load_file(struct config *cfg, const char *path, char *err, size_t errlen);
 /* Set "section.key" to value; origin ("-o", "file:12") prefixes errors. */

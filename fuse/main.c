@@ -225,9 +225,8 @@ main(int argc, char **argv)
 	};
 	struct imagefs_params ip = { 0 };
 	struct config cfg;
-	const char *config_path = NULL, *pid_file = NULL;
-	char **overrides = NULL;
-	size_t n_overrides = 0;
+	struct config_args ca = { 0 };
+	const char *pid_file = NULL;
 	char err[1024];
 	int c, r, status = 0;
 
@@ -244,15 +243,13 @@ main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "c:o:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			config_path = optarg;
+			ca.path = optarg;
 			break;
 		case 'o':
-			overrides = realloc(overrides, (n_overrides + 1) * sizeof(*overrides));
-			if (overrides == NULL) {
+			if (config_args_add(&ca, optarg) < 0) {
 				fprintf(stderr, "cephvol-mount: out of memory\n");
 				return 1;
 			}
-			overrides[n_overrides++] = optarg;
 			break;
 		case OPT_READY:
 			ready_set_fd((int)arg_uint("--ready-fd", optarg, 0, 65535));
@@ -299,9 +296,9 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &block, NULL);	/* every thread inherits */
 
 	log_init("cephvol-mount", LOG_LEVEL_INFO, LOG_TARGET_STDERR);
-	if (config_init(&cfg, config_path, overrides, n_overrides, err, sizeof(err)) < 0)
+	if (config_init(&cfg, ca.path, ca.overrides, ca.n_overrides, err, sizeof(err)) < 0)
 		fail_start("%s", err);
-	free(overrides);
+	config_args_free(&ca);
 	enum log_level lvl;
 	if (log_level_parse(cfg.log_level, &lvl) == 0)
 		log_init("cephvol-mount", lvl, strcmp(cfg.log_target, "syslog") == 0 ?

@@ -1149,9 +1149,9 @@ secretsfs_main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct secretsfs *fs = &g_fs;
-	const char *config_path = NULL, *pid_file = NULL;
-	char **overrides = NULL, err[1024];
-	size_t n_overrides = 0;
+	struct config_args ca = { 0 };
+	const char *pid_file = NULL;
+	char err[1024];
 	struct config cfg;
 	uint64_t u;
 	int c, r, status = 0;
@@ -1161,18 +1161,14 @@ secretsfs_main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "c:o:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			config_path = optarg;
+			ca.path = optarg;
 			break;
-		case 'o': {
-			char **no = realloc(overrides, (n_overrides + 1) * sizeof(*no));
-			if (no == NULL) {
+		case 'o':
+			if (config_args_add(&ca, optarg) < 0) {
 				fprintf(stderr, "cephvol-mount: out of memory\n");
 				return 1;
 			}
-			overrides = no;
-			overrides[n_overrides++] = optarg;
 			break;
-		}
 		case OPT_READY:
 			if (uint_parse(optarg, 0, 65535, &u) < 0) {
 				fprintf(stderr, "cephvol-mount: --ready-fd wants a number, not '%s'\n",
@@ -1227,9 +1223,9 @@ secretsfs_main(int argc, char **argv)
 
 	log_init("cephvol-mount", LOG_LEVEL_INFO, LOG_TARGET_STDERR);
 	memory_setup();
-	if (config_init(&cfg, config_path, overrides, n_overrides, err, sizeof(err)) < 0)
+	if (config_init(&cfg, ca.path, ca.overrides, ca.n_overrides, err, sizeof(err)) < 0)
 		fail_start("%s", err);
-	free(overrides);
+	config_args_free(&ca);
 	enum log_level lvl;
 	if (log_level_parse(cfg.log_level, &lvl) == 0)
 		log_init("cephvol-mount", lvl, strcmp(cfg.log_target, "syslog") == 0 ?
@@ -1240,11 +1236,11 @@ secretsfs_main(int argc, char **argv)
 		fail_start("cannot initialise libsodium");
 
 	pthread_mutex_init(&fs->lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&fs->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	pthread_condattr_t cattr;
+	pthread_condattr_init(&cattr);
+	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+	pthread_cond_init(&fs->cond, &cattr);
+	pthread_condattr_destroy(&cattr);
 
 	r = masterkey_load(cfg.secrets_master_key, &fs->mk, err, sizeof(err));
 	if (r < 0)

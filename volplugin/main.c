@@ -115,9 +115,8 @@ main(int argc, char **argv)
 	struct mounts *mt = NULL;
 	struct api *api = NULL;
 	struct http *http = NULL;
-	const char *config_path = NULL;
-	char **overrides = NULL, *helper, err[1024];
-	size_t n_overrides = 0;
+	struct config_args ca = { 0 };
+	char *helper, err[1024];
 	bool foreground = false, check = false, dump = false;
 	int c, verbose = 0, sig, r;
 	enum log_level level;
@@ -132,15 +131,13 @@ main(int argc, char **argv)
 			verbose++;
 			break;
 		case 'c':
-			config_path = optarg;
+			ca.path = optarg;
 			break;
 		case 'o':
-			overrides = realloc(overrides, (n_overrides + 1) * sizeof(*overrides));
-			if (overrides == NULL) {
+			if (config_args_add(&ca, optarg) < 0) {
 				fprintf(stderr, "cephvold: out of memory\n");
 				return 1;
 			}
-			overrides[n_overrides++] = optarg;
 			break;
 		case 'C':
 			check = true;
@@ -163,10 +160,10 @@ main(int argc, char **argv)
 	}
 	log_init("cephvold", LOG_LEVEL_INFO, LOG_TARGET_STDERR);
 	memset(&cfg, 0, sizeof(cfg));
-	if (config_init(&cfg, config_path, overrides, n_overrides, err, sizeof(err)) < 0) {
+	if (config_init(&cfg, ca.path, ca.overrides, ca.n_overrides, err, sizeof(err)) < 0) {
 		fprintf(stderr, "cephvold: %s\n", err);
 		config_free(&cfg);
-		free(overrides);
+		config_args_free(&ca);
 		return 1;
 	}
 	if (dump) {
@@ -198,8 +195,8 @@ main(int argc, char **argv)
 	memset(&actx, 0, sizeof(actx));
 	actx.cfg = &cfg;
 	actx.config_path = cfg.path;
-	actx.overrides = overrides;
-	actx.n_overrides = n_overrides;
+	actx.overrides = ca.overrides;
+	actx.n_overrides = ca.n_overrides;
 	actx.mount_helper = helper;
 	/* Each step of a mount is bounded by twice plugin.timeout: the caller
 	 * is answered at plugin.timeout, and a mount that completes a little
@@ -259,6 +256,6 @@ main(int argc, char **argv)
 	log_info("stopped");
 out_free_config:
 	config_free(&cfg);
-	free(overrides);
+	config_args_free(&ca);
 	return 0;
 }

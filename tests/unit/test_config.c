@@ -200,7 +200,13 @@ test_overrides(void)
 	char *ov[] = { "ceph.pool=fromarg", "volume.default_size=2G",
 	    "ceph.pool=last", "log.level=warn", "ceph.keyring=" };
 
-	CHECK_OK(config_init(&c, p, ov, 5, err, sizeof(err)));
+	struct config_args ca = { .path = p };
+	for (int i = 0; i < 5; i++)
+		CHECK_OK(config_args_add(&ca, ov[i]));	/* the way the mains collect -o */
+	CHECK_U64(ca.n_overrides, 5);
+	CHECK_OK(config_init(&c, ca.path, ca.overrides, ca.n_overrides, err, sizeof(err)));
+	config_args_free(&ca);
+	CHECK(ca.overrides == NULL && ca.n_overrides == 0);
 	CHECK_STR(c.ceph_pool, "last");		/* -o after the file, in order */
 	CHECK_U64(c.ceph_timeout, 5);		/* the file still applies */
 	CHECK_U64(c.volume_default_size, 2ull << 30);
