@@ -8,7 +8,8 @@
  *     it) and read its readiness line from a pipe: "ok" or "error: ..."
  *     (no sleeps); bounded by timeout_s;
  *  2. a loop device on FUSEDIR/image with direct I/O and autoclear
- *     (LOOP_CTL_GET_FREE + LOOP_CONFIGURE, 4 KiB logical blocks);
+ *     (LOOP_CTL_GET_FREE + LOOP_CONFIGURE, 4 KiB logical blocks), marked
+ *     write-through (no volatile cache, see loop_set_write_through);
  *  3. a filesystem on first use only: `blkid -p` finds none -> mkfs, with
  *     options for a thin image (ext4: nodiscard, lazy itable/journal init;
  *     xfs: -K);
@@ -395,6 +396,35 @@ helper_args(const struct attach_ctx *ctx, const struct volume_meta *m,
 
 /* ---- loop devices ------------------------------------------------------ */
 
+/*
+ * Tell the block layer that the loop device has no volatile write cache.
+ * True here: the loop does direct I/O into cephvol-mount, which answers a
+ * write only once RADOS has acknowledged it, so a completed write is
+ * durable and a cache flush has nothing to do. Marked so, the device gets
+ * no flushes and FUA writes become plain ones: an ext4 fsync or journal
+ * commit saves the flush requests' trips through loop and FUSE (4K write +
+ * fsync at qd1: +8% IOPS, p50 and p99 -8 to -9%, 8 interleaved rounds with
+ * nobarrier, which has the same effect). Best effort: flushes are correct,
+ * only slower.
+ */
+static void
+loop_set_write_through(const char *dev)
+{
+	char path[96];
+	int fd, ok = 0;
+
+	snprintf(path, sizeof(path), "/sys/block/%s/queue/write_cache",
+	    dev + strlen("/dev/"));
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ok = write(fd, "write through", 13) == 13;
+		close(fd);
+	}
+	if (!ok)
+		log_warn("%s: cannot mark it write-through (%s: %s); the filesystem "
+		    "will send cache flushes", dev, path, strerror(errno));
+}
+
 /* Attach file to a free loop device with direct I/O and autoclear. *fd is
  * the open loop device (close it only once something else holds it). */
 static int
@@ -461,6 +491,8 @@ loop_attach(const char *file, char *dev, size_t devlen, int *fd, char *err,
 	struct loop_info64 li;
 	if (ioctl(lfd, LOOP_GET_STATUS64, &li) == 0 && !(li.lo_flags & LO_FLAGS_DIRECT_IO))
 		log_warn("%s on %s: direct I/O is off", dev, file);
+	else
+		loop_set_write_through(dev);
 	*fd = lfd;
 	return 0;
 }

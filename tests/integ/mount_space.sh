@@ -3,6 +3,7 @@
 # a mounted volume, check the image's allocated bytes in RADOS grew by about
 # that much, delete the file (the filesystem is mounted with online
 # discard; fstrim too), and check the allocated bytes dropped back.
+# On the way, check the loop device is marked write-through.
 # Allocated bytes are counted in RADOS (the sum of the data objects'
 # sizes), never judged from fstrim's exit status.
 # timeout: 180
@@ -41,6 +42,16 @@ id=$(cephvol --json volume inspect sv | jq -r .id)
 cephvol volume mount sv "$M"
 a0=$(allocated "$id")
 echo "allocated after mkfs: $((a0 / MiB)) MiB"
+
+step "the loop device says it has no volatile cache (write through)"
+src=$(findmnt -n -o SOURCE "$M")
+case "$src" in
+/dev/loop*) dev=$src ;;
+*) dev=$(losetup -n -O NAME -j "$src" | head -1) ;;
+esac
+[ -n "$dev" ] || fail "no loop device under $M ($src)"
+wc=$(cat "/sys/block/${dev#/dev/}/queue/write_cache")
+[ "$wc" = "write through" ] || fail "$dev: write_cache is '$wc', want 'write through'"
 
 step "write 1 GiB"
 dd if=/dev/zero of="$M/big" bs=1M count=1024 oflag=direct status=none
