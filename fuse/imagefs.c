@@ -92,6 +92,7 @@ struct ifs_req {
 	fuse_req_t	 req;
 	enum { OP_READ, OP_WRITE, OP_DISCARD } op;
 	void		*buf;		/* ours: reads only, else NULL */
+	size_t		 buflen;	/* buf's size, as allocated */
 	bool		 pooled;	/* buf is from fs->readbufs, else malloc */
 	size_t		 charge;	/* bytes counted against the budget */
 };
@@ -106,6 +107,7 @@ budget_take(struct imagefs *fs, struct ifs_req *r)
 {
 	size_t len = r->io.len;
 
+	r->buflen = len;
 	r->pooled = r->op == OP_READ && len <= pagepool_size(fs->readbufs);
 	pthread_mutex_lock(&fs->lock);
 	for (;;) {
@@ -144,7 +146,7 @@ req_finish(struct ifs_req *r)
 
 	pthread_mutex_lock(&fs->lock);
 	if (r->buf && r->pooled)
-		pagepool_free(fs->readbufs, r->buf, r->io.len);
+		pagepool_free(fs->readbufs, r->buf, r->buflen);
 	fs->inflight--;
 	fs->inflight_bytes -= r->charge;
 	pthread_cond_broadcast(&fs->cond);
