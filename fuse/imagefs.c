@@ -115,8 +115,8 @@ budget_take(struct imagefs *fs, struct ifs_req *r)
 		    fs->inflight_bytes + r->charge <= fs->max_bytes);
 		if (room && r->pooled)
 			r->buf = pagepool_alloc(fs->readbufs, len);
-		/* With nothing in flight the region is empty, so the second
-		 * test is only a guard against waiting for nobody. */
+		/* Cannot happen (with nothing in flight the region is
+		 * empty), but never wait when nobody will wake us. */
 		if (room && r->pooled && r->buf == NULL && fs->inflight == 0)
 			r->pooled = false;
 		if (room && (!r->pooled || r->buf))

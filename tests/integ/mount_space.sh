@@ -49,12 +49,8 @@ step "mounted with discard and nobarrier; the loop device untouched"
 opts=$(findmnt -n -o OPTIONS "$M")
 case ",$opts," in *,discard,*) ;; *) fail "no discard in the mount options: $opts" ;; esac
 case ",$opts," in *,nobarrier,*) ;; *) fail "no nobarrier in the mount options: $opts" ;; esac
-src=$(findmnt -n -o SOURCE "$M")
-case "$src" in
-/dev/loop*) dev=$src ;;
-*) dev=$(losetup -n -O NAME -j "$src" | head -1) ;;
-esac
-[ -n "$dev" ] || fail "no loop device under $M ($src)"
+dev=$(findmnt -n -o SOURCE "$M")
+case "$dev" in /dev/loop*) ;; *) fail "$M is not on a loop device: $dev" ;; esac
 wc=$(cat "/sys/block/${dev#/dev/}/queue/write_cache")
 [ "$wc" = "write back" ] || fail "$dev: write_cache is '$wc'; the loop device's own setting must stay 'write back'"
 
