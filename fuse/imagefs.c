@@ -13,26 +13,29 @@
  * (image_flush). fallocate(PUNCH_HOLE or ZERO_RANGE) is an image discard:
  * a discarded range reads as zeros, which ZERO_RANGE asks for.
  *
- * Memory. A write is submitted straight from the receiving thread's
- * buffer: librados copies the bytes before the submit returns
- * (store/image.h), so a second copy of ours would only cost CPU, which is
- * what bounds throughput on a small host. A read lands in a run of pages
- * of one fixed region (common/pagepool.h) as big as the byte budget, so
- * our read buffers can neither grow past the budget nor scatter over the
- * heap that librados's buffers churn through. Requests in flight are
+ * Memory. Every request's bytes live in a run of pages of one fixed region
+ * (common/pagepool.h) as big as the byte budget: a read lands there, and
+ * a write is copied there from the receiving thread's buffer, which libfuse
+ * reuses for the next request as soon as we return. The image keeps a
+ * write's buffer until the write completes, because a write held while
+ * the lease is unconfirmed is sent again from it (store/image.h). So our
+ * buffers can neither grow past the budget nor scatter over the heap that
+ * librados's buffers churn through. Requests in flight are
  * bounded in number (max_inflight) and in bytes (inflight_bytes), and a
- * read also needs a free run in the region: a callback that would exceed
+ * read or write also needs a free run in the region: a callback that would exceed
  * any of these waits for completions, which come from librados threads,
  * never from ours, so the wait always ends (with nothing in flight the
  * region is empty and the budget is whole). With the process's memory
  * locked on fault (main.c) this keeps RSS flat under any load.
  *
  * Fencing. imagefs_fence() (lease lost) makes every later request fail
- * with the given error before it reaches the image; the image's own guard
- * and fence do the same one layer below.
+ * with the given error before it reaches the image; the image's own fence
+ * does the same one layer below and fails what it holds or has in flight.
+ * While the lease is only unconfirmed (a stalled cluster), the image holds
+ * requests and nothing here changes: they complete late, not in error.
  *
  * Locking: fs->lock guards the budget (inflight, inflight_bytes) and the
- * read region; `fenced`, `loop_running` and the counters are
+ * buffer region; `fenced`, `loop_running` and the counters are
  * atomics. Never hold fs->lock across an image call or a FUSE reply.
  */
 #include <errno.h>
@@ -73,7 +76,7 @@ struct imagefs {
 	pthread_cond_t		 cond;		/* budget freed, or drained */
 	unsigned		 inflight;	/* lock */
 	size_t			 inflight_bytes;/* lock */
-	struct pagepool		*readbufs;	/* lock; max_bytes of read buffers */
+	struct pagepool		*bufs;	/* lock; max_bytes of request buffers */
 
 	atomic_int		 fenced;	/* 0 or -errno */
 	atomic_bool		 loop_running;
@@ -91,30 +94,30 @@ struct ifs_req {
 	struct imagefs	*fs;
 	fuse_req_t	 req;
 	enum { OP_READ, OP_WRITE, OP_DISCARD } op;
-	void		*buf;		/* ours: reads only, else NULL */
+	void		*buf;		/* ours: read or write bytes, or NULL */
 	size_t		 buflen;	/* buf's size, as allocated */
-	bool		 pooled;	/* buf is from fs->readbufs, else malloc */
+	bool		 pooled;	/* buf is from fs->bufs, else malloc */
 	size_t		 charge;	/* bytes counted against the budget */
 };
 
 /* ---- the in-flight budget and read buffers ----------------------------- */
 
-/* Wait for room for r (its charge, and for a read a buffer of io.len
- * bytes), then count it. A request bigger than the whole budget, or a read
- * bigger than the read region, goes alone; 0 or -ENOMEM. */
+/* Wait for room for r (its charge, and for a read or write a buffer of
+ * io.len bytes), then count it. A request bigger than the whole budget, or
+ * than the region, goes alone; 0 or -ENOMEM. */
 static int
 budget_take(struct imagefs *fs, struct ifs_req *r)
 {
 	size_t len = r->io.len;
 
 	r->buflen = len;
-	r->pooled = r->op == OP_READ && len <= pagepool_size(fs->readbufs);
+	r->pooled = r->op != OP_DISCARD && len <= pagepool_size(fs->bufs);
 	pthread_mutex_lock(&fs->lock);
 	for (;;) {
 		bool room = fs->inflight == 0 || (fs->inflight < fs->max_inflight &&
 		    fs->inflight_bytes + r->charge <= fs->max_bytes);
 		if (room && r->pooled)
-			r->buf = pagepool_alloc(fs->readbufs, len);
+			r->buf = pagepool_alloc(fs->bufs, len);
 		/* Cannot happen (with nothing in flight the region is
 		 * empty), but never wait when nobody will wake us. */
 		if (room && r->pooled && r->buf == NULL && fs->inflight == 0)
@@ -130,7 +133,7 @@ budget_take(struct imagefs *fs, struct ifs_req *r)
 	unsigned seen = atomic_load(&fs->max_seen);
 	while (n > seen && !atomic_compare_exchange_weak(&fs->max_seen, &seen, n))
 		;
-	if (r->op == OP_READ && !r->pooled &&
+	if (r->op != OP_DISCARD && !r->pooled &&
 	    posix_memalign(&r->buf, PAGEPOOL_PAGE, len) != 0) {
 		r->buf = NULL;
 		return -ENOMEM;
@@ -146,7 +149,7 @@ req_finish(struct ifs_req *r)
 
 	pthread_mutex_lock(&fs->lock);
 	if (r->buf && r->pooled)
-		pagepool_free(fs->readbufs, r->buf, r->buflen);
+		pagepool_free(fs->bufs, r->buf, r->buflen);
 	fs->inflight--;
 	fs->inflight_bytes -= r->charge;
 	pthread_cond_broadcast(&fs->cond);
@@ -214,7 +217,7 @@ submit(struct ifs_req *r)
 	}
 }
 
-/* A new request; a read gets a buffer of len bytes. */
+/* A new request; a read or write gets a buffer of len bytes. */
 static struct ifs_req *
 req_new(struct imagefs *fs, fuse_req_t req, int op, uint64_t off, size_t len)
 {
@@ -233,8 +236,7 @@ req_new(struct imagefs *fs, fuse_req_t req, int op, uint64_t off, size_t len)
 		req_finish(r);
 		return NULL;
 	}
-	if (op == OP_READ)
-		r->io.buf = r->buf;
+	r->io.buf = r->buf;
 	return r;
 }
 
@@ -403,8 +405,8 @@ ifs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		return;
 	}
 	/* buf is the receiving thread's and is reused once we return; the
-	 * submit copies it (store/image.h) */
-	r->io.buf = (void *)buf;
+	 * image keeps ours until the write completes */
+	memcpy(r->buf, buf, size);
 	submit(r);
 }
 
@@ -585,9 +587,9 @@ imagefs_create(const struct imagefs_params *p, struct imagefs **out, char *err,
 	fs->max_background = p->max_background ? p->max_background : 64;
 	fs->max_inflight = p->max_inflight ? p->max_inflight : 64;
 	fs->max_bytes = p->inflight_bytes ? p->inflight_bytes : (12u << 20);
-	r = pagepool_create(fs->max_bytes, &fs->readbufs);
+	r = pagepool_create(fs->max_bytes, &fs->bufs);
 	if (r < 0) {
-		snprintf(err, errlen, "cannot map %zu bytes for read buffers: %s",
+		snprintf(err, errlen, "cannot map %zu bytes for request buffers: %s",
 		    fs->max_bytes, strerror(-r));
 		free(fs->volume);
 		free(fs->fusedir);
@@ -621,7 +623,7 @@ out_destroy_session:
 out_free:
 	pthread_cond_destroy(&fs->cond);
 	pthread_mutex_destroy(&fs->lock);
-	pagepool_destroy(fs->readbufs);
+	pagepool_destroy(fs->bufs);
 	free(fs->volume);
 	free(fs->fusedir);
 	free(fs);
@@ -694,7 +696,7 @@ imagefs_destroy(struct imagefs *fs)
 		return;
 	fuse_session_unmount(fs->se);
 	fuse_session_destroy(fs->se);
-	pagepool_destroy(fs->readbufs);
+	pagepool_destroy(fs->bufs);
 	pthread_cond_destroy(&fs->cond);
 	pthread_mutex_destroy(&fs->lock);
 	free(fs->volume);

@@ -25,9 +25,15 @@
  * all be faulted in (hundreds of MiB). Memory stays flat because imagefs
  * bounds the requests in flight.
  *
- * Lease loss (renewal failed, or the process was stopped past its lease):
- * lost() fences the image and the file server with EIO at once, and says
- * so loudly in the log; the process keeps serving errors until unmounted.
+ * The lease (store/lease.h). While it is unconfirmed (its deadline passed
+ * unrenewed: the cluster is stalled, or this process was stopped) the image
+ * holds every request and takes back what librados has in flight; when a
+ * renewal succeeds it sends them again: the application sees a pause, not
+ * an error. Lost (another host took the volume, or it was broken or
+ * removed): the image and the file server fail everything with EIO at once,
+ * for good, loudly in the log; the process keeps serving errors until
+ * unmounted. The generation check makes "lost" certain even when the
+ * blocklist entry that fenced us has been removed.
  *
  * Signals: TERM and INT are blocked in every thread and taken by one
  * thread with sigwait(); SIGUSR1 wakes the FUSE loop (imagefs_stop).
@@ -125,6 +131,26 @@ static bool
 guard(void *arg)
 {
 	return lease_valid(arg);
+}
+
+static void
+on_lease_hold(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&g_lock);
+	if (g_img)
+		image_hold(g_img);
+	pthread_mutex_unlock(&g_lock);
+}
+
+static void
+on_lease_resume(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&g_lock);
+	if (g_img)
+		image_resume(g_img);
+	pthread_mutex_unlock(&g_lock);
 }
 
 static void
@@ -322,8 +348,10 @@ main(int argc, char **argv)
 		    volume_type_name(m.type));
 
 	struct lease *ls;
+	static const struct lease_events events = { .hold = on_lease_hold,
+	    .resume = on_lease_resume, .lost = on_lease_lost };
 	r = lease_acquire(st, volume, m.id, (unsigned)cfg.volume_lease_seconds,
-	    on_lease_lost, NULL, &ls, err, sizeof(err));
+	    &events, &ls, err, sizeof(err));
 	if (r < 0)
 		fail_start("%s", err);
 	held = ls;
@@ -344,7 +372,7 @@ main(int argc, char **argv)
 	pthread_mutex_lock(&g_lock);
 	g_img = img;
 	pthread_mutex_unlock(&g_lock);
-	if (!lease_valid(ls))
+	if (lease_lost(ls))
 		image_fence(img, -EIO);
 
 	if ((r = mkdir_p(fusedir, 0700)) < 0 && r != -EEXIST)
@@ -360,12 +388,15 @@ main(int argc, char **argv)
 	pthread_mutex_lock(&g_lock);
 	g_fs = fs;
 	pthread_mutex_unlock(&g_lock);
-	if (!lease_valid(ls))
+	if (lease_lost(ls))
 		imagefs_fence(fs, -EIO);
 
 	if (pid_file) {
-		char buf[32];
-		int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+		/* the cookie lets cephvold check against the cluster that this
+		 * mount still holds the lease before it hands it out again */
+		char buf[128];
+		int n = snprintf(buf, sizeof(buf), "%d\ncookie=%s\n", (int)getpid(),
+		    lease_cookie(ls));
 		if ((r = file_write_atomic(pid_file, buf, (size_t)n, 0644)) < 0)
 			log_warn("cannot write pid file %s: %s", pid_file, strerror(-r));
 	}
@@ -391,7 +422,7 @@ main(int argc, char **argv)
 	}
 
 	r = imagefs_drain(fs);
-	if (r < 0 && lease_valid(ls)) {
+	if (r < 0 && !lease_lost(ls)) {
 		log_err("volume=%s final flush failed: %s", volume, strerror(-r));
 		status = 1;
 	}
@@ -408,7 +439,7 @@ main(int argc, char **argv)
 	pthread_mutex_unlock(&g_lock);
 	imagefs_destroy(fs);
 	image_close(img);
-	bool lost = !lease_valid(ls);
+	bool lost = lease_lost(ls);
 	lease_release(ls);
 	if (pid_file)
 		unlink(pid_file);

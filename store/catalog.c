@@ -746,7 +746,7 @@ catalog_remove(struct store *st, const char *name, char *err, size_t errlen)
 
 		if (e.state == CATALOG_READY) {
 			r = lease_acquire(st, name, e.id, REMOVE_LOCK_SECONDS, NULL,
-			    NULL, &ls, why, sizeof(why));
+			    &ls, why, sizeof(why));
 			if (r < 0) {
 				snprintf(err, errlen, "cannot remove volume %s: %s",
 				    name, why);

@@ -2,13 +2,13 @@
  * image.c - a block volume's bytes in RADOS: byte ranges to objects.
  *
  * A request (struct image_io) is split at object boundaries into pieces,
- * one librados aio operation each, all submitted at once; the request
- * completes when its last piece does. io->priv_pending counts the pieces
- * still out plus one held by the submitter while it submits; io->priv_result
- * keeps the first error (compare-and-swap from 0). Whoever takes
- * priv_pending to zero calls done(). The submitter never does: if its own
- * reference is the last (every piece already finished, or none could be
- * sent), the completion is handed to a librados finisher thread with
+ * one librados aio operation each; the request completes when its last
+ * piece does. io->priv_pending counts the pieces not yet finished plus one
+ * held by the submitter while it submits; io->priv_result keeps the first
+ * error (compare-and-swap from 0). Whoever takes priv_pending to zero
+ * calls done(). The submitter never does: if its own reference is the
+ * last (every piece already finished, or none could be sent), the
+ * completion is handed to a librados finisher thread with
  * rados_aio_flush_async(), so done() never runs inline in a submit call.
  *
  * Pieces:
@@ -19,20 +19,36 @@
  *		Truncate and zero assert that the object exists so that a
  *		discard never creates one; -ENOENT is success.
  *
+ * The gate (store/image.h). Open: a piece is sent at once and sits on
+ * img->sent until its completion. Held (lease unconfirmed): nothing is
+ * sent; every piece on img->sent gets rados_aio_cancel(), so librados will
+ * not resend it when the cluster comes back, and a piece whose completion
+ * says -ECANCELED goes to img->parked, as does every new piece. Parked
+ * pieces are kept in submission order (request sequence, then piece
+ * index); on resume they are sent again in that order, but only once every
+ * cancelled piece is back (n_cancelling == 0), and new pieces queue behind
+ * them meanwhile, so two requests on the same bytes reach RADOS in the
+ * order they were submitted, whatever the stall did. A resent write is
+ * the same bytes at the same place: harmless if the first copy did land.
+ * Fenced: parked pieces fail with the fence error at once, pieces in
+ * flight are cancelled and fail with it when they come back, new requests
+ * fail at submit. A piece that completes with -EBLOCKLISTED (== -ESHUTDOWN
+ * on Linux: the OSDs refuse us) fences the image.
+ *
  * Flush: every write and discard takes a ticket (a sequence number) and
  * sits on img->mutating, in ticket order, until done() has returned.
  * image_flush() notes the last ticket given and waits until no request with
  * a ticket at or below it is left. There is no cache: a write is complete
- * when RADOS acknowledges it.
+ * when RADOS acknowledges it; a held write keeps a flush waiting.
  *
- * Fencing: img->fence is 0 or the -errno every later request fails with.
- * It is set by image_fence() (lease lost) and by any piece that completes
- * with -EBLOCKLISTED (== -ESHUTDOWN on Linux): the OSDs refuse us.
- * The guard is called before each submit.
- *
- * Locking: img->lock guards the mutating list, the ticket counters and
- * n_inflight; img->cond is signalled when a request leaves. The fence is
- * atomic. The guard is set before I/O starts and then only read.
+ * Locking: img->lock guards everything mutable (the gate, the sent and
+ * parked lists, the mutating list, the counters) and is held while pieces
+ * are handed to librados, so the gate cannot close between the check and
+ * the send: once image_hold() has the lock, every piece sent is on
+ * img->sent and gets cancelled. librados never runs a completion inline in
+ * an aio call (it queues them on its finisher), so this cannot deadlock.
+ * Completions and done() run without the lock. The fence is also an atomic
+ * for the lock-free check at submit. The guard is set before I/O starts.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -59,6 +75,39 @@
 #endif
 
 enum op { OP_READ, OP_WRITE, OP_DISCARD };
+enum gate { GATE_OPEN, GATE_HELD, GATE_FENCED };
+
+struct piece {
+	struct req		*rq;
+	unsigned		 idx;
+	rados_completion_t	 c;		/* current send, or NULL */
+	rados_write_op_t	 wop;		/* discard truncate/zero, or NULL */
+	char			*buf;		/* read: where it lands; write: from */
+	uint64_t		 off;		/* in the image */
+	size_t			 len;
+	int			 err;		/* when failed without a send */
+	bool			 sent;		/* lock: on img->sent */
+	bool			 cancelling;	/* lock: rados_aio_cancel asked */
+	bool			 parked;	/* lock: on img->parked */
+	struct piece		*prev, *next;	/* lock: sent, parked or a
+						 * local list of failed ones */
+};
+
+struct req {
+	struct image	*img;
+	struct image_io	*io;
+	enum op		 op;
+	uint64_t	 seq;			/* submission order */
+	uint64_t	 ticket;		/* mutating only, else 0 */
+	struct req	*prev, *next;		/* img->lock: mutating list */
+	rados_completion_t defer;		/* completion handed off, or NULL */
+	unsigned	 n;
+	struct piece	 p[];
+};
+
+struct plist {
+	struct piece	*head, *tail;
+};
 
 struct image {
 	struct store	*st;			/* borrowed */
@@ -73,30 +122,16 @@ struct image {
 
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 cond;			/* a request left */
+	enum gate	 gate;			/* lock */
+	struct plist	 sent;			/* lock: in librados */
+	struct plist	 parked;		/* lock: held, submission order */
+	unsigned	 n_cancelling;		/* lock: cancelled, not back yet */
+	unsigned	 n_parked;		/* lock */
+	uint64_t	 next_seq;		/* lock */
 	struct req	*mut_head;		/* lock: mutating, ticket order */
 	struct req	*mut_tail;		/* lock */
 	uint64_t	 next_ticket;		/* lock: last ticket given */
 	unsigned	 n_inflight;		/* lock: requests not yet freed */
-};
-
-struct piece {
-	struct req		*rq;
-	rados_completion_t	 c;
-	rados_write_op_t	 wop;		/* discard truncate/zero, or NULL */
-	char			*dst;		/* read: where this piece lands */
-	size_t			 len;
-	bool			 whole;		/* discard: object removed */
-};
-
-struct req {
-	struct image	*img;
-	struct image_io	*io;
-	enum op		 op;
-	uint64_t	 ticket;		/* mutating only, else 0 */
-	struct req	*prev, *next;		/* img->lock: mutating list */
-	rados_completion_t defer;		/* completion handed off, or NULL */
-	unsigned	 n;
-	struct piece	 p[];
 };
 
 static void
@@ -126,6 +161,7 @@ image_open(struct store *st, const struct image_geometry *geom,
 	img->size = geom->size;
 	img->osz = geom->object_size;
 	img->shift = shift;
+	img->gate = GATE_OPEN;
 	atomic_init(&img->fence, 0);
 	pthread_mutex_init(&img->lock, NULL);
 	pthread_cond_init(&img->cond, NULL);
@@ -140,16 +176,76 @@ image_set_guard(struct image *img, bool (*guard)(void *arg), void *arg)
 	img->guard = guard;
 }
 
-void
-image_fence(struct image *img, int err)
-{
-	int zero = 0;
+/* ---- piece lists ------------------------------------------------------------ */
 
-	if (err > 0)
-		err = -err;
-	if (err == 0)
-		err = -EIO;
-	atomic_compare_exchange_strong(&img->fence, &zero, err);
+static void
+plist_remove(struct plist *l, struct piece *p)
+{
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		l->head = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	else
+		l->tail = p->prev;
+	p->prev = p->next = NULL;
+}
+
+static void
+plist_append(struct plist *l, struct piece *p)
+{
+	p->next = NULL;
+	p->prev = l->tail;
+	if (l->tail)
+		l->tail->next = p;
+	else
+		l->head = p;
+	l->tail = p;
+}
+
+static bool
+piece_before(const struct piece *a, const struct piece *b)
+{
+	return a->rq->seq < b->rq->seq || (a->rq->seq == b->rq->seq && a->idx < b->idx);
+}
+
+/* Into img->parked in submission order (usually at the tail). */
+static void
+park_locked(struct image *img, struct piece *p)
+{
+	struct piece *at = img->parked.tail;
+
+	while (at && piece_before(p, at))
+		at = at->prev;
+	if (at == NULL) {
+		p->prev = NULL;
+		p->next = img->parked.head;
+		if (img->parked.head)
+			img->parked.head->prev = p;
+		else
+			img->parked.tail = p;
+		img->parked.head = p;
+	} else {
+		p->prev = at;
+		p->next = at->next;
+		if (at->next)
+			at->next->prev = p;
+		else
+			img->parked.tail = p;
+		at->next = p;
+	}
+	p->parked = true;
+	img->n_parked++;
+}
+
+/* A piece that fails without (another) send: onto the caller's list, to
+ * be finished once img->lock is dropped. */
+static void
+fail_locked(struct piece *p, int err, struct plist *failed)
+{
+	p->err = err;
+	plist_append(failed, p);
 }
 
 /* ---- completion --------------------------------------------------------- */
@@ -222,6 +318,21 @@ req_put(struct req *rq)
 		req_finish(rq);
 }
 
+/* Finish the pieces on a failed list; img->lock not held. */
+static void
+finish_failed(struct plist *failed)
+{
+	struct piece *p, *next;
+
+	for (p = failed->head; p; p = next) {
+		next = p->next;
+		p->prev = p->next = NULL;
+		req_error(p->rq, p->err);
+		req_put(p->rq);
+	}
+	failed->head = failed->tail = NULL;
+}
+
 static void
 defer_done(rados_completion_t c, void *arg)
 {
@@ -229,68 +340,47 @@ defer_done(rados_completion_t c, void *arg)
 	req_finish(arg);
 }
 
+/* ---- sending and the gate --------------------------------------------------- */
+
+static void piece_done(rados_completion_t c, void *arg);
+
+/* Hand p to librados; img->lock held. */
 static void
-piece_done(rados_completion_t c, void *arg)
+send_locked(struct image *img, struct piece *p, struct plist *failed)
 {
-	struct piece *p = arg;
 	struct req *rq = p->rq;
-	int r = rados_aio_get_return_value(c);
-
-	if (rq->op == OP_READ) {
-		if (r == -ENOENT)
-			r = 0;
-		if (r >= 0) {
-			if ((size_t)r < p->len)
-				memset(p->dst + r, 0, p->len - r);
-			r = 0;
-		}
-	} else {
-		if (r == -ENOENT && rq->op == OP_DISCARD)
-			r = 0;
-		if (r > 0)
-			r = 0;
-		if (r == -EBLOCKLISTED || r == -ESHUTDOWN)
-			image_fence(rq->img, r);
-	}
-	if (r < 0)
-		req_error(rq, r);
-	req_put(rq);
-}
-
-/* ---- submit ------------------------------------------------------------- */
-
-/* Send piece i of rq covering [off, off + len) of the image. */
-static int
-piece_send(struct req *rq, unsigned i, uint64_t off, size_t len, char *buf)
-{
-	struct image *img = rq->img;
-	struct piece *p = &rq->p[i];
-	uint64_t objno = off >> img->shift, ooff = off & (img->osz - 1);
+	uint64_t objno = p->off >> img->shift, ooff = p->off & (img->osz - 1);
 	uint64_t obj_end = img->osz;
 	char oid[OID_LEN];
 	int r;
 
+	/* a cancelled send's completion and op: its callback is done with
+	 * them (it parked p under this lock) */
+	if (p->c) {
+		rados_aio_release(p->c);
+		p->c = NULL;
+	}
+	if (p->wop) {
+		rados_release_write_op(p->wop);
+		p->wop = NULL;
+	}
 	/* the last object may be cut short by the image's end */
 	if ((objno << img->shift) + obj_end > img->size)
 		obj_end = img->size - (objno << img->shift);
 	oid_make(img, objno, oid);
-	p->rq = rq;
-	p->dst = buf;
-	p->len = len;
 	if ((r = rados_aio_create_completion2(p, piece_done, &p->c)) < 0) {
 		p->c = NULL;
-		return r;
+		goto out_fail;
 	}
 	switch (rq->op) {
 	case OP_READ:
-		r = rados_aio_read(img->ioctx, oid, p->c, buf, len, ooff);
+		r = rados_aio_read(img->ioctx, oid, p->c, p->buf, p->len, ooff);
 		break;
 	case OP_WRITE:
-		r = rados_aio_write(img->ioctx, oid, p->c, buf, len, ooff);
+		r = rados_aio_write(img->ioctx, oid, p->c, p->buf, p->len, ooff);
 		break;
 	case OP_DISCARD:
-		if (ooff == 0 && len == obj_end) {
-			p->whole = true;
+		if (ooff == 0 && p->len == obj_end) {
 			r = rados_aio_remove(img->ioctx, oid, p->c);
 			break;
 		}
@@ -299,28 +389,231 @@ piece_send(struct req *rq, unsigned i, uint64_t off, size_t len, char *buf)
 			break;
 		}
 		rados_write_op_assert_exists(p->wop);
-		if (ooff + len == obj_end)
+		if (ooff + p->len == obj_end)
 			rados_write_op_truncate(p->wop, ooff);
 		else
-			rados_write_op_zero(p->wop, ooff, len);
+			rados_write_op_zero(p->wop, ooff, p->len);
 		r = rados_aio_write_op_operate(p->wop, img->ioctx, p->c, oid,
 		    NULL, 0);
 		break;
 	default:
 		r = -EINVAL;
 	}
-	return r;
+	if (r < 0)
+		goto out_fail;
+	p->sent = true;
+	plist_append(&img->sent, p);
+	return;
+
+out_fail:
+	log_warn("image %s: cannot send %s at %" PRIu64 ": %s", img->id,
+	    rq->op == OP_READ ? "read" : rq->op == OP_WRITE ? "write" : "discard",
+	    p->off, strerror(-r));
+	fail_locked(p, r, failed);
 }
+
+/* Cancel every piece in librados that is not being cancelled yet. */
+static void
+cancel_sent_locked(struct image *img)
+{
+	for (struct piece *p = img->sent.head; p; p = p->next) {
+		if (p->cancelling)
+			continue;
+		p->cancelling = true;
+		img->n_cancelling++;
+		/* -ENOENT when it just completed: its callback then brings
+		 * its real result */
+		rados_aio_cancel(img->ioctx, p->c);
+	}
+}
+
+static void
+hold_locked(struct image *img)
+{
+	if (img->gate != GATE_OPEN)
+		return;
+	img->gate = GATE_HELD;
+	cancel_sent_locked(img);
+	log_info("image %s: I/O held (lease unconfirmed), %u cancelled in flight",
+	    img->id, img->n_cancelling);
+}
+
+static bool
+guard_ok(struct image *img)
+{
+	return img->guard == NULL || img->guard(img->guard_arg);
+}
+
+/* Send what is parked, in order, once every cancelled piece is back. */
+static void
+drain_locked(struct image *img, struct plist *failed)
+{
+	while (img->gate == GATE_OPEN && img->n_cancelling == 0 && img->parked.head) {
+		struct piece *p = img->parked.head;
+		if (!guard_ok(img)) {
+			hold_locked(img);
+			return;
+		}
+		plist_remove(&img->parked, p);
+		p->parked = false;
+		img->n_parked--;
+		send_locked(img, p, failed);
+	}
+}
+
+static void
+fence_locked(struct image *img, int err, struct plist *failed)
+{
+	struct piece *p;
+
+	if (img->gate == GATE_FENCED)
+		return;
+	img->gate = GATE_FENCED;
+	atomic_store(&img->fence, err);
+	cancel_sent_locked(img);
+	while ((p = img->parked.head) != NULL) {
+		plist_remove(&img->parked, p);
+		p->parked = false;
+		img->n_parked--;
+		fail_locked(p, err, failed);
+	}
+}
+
+/* Send p now, hold it, or fail it, as the gate says; img->lock held. */
+static void
+dispatch_locked(struct image *img, struct piece *p, struct plist *failed)
+{
+	if (img->gate == GATE_FENCED) {
+		fail_locked(p, atomic_load(&img->fence), failed);
+		return;
+	}
+	if (img->gate == GATE_OPEN && !guard_ok(img))
+		hold_locked(img);
+	if (img->gate == GATE_HELD || img->n_cancelling > 0 || img->parked.head)
+		park_locked(img, p);
+	else
+		send_locked(img, p, failed);
+}
+
+void
+image_hold(struct image *img)
+{
+	pthread_mutex_lock(&img->lock);
+	hold_locked(img);
+	pthread_mutex_unlock(&img->lock);
+}
+
+void
+image_resume(struct image *img)
+{
+	struct plist failed = { NULL, NULL };
+	unsigned held;
+
+	pthread_mutex_lock(&img->lock);
+	held = img->n_parked;
+	if (img->gate == GATE_HELD && guard_ok(img)) {
+		img->gate = GATE_OPEN;
+		log_info("image %s: I/O resumes, %u held piece(s) to send again%s",
+		    img->id, held, img->n_cancelling ? " once the cancelled ones "
+		    "are back" : "");
+	}
+	drain_locked(img, &failed);
+	pthread_mutex_unlock(&img->lock);
+	finish_failed(&failed);
+}
+
+void
+image_fence(struct image *img, int err)
+{
+	struct plist failed = { NULL, NULL };
+
+	if (err > 0)
+		err = -err;
+	if (err == 0)
+		err = -EIO;
+	pthread_mutex_lock(&img->lock);
+	fence_locked(img, err, &failed);
+	pthread_mutex_unlock(&img->lock);
+	finish_failed(&failed);
+}
+
+unsigned
+image_held(struct image *img)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&img->lock);
+	n = img->n_parked;
+	pthread_mutex_unlock(&img->lock);
+	return n;
+}
+
+static void
+piece_done(rados_completion_t c, void *arg)
+{
+	struct piece *p = arg;
+	struct req *rq = p->rq;
+	struct image *img = rq->img;
+	struct plist failed = { NULL, NULL };
+	int r = rados_aio_get_return_value(c);
+
+	pthread_mutex_lock(&img->lock);
+	plist_remove(&img->sent, p);
+	p->sent = false;
+	if (p->cancelling) {
+		p->cancelling = false;
+		img->n_cancelling--;
+		if (r == -ECANCELED) {
+			if (img->gate == GATE_FENCED)
+				r = atomic_load(&img->fence);
+			else {
+				/* held: to be sent again from p->buf */
+				park_locked(img, p);
+				drain_locked(img, &failed);
+				pthread_mutex_unlock(&img->lock);
+				finish_failed(&failed);
+				return;
+			}
+		}
+	}
+	if (rq->op != OP_READ && (r == -EBLOCKLISTED || r == -ESHUTDOWN))
+		fence_locked(img, r, &failed);
+	/* the last cancelled piece back: the parked ones may go */
+	drain_locked(img, &failed);
+	pthread_mutex_unlock(&img->lock);
+	finish_failed(&failed);
+
+	if (rq->op == OP_READ) {
+		if (r == -ENOENT)
+			r = 0;
+		if (r >= 0) {
+			if ((size_t)r < p->len)
+				memset(p->buf + r, 0, p->len - r);
+			r = 0;
+		}
+	} else {
+		if (r == -ENOENT && rq->op == OP_DISCARD)
+			r = 0;
+		if (r > 0)
+			r = 0;
+	}
+	if (r < 0)
+		req_error(rq, r);
+	req_put(rq);
+}
+
+/* ---- submit ------------------------------------------------------------- */
 
 static int
 submit(struct image *img, struct image_io *io, enum op op)
 {
+	struct plist failed = { NULL, NULL };
 	uint64_t off = io->off, end, o;
 	size_t left = io->len;
 	char *buf = io->buf;
 	struct req *rq;
 	unsigned n = 0, i;
-	int fence, r = 0;
+	int fence;
 
 	if (io->off > img->size || io->len > img->size - io->off)
 		return -EINVAL;
@@ -328,8 +621,6 @@ submit(struct image *img, struct image_io *io, enum op op)
 		return -EINVAL;
 	if ((fence = atomic_load(&img->fence)) < 0)
 		return fence;
-	if (img->guard && !img->guard(img->guard_arg))
-		return -EIO;
 	end = off + left;
 	if (left > 0)
 		n = (unsigned)(((end - 1) >> img->shift) - (off >> img->shift) + 1);
@@ -341,9 +632,25 @@ submit(struct image *img, struct image_io *io, enum op op)
 	rq->n = n;
 	io->priv_result = 0;
 	io->priv_pending = n + 1;	/* + the submitter's */
+	for (i = 0, o = off; i < n; i++) {
+		size_t l = img->osz - (o & (img->osz - 1));
+
+		if (l > left)
+			l = left;
+		rq->p[i].rq = rq;
+		rq->p[i].idx = i;
+		rq->p[i].off = o;
+		rq->p[i].len = l;
+		rq->p[i].buf = buf;
+		o += l;
+		left -= l;
+		if (buf)
+			buf += l;
+	}
 
 	pthread_mutex_lock(&img->lock);
 	img->n_inflight++;
+	rq->seq = ++img->next_seq;
 	if (op != OP_READ) {
 		rq->ticket = ++img->next_ticket;
 		rq->prev = img->mut_tail;
@@ -353,38 +660,11 @@ submit(struct image *img, struct image_io *io, enum op op)
 			img->mut_head = rq;
 		img->mut_tail = rq;
 	}
+	for (i = 0; i < n; i++)
+		dispatch_locked(img, &rq->p[i], &failed);
 	pthread_mutex_unlock(&img->lock);
+	finish_failed(&failed);	/* never the last reference: ours is held */
 
-	for (i = 0, o = off; i < n; i++) {
-		size_t l = img->osz - (o & (img->osz - 1));
-
-		if (l > left)
-			l = left;
-		if ((r = piece_send(rq, i, o, l, buf)) < 0)
-			break;
-		o += l;
-		left -= l;
-		if (buf)
-			buf += l;
-	}
-	if (r < 0) {
-		/* pieces i..n-1 were never sent */
-		log_warn("image %s: cannot submit %s at %" PRIu64 ": %s", img->id,
-		    op == OP_READ ? "read" : op == OP_WRITE ? "write" : "discard",
-		    o, strerror(-r));
-		req_error(rq, r);
-		if (i == 0) {
-			/* nothing went out: fail the submit, no done() */
-			pthread_mutex_lock(&img->lock);
-			req_unlink(rq);
-			pthread_cond_broadcast(&img->cond);
-			pthread_mutex_unlock(&img->lock);
-			req_free(rq);
-			return r;
-		}
-		/* never zero here: the submitter still holds one */
-		__atomic_sub_fetch(&io->priv_pending, n - i, __ATOMIC_ACQ_REL);
-	}
 	if (__atomic_sub_fetch(&io->priv_pending, 1, __ATOMIC_ACQ_REL) == 0) {
 		/* every piece is already back (or there were none): finish
 		 * on a librados thread, never inline */

@@ -6,12 +6,9 @@
  * missing object, or the part of an object past its end, reads as zeros.
  * Every call returns 0 or -errno. I/O is asynchronous: a request carries
  * its completion, which runs on a librados callback thread (never inline in
- * the submit call), exactly once. The caller owns struct image_io until
- * done() runs, and a read's buffer too. A write's buffer is the caller's
- * again as soon as image_submit_write() returns: librados's C API copies
- * the bytes into its own buffer before rados_aio_write() returns (librados
- * 16.2; tests/c/image_model.c scribbles over every write buffer right after
- * the submit, so a librados that stopped copying fails the model test).
+ * the submit call), exactly once. The caller owns struct image_io and its
+ * buffer (read or write) until done() runs: a request held while the lease
+ * is unconfirmed is sent again from it (see the gate below).
  *
  * Nothing above this layer knows an object name; this layer knows nothing of
  * FUSE or of leases (a guard callback tells it whether it may still do I/O).
@@ -58,12 +55,26 @@ int	image_flush(struct image *img);
 void	image_close(struct image *img);
 
 /*
- * Fencing. guard(arg) is called before each submit; when it returns false
- * the request fails with -EIO without reaching RADOS. image_fence() makes
- * every later request fail with err at once (lease lost).
+ * The gate: what the lease allows (store/lease.h).
+ *  - image_hold(): the lease is unconfirmed (its deadline passed, another
+ *    host may take the volume from now on). Nothing more is sent to RADOS;
+ *    what librados still has in flight is cancelled (it would resend it by
+ *    itself when the cluster comes back) and kept, with every new request,
+ *    to be sent again, in the order submitted, by image_resume(). Nothing
+ *    fails: the caller only waits, as for a slow cluster.
+ *  - image_resume(): the lease is confirmed again; cheap when nothing is
+ *    held.
+ *  - image_fence(): lost for good. Everything held or in flight completes
+ *    with err at once, and every later request fails with err at submit.
+ * guard(arg) is asked before anything is sent; false holds the image (the
+ * lease's clock ran out before its thread said so).
  */
 void	image_set_guard(struct image *img, bool (*guard)(void *arg), void *arg);
+void	image_hold(struct image *img);
+void	image_resume(struct image *img);
 void	image_fence(struct image *img, int err);
+/* Pieces held now (waiting for image_resume), for logs and tests. */
+unsigned image_held(struct image *img);
 
 /* Bytes allocated in RADOS for this image (sum of its objects' sizes). */
 int	image_allocated(struct store *st, const char *id, uint64_t *bytes,

@@ -1,37 +1,65 @@
 /*
  * lease.c - a volume's lease: RADOS lock "cephvol.lease" on its header,
- * renewed in the background, self-fencing, takeover with blocklisting.
+ * a generation every acquirer bumps, renewal that survives stalls,
+ * takeover with blocklisting; and mount registrations (shared locks).
+ *
+ * The generation. The header's xattr "cephvol.lease_gen" (16 hex digits)
+ * is bumped in the same atomic operation that takes the lock, and by
+ * lease_break(). Every renewal carries "generation is still mine" as a
+ * guard (cmpxattr) in the same operation as the lock method, so a holder
+ * that was away (stopped, partitioned, stalled) while someone else held
+ * the volume, even briefly, learns it at its first renewal and never
+ * writes again: what decides is the cluster's record, not the blocklist,
+ * whose entries expire and can be removed by hand.
  *
  * Holding. lease_acquire() locks with a duration of `seconds`, noting the
- * time t0 just before asking. The OSD's expiry is at least t0 + seconds, so
- * our deadline t0 + seconds (less a 1/32 margin for clock rate) comes first:
- * when it passes, we stop writing before anyone can take over. A renewer
- * thread renews every seconds/3 (LIBRADOS_LOCK_FLAG_MUST_RENEW, so a lock
- * that was broken is never silently re-taken); each success moves the
- * deadline to its own t0 + seconds. A watchdog thread fires lost() at the
- * deadline even while a renewal is stuck in librados. lease_valid() reads
- * the clock itself (CLOCK_BOOTTIME: it keeps counting while the process is
- * SIGSTOPped or the host suspended), so a resumed process sees the loss
- * before any thread had a chance to run.
+ * time t0 just before asking; the OSD's expiry is at least t0 + seconds,
+ * so our deadline t0 + seconds (less 1/32 for clock rate) comes first. A
+ * renewer thread renews every seconds/3 (MUST_RENEW, guarded by the
+ * generation); each success moves the deadline to its own t0 + seconds
+ * and calls resume(). A watchdog thread calls hold() when the deadline
+ * passes unrenewed: from then on another host may take the volume, so the
+ * holder must not send anything and must take back what librados still
+ * queues (it would resend it by itself once the cluster is back). The
+ * renewer goes on trying with no time limit: when the OSDs answer again,
+ * a renewal whose lock expired meanwhile gets -ENOENT, and a fresh lock
+ * guarded by the same generation takes it back if nobody else had it
+ * (resume()), or fails (lost()). Lost, for good, on: -ECANCELED
+ * (generation moved), -EBUSY (someone else's lock), -ENOENT twice (header
+ * gone: the volume was removed), -EBLOCKLISTED. lease_valid() reads the
+ * clock itself (CLOCK_BOOTTIME: it counts while the process is stopped),
+ * so a resumed process sees that its lease is unconfirmed before any of
+ * our threads ran.
+ *
+ * Full pool. Every lock operation is sent with LIBRADOS_OPERATION_FULL_FORCE:
+ * it changes an xattr, no data, and must not wait for free space.
  *
  * Takeover. cls_lock drops an expired locker by itself when someone else
- * locks, and its lock listing hides expired lockers. So before locking we
- * read the lock's raw xattr ("lock.cephvol.lease", a cls_lock lock_info_t)
- * to learn who held it last; if our lock then succeeds where another client
- * was listed, that client's lease expired and we blocklist its address and
- * wait for the new osdmap before returning: no byte of ours is written
- * until the OSDs refuse the old holder's. lease_break() blocklists first,
- * then breaks. Never break without blocklisting.
+ * locks, and its listing hides expired lockers. So before locking we read
+ * the lock's record (store/lockop.h) to learn who held it last; if our
+ * lock then succeeds where another client was listed, that client's lock
+ * expired, and we blocklist its address and wait for the new osdmap
+ * before returning: no byte of ours is written until the OSDs refuse the
+ * old holder's.
+ *
+ * Registrations (lease_register) are shared locks with tag
+ * "cephvol.mounted" on the same lock name: any number coexist, and an
+ * exclusive lock (a lease, volume rm) is refused while one lives. They are
+ * renewed the same way; they have no generation of their own and do not
+ * bump it, but are guarded by it: an exclusive acquirer in between means
+ * the volume is being removed or was taken, and the registration is lost.
  *
  * The holder's host, user (ceph.client), pid and since are in the lock
  * description "host=H user=U pid=P since=S".
  *
- * Locking: struct lease fields below `lock` are guarded by it; `lost` and
+ * Locking: `lock` guards `stop`, `held` and the callbacks, which run only
+ * with it held (so hold, resume and lost never interleave); `lost` and
  * `deadline` are atomics read lock-free by lease_valid().
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,10 +75,18 @@
 #include "store/catalog.h"
 #include "store/conn.h"
 #include "store/lease.h"
+#include "store/lockop.h"
 
 #define LEASE_LOCK	"cephvol.lease"
-#define LEASE_XATTR	"lock." LEASE_LOCK
+#define GEN_XATTR	"cephvol.lease_gen"
+#define REG_TAG		"cephvol.mounted"
+#define GEN_LEN		16
 #define NSEC		1000000000ull
+#define MAX_LOCKERS	16
+
+#ifndef EBLOCKLISTED
+#define EBLOCKLISTED	ESHUTDOWN
+#endif
 
 struct lease {
 	struct store	*st;			/* borrowed */
@@ -58,19 +94,22 @@ struct lease {
 	char		 volume[NAME_MAX_LEN + 1];
 	char		 cookie[64];
 	char		 desc[512];
+	char		 gen[GEN_LEN + 1];	/* ours; "" = none (old volume) */
 	unsigned	 seconds;
-	void		(*lost_cb)(void *, int);
-	void		*lost_arg;
+	bool		 shared;
+	struct lease_events ev;
 	struct lease_holder taken_from;
 	bool		 took_over;
 
 	_Atomic uint64_t deadline;		/* boottime ns */
 	atomic_bool	 lost;
-	atomic_bool	 lost_reported;
 
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 cond;			/* CLOCK_MONOTONIC */
-	bool		 stop;			/* guarded by lock */
+	bool		 stop;			/* lock */
+	bool		 held;			/* lock: hold() told, no resume yet */
+	bool		 lost_told;		/* lock */
+	uint64_t	 held_since;		/* lock: boottime ns */
 	pthread_t	 renewer, watchdog;
 };
 
@@ -95,126 +134,7 @@ mono_after(uint64_t ns)
 	return ts;
 }
 
-/* ---- decoding cls_lock's lock_info_t (Ceph's little-endian encoding) ---- */
-
-struct dec {
-	const unsigned char	*p, *end;
-	bool			 bad;
-};
-
-static bool
-dec_need(struct dec *d, size_t n)
-{
-	if (d->bad || (size_t)(d->end - d->p) < n) {
-		d->bad = true;
-		return false;
-	}
-	return true;
-}
-
-static uint64_t
-dec_le(struct dec *d, unsigned n)
-{
-	uint64_t v = 0;
-
-	if (!dec_need(d, n))
-		return 0;
-	for (unsigned i = 0; i < n; i++)
-		v |= (uint64_t)d->p[i] << (8 * i);
-	d->p += n;
-	return v;
-}
-
-static void
-dec_string(struct dec *d, char *buf, size_t len)
-{
-	uint32_t n = (uint32_t)dec_le(d, 4);
-
-	buf[0] = '\0';
-	if (!dec_need(d, n))
-		return;
-	snprintf(buf, len, "%.*s", (int)n, (const char *)d->p);
-	d->p += n;
-}
-
-/* ENCODE_START: u8 version, u8 compat, u32 length. Returns the end. */
-static const unsigned char *
-dec_struct(struct dec *d)
-{
-	uint32_t len;
-
-	dec_le(d, 1);
-	dec_le(d, 1);
-	len = (uint32_t)dec_le(d, 4);
-	if (!dec_need(d, len))
-		return d->p;
-	return d->p + len;
-}
-
-static void
-dec_finish(struct dec *d, const unsigned char *end)
-{
-	if (!d->bad && d->p <= end)
-		d->p = end;
-	else
-		d->bad = true;
-}
-
-/* entity_addr_t -> "IP:PORT/NONCE" */
-static void
-dec_addr(struct dec *d, char *buf, size_t len)
-{
-	unsigned char fam[2], sa[16];
-	uint32_t nonce;
-	unsigned port;
-	char ip[64] = "?";
-
-	if (!dec_need(d, 1))
-		return;
-	if (d->p[0] == 1) {		/* msgr2-era encoding */
-		d->p++;
-		const unsigned char *end = dec_struct(d);
-		dec_le(d, 4);		/* type */
-		nonce = (uint32_t)dec_le(d, 4);
-		uint32_t elen = (uint32_t)dec_le(d, 4);
-		if (elen >= 2 && dec_need(d, elen)) {
-			unsigned family = d->p[0] | (unsigned)d->p[1] << 8;
-			const unsigned char *data = d->p + 2;
-			if (family == 2 && elen >= 8) {
-				port = (unsigned)data[0] << 8 | data[1];
-				snprintf(ip, sizeof(ip), "%u.%u.%u.%u", data[2],
-				    data[3], data[4], data[5]);
-			} else if (family == 10 && elen >= 24) {
-				char tmp[64];
-				port = (unsigned)data[0] << 8 | data[1];
-				size_t o = 0;
-				for (int i = 0; i < 8; i++)
-					o += (size_t)snprintf(tmp + o, sizeof(tmp) - o,
-					    "%s%x", i ? ":" : "",
-					    (unsigned)data[6 + 2 * i] << 8 | data[7 + 2 * i]);
-				snprintf(ip, sizeof(ip), "[%s]", tmp);
-			} else
-				port = 0;
-			d->p += elen;
-		} else
-			port = 0;
-		dec_finish(d, end);
-	} else {			/* legacy: u32 0, u32 nonce, sockaddr_storage */
-		dec_le(d, 4);
-		nonce = (uint32_t)dec_le(d, 4);
-		if (!dec_need(d, 128))
-			return;
-		memcpy(fam, d->p, 2);
-		memcpy(sa, d->p + 2, sizeof(sa));
-		unsigned family = (unsigned)fam[0] << 8 | fam[1];
-		port = (unsigned)sa[0] << 8 | sa[1];
-		if (family == 2)
-			snprintf(ip, sizeof(ip), "%u.%u.%u.%u", sa[2], sa[3], sa[4],
-			    sa[5]);
-		d->p += 128;
-	}
-	snprintf(buf, len, "%s:%u/%" PRIu32, ip, port, nonce);
-}
+/* ---- who holds it -------------------------------------------------------- */
 
 static void
 parse_desc(const char *desc, struct lease_holder *h)
@@ -232,65 +152,6 @@ parse_desc(const char *desc, struct lease_holder *h)
 		else if (strncmp(tok, "since=", 6) == 0)
 			h->since = strtoll(tok + 6, NULL, 10);
 	}
-}
-
-/*
- * Every locker recorded in the lock's xattr, expired ones included.
- * Returns the number found (0 when there is no lock), or -errno.
- */
-static int
-read_lockers(struct store *st, const char *oid, struct lease_holder *out,
-    int max)
-{
-	char buf[8192];
-	struct dec d;
-	int r, n = 0;
-
-	r = rados_getxattr(store_ioctx(st), oid, LEASE_XATTR, buf, sizeof(buf));
-	if (r == -ENODATA || r == -ENOENT || r == 0)
-		return 0;
-	if (r < 0)
-		return r;
-	d.p = (const unsigned char *)buf;
-	d.end = d.p + r;
-	d.bad = false;
-	const unsigned char *end = dec_struct(&d);
-	uint32_t count = (uint32_t)dec_le(&d, 4);
-	for (uint32_t i = 0; i < count && !d.bad; i++) {
-		struct lease_holder h;
-		char desc[512];
-
-		memset(&h, 0, sizeof(h));
-		const unsigned char *e1 = dec_struct(&d);
-		unsigned type = (unsigned)dec_le(&d, 1);
-		int64_t num = (int64_t)dec_le(&d, 8);
-		dec_string(&d, h.cookie, sizeof(h.cookie));
-		dec_finish(&d, e1);
-		const unsigned char *e2 = dec_struct(&d);
-		uint32_t sec = (uint32_t)dec_le(&d, 4);
-		dec_le(&d, 4);
-		dec_addr(&d, h.addr, sizeof(h.addr));
-		dec_string(&d, desc, sizeof(desc));
-		dec_finish(&d, e2);
-		if (d.bad)
-			break;
-		snprintf(h.client, sizeof(h.client), "%s.%" PRId64,
-		    type == 8 ? "client" : type == 4 ? "osd" : "entity", num);
-		h.expires = sec;
-		h.expired = sec != 0 && (int64_t)sec < (int64_t)time(NULL);
-		parse_desc(desc, &h);
-		if (n < max)
-			out[n] = h;
-		n++;
-	}
-	if (!d.bad)
-		dec_finish(&d, end);
-	if (d.bad) {
-		log_warn("cannot decode lock %s on %s; falling back to the "
-		    "lock listing", LEASE_LOCK, oid);
-		return -EINVAL;
-	}
-	return n < max ? n : max;
 }
 
 /* Fallback: the lock listing (live lockers only, no description). */
@@ -313,16 +174,33 @@ list_lockers(struct store *st, const char *oid, struct lease_holder *out)
 	snprintf(out->client, sizeof(out->client), "%s", clients);
 	snprintf(out->cookie, sizeof(out->cookie), "%s", cookies);
 	snprintf(out->addr, sizeof(out->addr), "%s", addrs);
+	out->shared = !excl;
 	return 1;
 }
 
+/* Every locker, expired ones included; the number, or -errno. */
 static int
 holders(struct store *st, const char *oid, struct lease_holder *out, int max)
 {
-	int n = read_lockers(st, oid, out, max);
+	struct lockop_locker l[MAX_LOCKERS];
+	enum lockop_type type = LOCKOP_EXCLUSIVE;
+	int n;
 
+	if (max > MAX_LOCKERS)
+		max = MAX_LOCKERS;
+	n = lockop_lockers(store_ioctx(st), oid, LEASE_LOCK, l, max, &type);
 	if (n == -EINVAL)
-		n = list_lockers(st, oid, out);
+		return list_lockers(st, oid, out);
+	for (int i = 0; i < n; i++) {
+		memset(&out[i], 0, sizeof(out[i]));
+		snprintf(out[i].client, sizeof(out[i].client), "%s", l[i].client);
+		snprintf(out[i].addr, sizeof(out[i].addr), "%s", l[i].addr);
+		snprintf(out[i].cookie, sizeof(out[i].cookie), "%s", l[i].cookie);
+		out[i].expires = l[i].expires;
+		out[i].expired = l[i].expired;
+		out[i].shared = type == LOCKOP_SHARED;
+		parse_desc(l[i].desc, &out[i]);
+	}
 	return n;
 }
 
@@ -341,18 +219,23 @@ lease_holder_describe(const struct lease_holder *h, char *buf, size_t len)
 }
 
 int
+lease_holders(struct store *st, const char *id, struct lease_holder *out, int max)
+{
+	char oid[64];
+
+	return holders(st, catalog_header_oid(id, oid, sizeof(oid)), out, max);
+}
+
+int
 lease_holder(struct store *st, const char *id, struct lease_holder *out)
 {
-	struct lease_holder h[4];
-	char oid[64];
-	int n;
+	struct lease_holder h[MAX_LOCKERS];
+	int n = lease_holders(st, id, h, MAX_LOCKERS);
 
-	n = holders(st, catalog_header_oid(id, oid, sizeof(oid)), h, 4);
 	if (n < 0)
 		return n;
 	if (n == 0)
 		return -ENOENT;
-	/* An exclusive lock has one locker; prefer a live one if not. */
 	for (int i = 0; i < n; i++) {
 		if (!h[i].expired) {
 			*out = h[i];
@@ -362,6 +245,105 @@ lease_holder(struct store *st, const char *id, struct lease_holder *out)
 	*out = h[0];
 	return 0;
 }
+
+/* "volume V is in use by ..." or "... is mounted by ..." into err. */
+static void
+busy_message(struct store *st, const char *oid, const char *volume, char *err,
+    size_t errlen)
+{
+	struct lease_holder h[MAX_LOCKERS];
+	char who[512];
+	int n = holders(st, oid, h, MAX_LOCKERS), live = 0, first = -1;
+
+	for (int i = 0; i < n; i++)
+		if (!h[i].expired && live++ == 0)
+			first = i;
+	if (first < 0) {
+		snprintf(err, errlen, "volume %s is in use by another client (it "
+		    "let go meanwhile; retry)", volume);
+		return;
+	}
+	lease_holder_describe(&h[first], who, sizeof(who));
+	if (h[first].shared)
+		snprintf(err, errlen, "volume %s is mounted by %s%s", volume, who,
+		    live > 1 ? " and other hosts" : "");
+	else
+		snprintf(err, errlen, "volume %s is in use by %s", volume, who);
+	/* A holder on this very host whose process is gone (killed, crashed)
+	 * cannot let go: say so, and when its lease runs out by itself. */
+	char host[256] = "", until[32] = "soon";
+	gethostname(host, sizeof(host) - 1);
+	if (h[first].pid > 0 && strcmp(h[first].host, host) == 0 &&
+	    kill(h[first].pid, 0) < 0 && errno == ESRCH) {
+		size_t o = strlen(err);
+		if (h[first].expires)
+			time_format(h[first].expires, until, sizeof(until));
+		snprintf(err + o, errlen - o, "; that process is gone from this host, "
+		    "and its lease expires by itself at %s (then this works)", until);
+	}
+}
+
+/* ---- the generation ------------------------------------------------------- */
+
+/* Into gen (GEN_LEN + 1 bytes): "" when none; -ENOENT if no header. */
+static int
+gen_read(struct store *st, const char *oid, char *gen)
+{
+	char buf[64];
+	int r = rados_getxattr(store_ioctx(st), oid, GEN_XATTR, buf, sizeof(buf) - 1);
+
+	gen[0] = '\0';
+	if (r == -ENODATA)
+		return 0;
+	if (r < 0)
+		return r;
+	buf[r] = '\0';
+	snprintf(gen, GEN_LEN + 1, "%s", buf);
+	return 0;
+}
+
+static void
+gen_next(const char *gen, char *next)
+{
+	uint64_t v = gen[0] ? strtoull(gen, NULL, 16) : 0;
+
+	snprintf(next, GEN_LEN + 1, "%016" PRIx64, v + 1);
+}
+
+/* assert_exists, and "generation is gen" unless gen is "" (an old
+ * volume: then "there is none yet"). */
+static void
+guard_generation(rados_write_op_t op, const char *gen)
+{
+	rados_write_op_assert_exists(op);
+	rados_write_op_cmpxattr(op, GEN_XATTR, LIBRADOS_CMPXATTR_OP_EQ, gen,
+	    strlen(gen));
+}
+
+/* One guarded lock operation of ours on the header. */
+static int
+lock_op(struct lease *ls, uint8_t flags, const char *set_gen)
+{
+	rados_write_op_t op = rados_create_write_op();
+	char buf[LOCKOP_BUF];
+	int r;
+
+	if (op == NULL)
+		return -ENOMEM;
+	guard_generation(op, ls->gen);
+	r = lockop_lock(op, LEASE_LOCK, ls->shared ? LOCKOP_SHARED : LOCKOP_EXCLUSIVE,
+	    ls->cookie, ls->shared ? REG_TAG : "", ls->desc, ls->seconds, flags,
+	    buf, sizeof(buf), NULL);
+	if (r == 0 && set_gen)
+		rados_write_op_setxattr(op, GEN_XATTR, set_gen, strlen(set_gen));
+	if (r == 0)
+		r = rados_write_op_operate(op, store_ioctx(ls->st), ls->oid, NULL,
+		    LIBRADOS_OPERATION_FULL_FORCE);
+	rados_release_write_op(op);
+	return r;
+}
+
+/* ---- fencing others ------------------------------------------------------- */
 
 /* Blocklist h's address and wait until our osdmap has it. */
 static int
@@ -398,50 +380,124 @@ int
 lease_break(struct store *st, const char *id, struct lease_holder *broken,
     char *err, size_t errlen)
 {
-	struct lease_holder h;
-	char oid[64];
-	int r;
+	struct lease_holder h[MAX_LOCKERS];
+	char oid[64], gen[GEN_LEN + 1], next[GEN_LEN + 1];
+	char buf[MAX_LOCKERS][LOCKOP_BUF];
+	int n, r;
 
 	catalog_header_oid(id, oid, sizeof(oid));
-	r = lease_holder(st, id, &h);
-	if (r == -ENOENT) {
-		snprintf(err, errlen, "no lease is held");
-		return r;
+	for (int attempt = 0; attempt < 16; attempt++) {
+		n = holders(st, oid, h, MAX_LOCKERS);
+		if (n == 0) {
+			snprintf(err, errlen, "no lease is held");
+			return -ENOENT;
+		}
+		if (n < 0) {
+			snprintf(err, errlen, "cannot read lock %s on %s: %s", LEASE_LOCK,
+			    oid, strerror(-n));
+			return n;
+		}
+		if (broken)
+			*broken = h[0];
+		for (int i = 0; i < n; i++)
+			if ((r = blocklist(st, &h[i], err, errlen)) < 0)
+				return r;
+		if ((r = gen_read(st, oid, gen)) < 0) {
+			snprintf(err, errlen, "cannot read the lease generation of %s: %s",
+			    oid, strerror(-r));
+			return r;
+		}
+		gen_next(gen, next);
+		rados_write_op_t op = rados_create_write_op();
+		if (op == NULL)
+			return -ENOMEM;
+		guard_generation(op, gen);
+		for (int i = 0; i < n; i++)
+			lockop_break(op, LEASE_LOCK, h[i].client, h[i].cookie, buf[i],
+			    sizeof(buf[i]));
+		rados_write_op_setxattr(op, GEN_XATTR, next, strlen(next));
+		r = rados_write_op_operate(op, store_ioctx(st), oid, NULL,
+		    LIBRADOS_OPERATION_FULL_FORCE);
+		rados_release_write_op(op);
+		/* -ECANCELED: the generation moved; -ENOENT: a locker went
+		 * away meanwhile. Look again. */
+		if (r == -ECANCELED || r == -ENOENT)
+			continue;
+		if (r < 0) {
+			snprintf(err, errlen, "blocklisted %s but cannot break its lock on "
+			    "%s: %s", h[0].addr, oid, strerror(-r));
+			return r;
+		}
+		log_info("broke the lease on %s (generation %s)", oid, next);
+		return 0;
 	}
-	if (r < 0) {
-		snprintf(err, errlen, "cannot read lock %s on %s: %s", LEASE_LOCK,
-		    oid, strerror(-r));
-		return r;
-	}
-	if (broken)
-		*broken = h;
-	if ((r = blocklist(st, &h, err, errlen)) < 0)
-		return r;
-	r = rados_break_lock(store_ioctx(st), oid, LEASE_LOCK, h.client, h.cookie);
-	if (r < 0 && r != -ENOENT) {
-		snprintf(err, errlen, "blocklisted %s but cannot break its lock on "
-		    "%s: %s", h.addr, oid, strerror(-r));
-		return r;
-	}
-	return 0;
+	snprintf(err, errlen, "the lease on %s kept changing; retry", oid);
+	return -EAGAIN;
+}
+
+/* ---- our own lease: events -------------------------------------------------- */
+
+/* Callers hold ls->lock. */
+static void
+tell_lost(struct lease *ls, int err)
+{
+	atomic_store(&ls->lost, true);
+	if (ls->lost_told)
+		return;
+	ls->lost_told = true;
+	log_err("lease on volume=%s lost: %s; no further I/O", ls->volume,
+	    err == -ECANCELED ? "another client acquired it meanwhile (its "
+	    "generation moved)" : err == -ENOENT ? "the volume's header is gone "
+	    "(removed)" : err == -EBUSY ? "another client holds it" :
+	    err == -EBLOCKLISTED ? "this client was blocklisted" : strerror(-err));
+	if (ls->ev.lost)
+		ls->ev.lost(ls->ev.arg, err);
 }
 
 static void
-report_lost(struct lease *ls, int err)
+tell_hold(struct lease *ls)
 {
-	atomic_store(&ls->lost, true);
-	if (atomic_exchange(&ls->lost_reported, true))
+	if (ls->held || ls->lost_told)
 		return;
-	log_err("lease on volume=%s lost: %s; no further writes", ls->volume,
-	    strerror(-err));
-	if (ls->lost_cb)
-		ls->lost_cb(ls->lost_arg, err);
+	ls->held = true;
+	ls->held_since = boot_ns();
+	log_warn("lease on volume=%s not renewed in %u s (cluster stalled or this "
+	    "process stopped): I/O is held until it is renewed", ls->volume,
+	    ls->seconds);
+	if (ls->ev.hold)
+		ls->ev.hold(ls->ev.arg);
+}
+
+static void
+tell_resume(struct lease *ls)
+{
+	if (ls->lost_told)
+		return;
+	if (ls->held) {
+		ls->held = false;
+		log_warn("lease on volume=%s renewed after %.1f s unconfirmed: I/O "
+		    "resumes", ls->volume, (double)(boot_ns() - ls->held_since) / 1e9);
+	}
+	if (ls->ev.resume)
+		ls->ev.resume(ls->ev.arg);
 }
 
 bool
 lease_valid(struct lease *ls)
 {
 	return !atomic_load(&ls->lost) && boot_ns() < atomic_load(&ls->deadline);
+}
+
+bool
+lease_lost(struct lease *ls)
+{
+	return atomic_load(&ls->lost);
+}
+
+const char *
+lease_generation(struct lease *ls)
+{
+	return ls->gen;
 }
 
 bool
@@ -483,48 +539,68 @@ wait_or_stop(struct lease *ls, uint64_t ns)
 	return stop;
 }
 
+/* One renewal: 0 renewed, 1 retry later, <0 lost for good. */
+static int
+renew_once(struct lease *ls, uint64_t t0)
+{
+	int r = lock_op(ls, LOCKOP_MUST_RENEW, NULL);
+
+	if (r == -ENOENT) {
+		/* Our lock expired (or the header is gone). Nobody else can
+		 * have had it: any acquirer moves the generation, and the
+		 * guard would have said so. Take it back, same guard. */
+		r = lock_op(ls, LOCKOP_MAY_RENEW, NULL);
+		if (r == 0)
+			log_warn("lease on volume=%s: its lock had expired; taken back "
+			    "(the generation shows nobody held it meanwhile)", ls->volume);
+	}
+	if (r == 0) {
+		uint64_t dl = t0 + lease_ns(ls), cur = atomic_load(&ls->deadline);
+		if (dl > cur)
+			atomic_store(&ls->deadline, dl);
+		return 0;
+	}
+	if (r == -ECANCELED || r == -ENOENT || r == -EBUSY || r == -EBLOCKLISTED ||
+	    r == -EEXIST)
+		return r == -EEXIST ? -EBUSY : r;
+	log_warn("renewing lease on volume=%s: %s; retrying", ls->volume, strerror(-r));
+	return 1;
+}
+
 static void *
 renewer_main(void *arg)
 {
 	struct lease *ls = arg;
 	uint64_t every = (uint64_t)ls->seconds * NSEC / 3;
-	struct timeval tv = { .tv_sec = (time_t)ls->seconds };
 	uint64_t next = boot_ns() + every;
 
 	for (;;) {
 		uint64_t now = boot_ns();
 		if (wait_or_stop(ls, next > now ? next - now : 0))
 			return NULL;
-		if (atomic_load(&ls->lost))
-			return NULL;
 		uint64_t t0 = boot_ns();
-		if (t0 >= atomic_load(&ls->deadline)) {
-			report_lost(ls, -ETIMEDOUT);
+		/* No time limit: a stalled cluster makes this wait, and the
+		 * watchdog holds I/O meanwhile. */
+		int r = renew_once(ls, t0);
+		pthread_mutex_lock(&ls->lock);
+		if (ls->stop) {
+			pthread_mutex_unlock(&ls->lock);
 			return NULL;
 		}
-		int r = rados_lock_exclusive(store_ioctx(ls->st), ls->oid, LEASE_LOCK,
-		    ls->cookie, ls->desc, &tv, LIBRADOS_LOCK_FLAG_MUST_RENEW);
-		if (r == 0) {
-			uint64_t dl = t0 + lease_ns(ls);
-			/* Only a renewal that began before the deadline counts. */
-			if (t0 < atomic_load(&ls->deadline) && !atomic_load(&ls->lost))
-				atomic_store(&ls->deadline, dl);
-			pthread_mutex_lock(&ls->lock);
+		if (r < 0) {
+			tell_lost(ls, r);
 			pthread_cond_broadcast(&ls->cond);
 			pthread_mutex_unlock(&ls->lock);
+			return NULL;
+		}
+		if (r == 0 && boot_ns() < atomic_load(&ls->deadline))
+			tell_resume(ls);
+		pthread_cond_broadcast(&ls->cond);
+		pthread_mutex_unlock(&ls->lock);
+		if (r == 0 && boot_ns() < atomic_load(&ls->deadline))
 			next = t0 + every;
-			continue;
-		}
-		if (r == -ETIMEDOUT || r == -EINTR || r == -EAGAIN) {
-			log_warn("renewing lease on volume=%s: %s; retrying", ls->volume,
-			    strerror(-r));
-			next = boot_ns() + every / 4;
-			continue;
-		}
-		/* -ENOENT: broken; -EBUSY: someone else has it; -ESHUTDOWN /
-		 * -EBLOCKLISTED: we are fenced. */
-		report_lost(ls, r);
-		return NULL;
+		else
+			next = boot_ns() + (every / 4 < NSEC ? every / 4 : NSEC);
 	}
 }
 
@@ -537,9 +613,11 @@ watchdog_main(void *arg)
 	while (!ls->stop && !atomic_load(&ls->lost)) {
 		uint64_t now = boot_ns(), dl = atomic_load(&ls->deadline);
 		if (now >= dl) {
-			pthread_mutex_unlock(&ls->lock);
-			report_lost(ls, -ETIMEDOUT);
-			return NULL;
+			tell_hold(ls);
+			/* until a renewal moves the deadline (it broadcasts) */
+			struct timespec ts = mono_after(NSEC);
+			pthread_cond_timedwait(&ls->cond, &ls->lock, &ts);
+			continue;
 		}
 		struct timespec ts = mono_after(dl - now);
 		pthread_cond_timedwait(&ls->cond, &ls->lock, &ts);
@@ -548,46 +626,23 @@ watchdog_main(void *arg)
 	return NULL;
 }
 
-/* Drop an empty header our lock attempt created (the volume was gone). */
-static void
-drop_created_header(struct store *st, const char *oid)
-{
-	rados_write_op_t op = rados_create_write_op();
-	int cmp = 0;
+/* ---- acquiring -------------------------------------------------------------- */
 
-	rados_write_op_assert_exists(op);
-	rados_write_op_omap_cmp(op, "meta", LIBRADOS_CMPXATTR_OP_EQ, "", 0, &cmp);
-	rados_write_op_remove(op);
-	rados_write_op_operate(op, store_ioctx(st), oid, NULL, 0);
-	rados_release_write_op(op);
-}
-
-int
-lease_acquire(struct store *st, const char *volume, const char *id,
-    unsigned seconds, void (*lost)(void *arg, int err), void *arg,
-    struct lease **out, char *err, size_t errlen)
+static struct lease *
+lease_new(struct store *st, const char *volume, const char *id, unsigned seconds,
+    bool shared, const struct lease_events *ev)
 {
-	struct lease_holder prev[4], h;
-	struct lease *ls;
-	struct timeval tv = { .tv_sec = (time_t)seconds };
+	struct lease *ls = calloc(1, sizeof(*ls));
 	unsigned char rnd[8];
 	char host[256] = "";
-	uint64_t t0;
-	int nprev, r;
 
-	if (seconds < 1) {
-		snprintf(err, errlen, "a lease needs at least one second");
-		return -EINVAL;
-	}
-	ls = calloc(1, sizeof(*ls));
-	if (ls == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
+	if (ls == NULL)
+		return NULL;
 	ls->st = st;
 	ls->seconds = seconds;
-	ls->lost_cb = lost;
-	ls->lost_arg = arg;
+	ls->shared = shared;
+	if (ev)
+		ls->ev = *ev;
 	snprintf(ls->volume, sizeof(ls->volume), "%s", volume);
 	catalog_header_oid(id, ls->oid, sizeof(ls->oid));
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
@@ -598,69 +653,159 @@ lease_acquire(struct store *st, const char *volume, const char *id,
 	snprintf(ls->desc, sizeof(ls->desc), "host=%s user=%s pid=%d since=%" PRId64,
 	    host[0] ? host : "unknown", store_client(st), (int)getpid(),
 	    (int64_t)time(NULL));
+	return ls;
+}
 
-	nprev = holders(st, ls->oid, prev, 4);
+static void
+unlock_quietly(struct lease *ls)
+{
+	rados_write_op_t op = rados_create_write_op();
+	char buf[LOCKOP_BUF];
+	int r = -ENOMEM;
+
+	if (op && lockop_unlock(op, LEASE_LOCK, ls->cookie, buf, sizeof(buf)) == 0)
+		r = rados_write_op_operate(op, store_ioctx(ls->st), ls->oid, NULL,
+		    LIBRADOS_OPERATION_FULL_FORCE);
+	if (op)
+		rados_release_write_op(op);
+	if (r < 0 && r != -ENOENT)
+		log_warn("cannot unlock lease on volume=%s: %s", ls->volume,
+		    strerror(-r));
+}
+
+/* The volume must still exist, ready, with this id. */
+static int
+check_catalogue(struct lease *ls, const char *id, char *err, size_t errlen)
+{
+	struct catalog_entry e;
+	struct volume_meta m;
+	int r;
+
+	r = catalog_entry_get(ls->st, ls->volume, &e);
+	if (r == 0) {
+		bool ok = !e.bad && e.state == CATALOG_READY && strcmp(e.id, id) == 0;
+		free(e.raw);
+		r = ok ? 0 : -ENOENT;
+	}
+	if (r == 0 && (r = catalog_header_read(ls->st, id, &m)) == 0)
+		volume_meta_free(&m);
+	if (r == -ENOENT)
+		snprintf(err, errlen, "volume %s does not exist (or is being removed)",
+		    ls->volume);
+	else if (r < 0)
+		snprintf(err, errlen, "cannot read volume %s: %s", ls->volume,
+		    strerror(-r));
+	return r;
+}
+
+static int
+start_threads(struct lease *ls, char *err, size_t errlen)
+{
+	pthread_condattr_t ca;
+	int r;
+
+	pthread_mutex_init(&ls->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&ls->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if ((r = -pthread_create(&ls->renewer, NULL, renewer_main, ls)) < 0) {
+		snprintf(err, errlen, "cannot start the lease thread: %s", strerror(-r));
+		return r;
+	}
+	if ((r = -pthread_create(&ls->watchdog, NULL, watchdog_main, ls)) < 0) {
+		pthread_mutex_lock(&ls->lock);
+		ls->stop = true;
+		pthread_cond_broadcast(&ls->cond);
+		pthread_mutex_unlock(&ls->lock);
+		pthread_join(ls->renewer, NULL);
+		snprintf(err, errlen, "cannot start the lease thread: %s", strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+static int
+acquire(struct store *st, const char *volume, const char *id, unsigned seconds,
+    bool shared, const struct lease_events *ev, struct lease **out, char *err,
+    size_t errlen)
+{
+	struct lease_holder prev[MAX_LOCKERS];
+	struct lease *ls;
+	char next[GEN_LEN + 1];
+	uint64_t t0 = 0;
+	int nprev, r = -EAGAIN;
+
+	if (seconds < 1) {
+		snprintf(err, errlen, "a lease needs at least one second");
+		return -EINVAL;
+	}
+	if ((ls = lease_new(st, volume, id, seconds, shared, ev)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	nprev = holders(st, ls->oid, prev, MAX_LOCKERS);
 	if (nprev < 0) {
 		snprintf(err, errlen, "cannot read the lease of volume %s: %s",
 		    volume, strerror(-nprev));
 		r = nprev;
 		goto out_free;
 	}
-	t0 = boot_ns();
-	r = rados_lock_exclusive(store_ioctx(st), ls->oid, LEASE_LOCK, ls->cookie,
-	    ls->desc, &tv, 0);
-	log_debug("lock %s on %s: %d in %.1f ms (%d earlier holders)", LEASE_LOCK,
-	    ls->oid, r, (double)(boot_ns() - t0) / 1e6, nprev);
-	if (r == -EBUSY) {
-		char who[512];
-		if (holders(st, ls->oid, &h, 1) <= 0)
-			h = nprev > 0 ? prev[0] : (struct lease_holder){ .client = "?" };
-		snprintf(err, errlen, "volume %s is in use by %s", volume,
-		    lease_holder_describe(&h, who, sizeof(who)));
+	for (int attempt = 0; attempt < 16; attempt++) {
+		r = gen_read(st, ls->oid, ls->gen);
+		if (r < 0)
+			break;
+		t0 = boot_ns();
+		if (shared)
+			r = lock_op(ls, 0, NULL);
+		else {
+			gen_next(ls->gen, next);
+			r = lock_op(ls, 0, next);
+		}
+		log_debug("%s %s on %s: %d in %.1f ms (%d earlier lockers)",
+		    shared ? "register" : "lock", LEASE_LOCK, ls->oid, r,
+		    (double)(boot_ns() - t0) / 1e6, nprev);
+		if (r != -ECANCELED)
+			break;
+	}
+	if (r == 0 && !shared)
+		snprintf(ls->gen, sizeof(ls->gen), "%s", next);
+	if (r == -EBUSY || r == -EEXIST) {
+		busy_message(st, ls->oid, volume, err, errlen);
+		r = -EBUSY;
+		goto out_free;
+	}
+	if (r == -ENOENT) {
+		snprintf(err, errlen, "volume %s does not exist (or is being removed)",
+		    volume);
 		goto out_free;
 	}
 	if (r < 0) {
 		snprintf(err, errlen, "cannot lock volume %s (%s): %s", volume,
-		    ls->oid, strerror(-r));
+		    ls->oid, r == -ECANCELED ? "its lease kept changing" : strerror(-r));
 		goto out_free;
 	}
 	atomic_store(&ls->deadline, t0 + lease_ns(ls));
 
-	/* The volume must still exist, ready, with this id: a lock attempt on
-	 * a removed header would have recreated it empty. */
-	struct catalog_entry e;
-	struct volume_meta m;
-	r = catalog_entry_get(st, volume, &e);
-	if (r == 0) {
-		bool ok = !e.bad && e.state == CATALOG_READY && strcmp(e.id, id) == 0;
-		free(e.raw);
-		r = ok ? 0 : -ENOENT;
-	}
-	if (r == 0 && (r = catalog_header_read(st, id, &m)) == 0)
-		volume_meta_free(&m);
-	if (r < 0) {
-		rados_unlock(store_ioctx(st), ls->oid, LEASE_LOCK, ls->cookie);
-		if (r == -ENOENT) {
-			drop_created_header(st, ls->oid);
-			snprintf(err, errlen, "volume %s does not exist (or is being "
-			    "removed)", volume);
-		} else
-			snprintf(err, errlen, "cannot read volume %s: %s", volume,
-			    strerror(-r));
+	if ((r = check_catalogue(ls, id, err, errlen)) < 0) {
+		unlock_quietly(ls);
 		goto out_free;
 	}
 
-	/* Our lock succeeded where another client was recorded: its lease
-	 * expired and cls_lock dropped it. Fence it before we write. */
-	for (int i = 0; i < nprev && i < 4; i++) {
-		char me[64];
-		snprintf(me, sizeof(me), "client.%" PRIu64, store_instance_id(st));
+	/* Our lock succeeded where another client was recorded: its lock
+	 * expired and cls_lock dropped it. Fence it before we write. (A
+	 * registration fences only an exclusive holder that expired.) */
+	char me[64];
+	snprintf(me, sizeof(me), "client.%" PRIu64, store_instance_id(st));
+	for (int i = 0; i < nprev && i < MAX_LOCKERS; i++) {
+		char why[512], who[512];
 		if (strcmp(prev[i].client, me) == 0 || prev[i].addr[0] == '\0')
 			continue;
-		char why[512], who[512];
+		if (shared && prev[i].shared)
+			continue;
 		r = blocklist(st, &prev[i], why, sizeof(why));
 		if (r < 0) {
-			rados_unlock(store_ioctx(st), ls->oid, LEASE_LOCK, ls->cookie);
+			unlock_quietly(ls);
 			snprintf(err, errlen, "cannot take over volume %s from %s: %s",
 			    volume, lease_holder_describe(&prev[i], who, sizeof(who)),
 			    why);
@@ -672,24 +817,8 @@ lease_acquire(struct store *st, const char *volume, const char *id,
 		ls->took_over = true;
 	}
 
-	pthread_mutex_init(&ls->lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&ls->cond, &ca);
-	pthread_condattr_destroy(&ca);
-	if ((r = -pthread_create(&ls->renewer, NULL, renewer_main, ls)) < 0 ||
-	    (r = -pthread_create(&ls->watchdog, NULL, watchdog_main, ls)) < 0) {
-		/* Only the first can have started. */
-		if (r < 0 && ls->renewer) {
-			pthread_mutex_lock(&ls->lock);
-			ls->stop = true;
-			pthread_cond_broadcast(&ls->cond);
-			pthread_mutex_unlock(&ls->lock);
-			pthread_join(ls->renewer, NULL);
-		}
-		rados_unlock(store_ioctx(st), ls->oid, LEASE_LOCK, ls->cookie);
-		snprintf(err, errlen, "cannot start the lease thread: %s", strerror(-r));
+	if ((r = start_threads(ls, err, errlen)) < 0) {
+		unlock_quietly(ls);
 		goto out_free;
 	}
 	*out = ls;
@@ -698,6 +827,22 @@ lease_acquire(struct store *st, const char *volume, const char *id,
 out_free:
 	free(ls);
 	return r;
+}
+
+int
+lease_acquire(struct store *st, const char *volume, const char *id,
+    unsigned seconds, const struct lease_events *ev, struct lease **out,
+    char *err, size_t errlen)
+{
+	return acquire(st, volume, id, seconds, false, ev, out, err, errlen);
+}
+
+int
+lease_register(struct store *st, const char *volume, const char *id,
+    unsigned seconds, const struct lease_events *ev, struct lease **out,
+    char *err, size_t errlen)
+{
+	return acquire(st, volume, id, seconds, true, ev, out, err, errlen);
 }
 
 void
@@ -711,13 +856,8 @@ lease_release(struct lease *ls)
 	pthread_mutex_unlock(&ls->lock);
 	pthread_join(ls->renewer, NULL);
 	pthread_join(ls->watchdog, NULL);
-	if (!atomic_load(&ls->lost)) {
-		int r = rados_unlock(store_ioctx(ls->st), ls->oid, LEASE_LOCK,
-		    ls->cookie);
-		if (r < 0 && r != -ENOENT)
-			log_warn("cannot unlock lease on volume=%s: %s", ls->volume,
-			    strerror(-r));
-	}
+	if (!atomic_load(&ls->lost))
+		unlock_quietly(ls);
 	pthread_cond_destroy(&ls->cond);
 	pthread_mutex_destroy(&ls->lock);
 	free(ls);

@@ -1,16 +1,29 @@
 /*
  * store/lease.h - a volume's lease: an exclusive RADOS lock on its header
- * object, renewed in the background, with self-fencing and takeover.
+ * object, renewed in the background, with a generation that every
+ * acquirer bumps; and the shared registration of a mount that takes no
+ * lease (a secrets volume), so that a volume in use anywhere cannot be
+ * removed.
  *
- * Holding: lease_acquire() takes lock "cephvol.lease" on the volume's header
- * for `seconds`, then a thread renews it every seconds/3. If a renewal fails
- * or the lease's deadline passes unrenewed (the process was stopped), the
- * lease is lost: lost(arg, err) is called once and lease_valid() is false
- * from then on. Callers check lease_valid() before every write.
+ * A stall of the cluster is a stall. The lock's duration is how long a
+ * dead holder keeps others out, not a deadline for a live one. When the
+ * holder's deadline passes unrenewed (cluster stalled, process stopped),
+ * hold() tells it to stop sending I/O and to take back what is in flight,
+ * since another host may take the volume over from now on; when a renewal
+ * succeeds again, resume() tells it to go on. It is lost (lost(), for
+ * good) only when the cluster says another host took the volume: the lock
+ * is someone else's or was broken, the lease generation moved (someone
+ * acquired it in between, even if they released it since), or we were
+ * blocklisted. A lost lease is never taken back, whatever the blocklist
+ * says later.
  *
- * Takeover: if the holder's lock has expired (it did not renew in time), the
- * acquirer first blocklists the holder's RADOS address, then breaks its
- * lock, then takes it. Never break without blocklisting.
+ * Taking over: when the holder's lock has expired, the acquirer first
+ * blocklists the holder's RADOS address, then takes the lock. lease_break()
+ * blocklists first, then breaks and bumps the generation. Never break
+ * without blocklisting.
+ *
+ * Lock operations add no data: they run on a full pool (FULL_FORCE), so a
+ * full pool cannot cost a holder its lease.
  */
 #ifndef CEPHVOL_STORE_LEASE_H
 #define CEPHVOL_STORE_LEASE_H
@@ -33,21 +46,49 @@ struct lease_holder {
 	int64_t		expires;	/* unix seconds by the OSD's clock, 0 = never */
 	bool		expired;	/* expires is past by our clock: the
 					 * next lock attempt will drop it */
+	bool		shared;		/* a mount registration (secrets volume) */
+};
+
+/*
+ * What the holder is told, always on the lease's own threads (never inside
+ * lease_valid()), so the callbacks may take the caller's locks. Any may be
+ * NULL. resume() follows every successful renewal (cheap when nothing is
+ * held); lost() comes once, and neither hold() nor resume() after it.
+ */
+struct lease_events {
+	void	(*hold)(void *arg);
+	void	(*resume)(void *arg);
+	void	(*lost)(void *arg, int err);
+	void	*arg;
 };
 
 /*
  * Acquire the lease on volume `id` (whose header object the catalogue
- * owns). -EBUSY when another live client holds it; err then names the
- * holder: "volume pgdata is in use by client.hostb (127.0.0.1:0/123) on
- * hostb since 2026-11-26 12:01:03". *out is new: lease_release().
+ * owns). -EBUSY when another live client holds it (or, for a volume
+ * mounted without a lease, registered its mount); err then names it:
+ * "volume pgdata is in use by client.hostb (127.0.0.1:0/123) on hostb,
+ * pid 4127, since 2026-11-26 12:01:03". -ENOENT when the volume is gone.
+ * ev may be NULL. *out is new: lease_release().
  */
 int	lease_acquire(struct store *st, const char *volume, const char *id,
-	    unsigned seconds, void (*lost)(void *arg, int err), void *arg,
-	    struct lease **out, char *err, size_t errlen);
-bool	lease_valid(struct lease *ls);
+	    unsigned seconds, const struct lease_events *ev, struct lease **out,
+	    char *err, size_t errlen);
 /*
- * lost() runs on the lease's own thread, never inside lease_valid(), so it
- * may take the caller's locks (e.g. call image_fence()). It may be NULL.
+ * Register a mount that takes no lease (a secrets volume, served on any
+ * number of hosts): a shared lock on the header, renewed like a lease, so
+ * lease_acquire() (volume rm) is refused while it lives. Lost (lost()) when
+ * the volume is removed or its generation moves.
+ */
+int	lease_register(struct store *st, const char *volume, const char *id,
+	    unsigned seconds, const struct lease_events *ev, struct lease **out,
+	    char *err, size_t errlen);
+/* Confirmed now: not lost, and the deadline of the last renewal not past. */
+bool	lease_valid(struct lease *ls);
+/* Lost for good. */
+bool	lease_lost(struct lease *ls);
+/* The generation this lease holds (16 hex digits, borrowed). */
+const char *lease_generation(struct lease *ls);
+/*
  * When acquiring took over from an expired holder, lease_taken_from()
  * fills *out with the holder that was blocklisted and returns true.
  */
@@ -57,11 +98,18 @@ const char *lease_cookie(struct lease *ls);
 /* Stop renewing and unlock. */
 void	lease_release(struct lease *ls);
 
-/* The current holder of volume `id`'s lease; -ENOENT when none. A holder
- * whose lock has expired but was not yet dropped is returned with expired
- * set (it holds nothing; the next acquirer blocklists it). */
+/* The current holder of volume `id`'s lease (or a mount registration);
+ * -ENOENT when none. A holder whose lock has expired but was not yet
+ * dropped is returned with expired set (it holds nothing; the next
+ * acquirer blocklists it). lease_holders() gives every locker (a volume
+ * mounted without a lease has one per host), up to max; their number or
+ * -errno. */
 int	lease_holder(struct store *st, const char *id, struct lease_holder *out);
-/* Blocklist the holder's address, then break its lock. -ENOENT if none. */
+int	lease_holders(struct store *st, const char *id, struct lease_holder *out,
+	    int max);
+/* Blocklist the holder's address, then break its lock and bump the
+ * generation (it never comes back). Every registration too, for a volume
+ * mounted without a lease. -ENOENT if none. */
 int	lease_break(struct store *st, const char *id, struct lease_holder *broken,
 	    char *err, size_t errlen);
 /* "client.4127 (addr) on host since time" into buf. */

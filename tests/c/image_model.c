@@ -17,7 +17,9 @@
  *
  * At the end: the whole image is read back and compared, closed, reopened
  * and compared again; image_allocated() is checked against the model's
- * non-zero objects; the guard and the fence are checked to refuse I/O;
+ * non-zero objects; the gate is checked (a refusing guard holds, resume
+ * sends in order, the fence fails what is held and refuses the rest); a
+ * sixth of the batches are held half way and resumed;
  * image_remove_all() must leave no object. The seed is printed first so a
  * failure can be replayed. Exit 0 on success, 1 on a mismatch or error.
  */
@@ -63,7 +65,7 @@ static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static unsigned outstanding;			/* lock */
 static _Thread_local bool in_submit;
 static atomic_int inline_done, double_done;
-static uint64_t st_ops[4], st_bytes[4], st_einval, st_flush;
+static uint64_t st_ops[4], st_bytes[4], st_einval, st_flush, st_holds, st_held;
 
 static uint64_t
 rnd(void)
@@ -120,13 +122,9 @@ do_submit(struct image *img, struct mreq *m)
 	in_submit = true;
 	if (m->kind == M_READ || m->kind == M_EMPTY)
 		r = image_submit_read(img, &m->io);
-	else if (m->kind == M_WRITE) {
+	else if (m->kind == M_WRITE)
 		r = image_submit_write(img, &m->io);
-		/* the buffer is ours again (store/image.h): a write that
-		 * still read it would store these bytes, not the model's */
-		if (r == 0)
-			memset(m->io.buf, 0x5c, m->io.len);
-	} else
+	else
 		r = image_submit_discard(img, &m->io);
 	in_submit = false;
 	if (r < 0) {
@@ -244,12 +242,21 @@ static int
 run_batch(struct image *img)
 {
 	struct mreq ms[MAX_BATCH];
-	int n = 1 + (int)rnd_below(MAX_BATCH), k = 0, i, r, fail = 0;
+	int n = 1 + (int)rnd_below(MAX_BATCH), k = 0, i, r, fail = 0, held_at = -1;
 	bool flush_mid = rnd_below(10) == 0;
+	/* the gate: hold half way (what is in flight is cancelled and comes
+	 * back to be sent again), submit the rest (held), then resume */
+	bool hold_mid = !flush_mid && rnd_below(6) == 0;
 
 	memset(ms, 0, sizeof(ms));
 	for (i = 0; i < n; i++) {
 		struct mreq *m = &ms[k];
+
+		if (hold_mid && i == n / 2 && held_at < 0) {
+			image_hold(img);
+			held_at = k;
+			st_holds++;
+		}
 		uint64_t off = pick_off();
 		size_t len = pick_len();
 		unsigned p = (unsigned)rnd_below(100);
@@ -304,6 +311,19 @@ run_batch(struct image *img)
 			return -1;
 		}
 		k++;
+	}
+	if (held_at >= 0) {
+		struct timespec ts = { 0, 5 * 1000000 };
+		nanosleep(&ts, NULL);
+		for (i = held_at; i < k; i++)
+			if (ms[i].io.len > 0 && atomic_load(&ms[i].ndone) != 0) {
+				fprintf(stderr, "image_model: off=%" PRIu64 " len=%zu "
+				    "completed while the image was held\n",
+				    ms[i].io.off, ms[i].io.len);
+				fail = -1;
+			}
+		st_held += image_held(img);
+		image_resume(img);
 	}
 	if (flush_mid) {
 		/* every write and discard submitted so far must be done */
@@ -371,7 +391,6 @@ main(int argc, char **argv)
 	struct store *st;
 	struct image *img;
 	struct timespec t0, t1;
-	struct mreq m;
 	char err[512], id[17];
 	int c, r, status = 1;
 
@@ -483,28 +502,79 @@ main(int argc, char **argv)
 		goto out_remove;
 	}
 
-	/* the guard, then the fence, refuse I/O at submit */
-	memset(&m, 0, sizeof(m));
-	m.kind = M_WRITE;
-	m.io.len = 10;
-	m.io.buf = model;
-	image_set_guard(img, refuse, NULL);
-	if ((r = do_submit(img, &m)) != -EIO) {
-		fprintf(stderr, "image_model: write with a refusing guard returned "
-		    "%d, want -EIO\n", r);
+	/* The gate at the end. 1: a refusing guard holds a write (no
+	 * completion, counted as held); resume with the guard satisfied sends
+	 * it. 2: two writes to the same bytes while held land in the order
+	 * submitted. 3: the fence fails what is held at once, and every later
+	 * request and flush at submit. */
+	{
+		uint8_t *a = malloc(4096), *b = malloc(4096), *back = malloc(4096);
+		struct mreq w1, w2, rd;
+		const char *why = NULL;
+
+		memset(a, 0xa1, 4096);
+		memset(b, 0xb2, 4096);
+		memset(&w1, 0, sizeof(w1));
+		memset(&w2, 0, sizeof(w2));
+		memset(&rd, 0, sizeof(rd));
+		w1.kind = w2.kind = M_WRITE;
+		rd.kind = M_READ;
+		w1.io.len = w2.io.len = rd.io.len = 4096;
+		w1.io.buf = a;
+		w2.io.buf = b;
+		rd.io.buf = back;
+		image_set_guard(img, refuse, NULL);
+		if ((r = do_submit(img, &w1)) != 0)
+			why = "submit with a refusing guard failed";
+		else {
+			struct timespec ts = { 0, 50 * 1000000 };
+			nanosleep(&ts, NULL);
+			if (atomic_load(&w1.ndone) != 0 || image_held(img) != 1)
+				why = "a write with a refusing guard was not held";
+		}
+		if (why == NULL && (r = do_submit(img, &w2)) != 0)
+			why = "second held submit failed";
+		image_set_guard(img, NULL, NULL);
+		image_resume(img);
 		wait_all();
-		image_close(img);
-		goto out_remove;
-	}
-	image_set_guard(img, NULL, NULL);
-	image_fence(img, -EBLOCKLISTED);
-	if ((r = do_submit(img, &m)) != -EBLOCKLISTED ||
-	    image_flush(img) != -EBLOCKLISTED) {
-		fprintf(stderr, "image_model: write after the fence returned %d, "
-		    "want %d\n", r, -EBLOCKLISTED);
-		wait_all();
-		image_close(img);
-		goto out_remove;
+		if (why == NULL && (w1.res != 0 || w2.res != 0))
+			why = "held writes failed after resume";
+		if (why == NULL && (do_submit(img, &rd) != 0 || (wait_all(), rd.res != 0)))
+			why = "read back failed";
+		if (why == NULL && memcmp(back, b, 4096) != 0)
+			why = "held writes to the same bytes landed out of order";
+		if (why == NULL) {
+			memcpy(model, b, 4096);
+			image_hold(img);
+			memset(&w1, 0, sizeof(w1));
+			w1.kind = M_WRITE;
+			w1.io.len = 4096;
+			w1.io.buf = a;
+			if (do_submit(img, &w1) != 0)
+				why = "submit while held failed";
+			image_fence(img, -EBLOCKLISTED);
+			wait_all();
+			if (why == NULL && w1.res != -EBLOCKLISTED)
+				why = "the fence did not fail a held write with its error";
+		}
+		if (why == NULL) {
+			memset(&w1, 0, sizeof(w1));
+			w1.kind = M_WRITE;
+			w1.io.len = 10;
+			w1.io.buf = a;
+			if ((r = do_submit(img, &w1)) != -EBLOCKLISTED ||
+			    image_flush(img) != -EBLOCKLISTED)
+				why = "a write or flush after the fence was not refused";
+		}
+		free(a);
+		free(b);
+		free(back);
+		if (why) {
+			fprintf(stderr, "image_model: gate: %s\n", why);
+			wait_all();
+			image_close(img);
+			goto out_remove;
+		}
 	}
 	image_close(img);
 
@@ -517,11 +587,12 @@ main(int argc, char **argv)
 	printf("image_model: ok %" PRIu64 " ops in %.2f s: %" PRIu64 " writes "
 	    "(%" PRIu64 " KiB), %" PRIu64 " reads (%" PRIu64 " KiB), %" PRIu64
 	    " discards, %" PRIu64 " empty, %" PRIu64 " past the end, %" PRIu64
-	    " flushes; %" PRIu64 " objects %" PRIu64 " bytes allocated\n",
+	    " flushes, %" PRIu64 " holds (%" PRIu64 " pieces held); %" PRIu64
+	    " objects %" PRIu64 " bytes allocated\n",
 	    done_ops, (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9,
 	    st_ops[M_WRITE], st_bytes[M_WRITE] >> 10, st_ops[M_READ],
 	    st_bytes[M_READ] >> 10, st_ops[M_DISCARD], st_ops[M_EMPTY],
-	    st_einval, st_flush, objects, bytes);
+	    st_einval, st_flush, st_holds, st_held, objects, bytes);
 	status = 0;
 
 out_remove:

@@ -5,8 +5,9 @@
  *	lease_holder [-c CONF] [-i MS] [-n WRITES] [--no-guard] [--raw] VOLUME CHAR
  *
  * Acquires VOLUME's lease (store/lease.h) for volume.lease_seconds, opens
- * its image (store/image.h) with lease_valid() as the guard and
- * image_fence() on loss, then every MS milliseconds (default 200) writes
+ * its image (store/image.h) with lease_valid() as the guard, the lease's
+ * hold/resume events wired to the image's gate and image_fence() on loss
+ * (a write waits while the lease is unconfirmed, fails once it is lost), then every MS milliseconds (default 200) writes
  * 64 KiB of CHAR at offset 0 and at the start of the second object, waiting
  * for each. Stops after WRITES writes (0: until SIGTERM/SIGINT), then
  * flushes, closes and releases. --no-guard leaves out the guard and the
@@ -21,6 +22,7 @@
  *	T took-over client=client.N addr=A host=H pid=P
  *	T busy: <sentence>            (exit 3)
  *	T write N ok | T write N refused: <error>
+ *	T held                        (lease unconfirmed: I/O waits)
  *	T lost: <error>
  *	T released
  * Exit 0 normally, 3 when the lease is held by someone else, 1 on error.
@@ -92,6 +94,27 @@ on_signal(int sig)
 }
 
 static void
+on_hold(void *arg)
+{
+	(void)arg;
+	say("held");
+#if HAVE_IMAGE
+	if (guarded && img)
+		image_hold(img);
+#endif
+}
+
+static void
+on_resume(void *arg)
+{
+	(void)arg;
+#if HAVE_IMAGE
+	if (guarded && img)
+		image_resume(img);
+#endif
+}
+
+static void
 on_lost(void *arg, int err)
 {
 	(void)arg;
@@ -156,6 +179,10 @@ write_one(uint64_t off, void *buf, size_t len)
 {
 	if (raw) {
 		char oid[96];
+		/* an unconfirmed lease: wait, as the image does */
+		while (guarded && !atomic_load(&fenced) && !lease_valid(ls) &&
+		    !stopping)
+			usleep(10 * 1000);
 		if (guarded && (atomic_load(&fenced) || !lease_valid(ls)))
 			return -EIO;
 		snprintf(oid, sizeof(oid), "cephvol.data.%s.%016" PRIx64, m.id,
@@ -230,8 +257,10 @@ main(int argc, char **argv)
 	/* A blocklisted client's sockets are reset under it. */
 	signal(SIGPIPE, SIG_IGN);
 
+	static const struct lease_events ev = { .hold = on_hold,
+	    .resume = on_resume, .lost = on_lost };
 	r = lease_acquire(st, m.name, m.id, (unsigned)cfg.volume_lease_seconds,
-	    on_lost, NULL, &ls, err, sizeof(err));
+	    &ev, &ls, err, sizeof(err));
 	if (r < 0) {
 		say("%s: %s", r == -EBUSY ? "busy" : "error", err);
 		volume_meta_free(&m);

@@ -6,7 +6,10 @@
 # write is refused, and not one byte of A's reaches the image (read back
 # from RADOS). The same again with A's own guard turned off (--no-guard),
 # so only the OSDs' blocklist stands between A and the image, and once more
-# with A writing its objects with bare rados_write() (--raw).
+# with A writing its objects with bare rados_write() (--raw). Last, the
+# blocklist entry that fences A is removed before A resumes (as an operator
+# might, or as an entry expires during a long stall): A's own lease, whose
+# generation B moved, still refuses every write.
 # timeout: 120
 . "$(dirname "$0")/../functions.sh"
 requires jq rados
@@ -52,8 +55,9 @@ check_image() {
 	done
 }
 
-run_scenario() {	# run_scenario VOLUME [--no-guard]
-	local vol=$1 guard=${2:-} a out mark addr id
+run_scenario() {	# run_scenario VOLUME [--no-guard | unblock]
+	local vol=$1 guard=${2:-} a out mark addr id unblock=
+	[ "$guard" = unblock ] && { unblock=1; guard=; }
 	cephvol volume create "$vol" -o size=64M -o objectsize=1M >/dev/null
 	id=$(cephvol --json volume inspect "$vol" | jq -r .id)
 
@@ -90,6 +94,12 @@ run_scenario() {	# run_scenario VOLUME [--no-guard]
 	assert_contains "$(cat "$T/$vol.b")" "write 3 ok"
 	ceph osd blocklist ls 2>/dev/null | grep -qF "$addr" || fail "$addr is not blocklisted"
 
+	if [ -n "$unblock" ]; then
+		step "$vol: the blocklist entry of A is removed before A resumes"
+		ceph osd blocklist rm "$addr" >/dev/null 2>&1
+		ceph osd blocklist ls 2>/dev/null | grep -qF "$addr" && fail "$addr is still blocklisted"
+	fi
+
 	step "$vol: A resumes; its writes are refused and none reaches the image"
 	kill -CONT "$a"
 	wait_for 10 grep -q refused "$T/$vol.a"
@@ -97,6 +107,8 @@ run_scenario() {	# run_scenario VOLUME [--no-guard]
 	kill "$a"; wait "$a" || true
 	check_fenced "$T/$vol.a" "$mark"
 	[ -n "$guard" ] || grep -q "lost: " "$T/$vol.a" || fail "A did not report losing its lease"
+	[ -z "$unblock" ] || grep -q "lost: Operation canceled" "$T/$vol.a" ||
+	    fail "A did not learn from the lease generation that it was taken over"
 	check_image "$id" B
 }
 
@@ -104,3 +116,31 @@ run_scenario fv
 run_scenario fv2 --no-guard
 # A writer below the image layer, unguarded: the blocklist alone fences it.
 run_scenario fv3 "--no-guard --raw"
+# No blocklist left: the generation alone fences A.
+run_scenario fv4 unblock
+
+# A stall is not a takeover: A is stopped past its lease and nobody asks
+# for the volume; when A resumes, its lease is taken back (the generation
+# did not move) and its writes go on without one error.
+vol=fv5
+cephvol volume create "$vol" -o size=64M -o objectsize=1M >/dev/null
+id=$(cephvol --json volume inspect "$vol" | jq -r .id)
+step "$vol: A writes, is stopped past its lease, resumes with nobody in between"
+start_holder a "$T/$vol.a" "$vol" A
+wait_for 15 grep -q "write 2 ok" "$T/$vol.a"
+kill -STOP "$a"
+mark=$(wc -l < "$T/$vol.a")
+sleep $((LEASE * 2 + 1))
+assert_contains "$(cephvol lock ls "$vol")" "(expired)"
+kill -CONT "$a"
+oks() { grep -c ' ok$' "$T/$vol.a"; }
+n0=$(oks)
+more_oks() { [ "$(oks)" -ge $((n0 + 5)) ]; }
+wait_for 15 more_oks
+kill "$a"; wait "$a" || true
+after=$(tail -n +"$((mark + 1))" "$T/$vol.a")
+echo "--- after the stop:"; echo "$after"
+! grep -q 'refused\|lost' <<<"$after" || fail "a stall without a takeover cost A its lease"
+out=$(cephvol lock ls "$vol")
+assert_not_contains "$out" "pid:     $a"
+check_image "$id" A
