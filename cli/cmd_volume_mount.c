@@ -145,6 +145,7 @@ cmd_volume_unmount(struct cli *cli, int argc, char **argv)
 	struct attach_ctx ctx;
 	struct volume_meta m;
 	char helper[PATH_MAX], err[1024], volume[NAME_MAX_LEN + 1];
+	char at[NAME_MAX_LEN + 1], id[VOLUME_ID_LEN + 1];
 	unsigned timeout = parse_timeout(argc, argv, use);
 	int r;
 
@@ -152,17 +153,28 @@ cmd_volume_unmount(struct cli *cli, int argc, char **argv)
 		usage_die("%s", use);
 	const char *dir = argv[optind];
 	ctx_init(cli, &ctx, helper, sizeof(helper), timeout);
-	if (argc - optind == 2)
+	/* What is mounted there decides, not what the catalogue says now:
+	 * the volume may have been removed, or created again with a new id. */
+	r = attach_volume_at(&ctx, dir, at, sizeof(at), id, sizeof(id));
+	if (argc - optind == 2) {
 		snprintf(volume, sizeof(volume), "%s", argv[optind + 1]);
-	else if (attach_volume_at(&ctx, dir, volume, sizeof(volume)) < 0)
+		if (r == 0 && strcmp(at, volume) != 0)
+			die("%s holds volume %s, not %s", dir, at, volume);
+	} else if (r < 0)
 		die("cannot tell which volume is mounted on %s; name it: %s", dir, use);
+	else
+		snprintf(volume, sizeof(volume), "%s", at);
 	if (!name_valid(volume))
 		die("bad volume name '%s': %s", volume, NAME_RULE);
 	r = catalog_get(cli_store(cli), volume, &m);
-	if (r == -ENOENT) {
-		/* Removed meanwhile: its host state can still be cleaned. */
+	if (r == -ENOENT || (r == 0 && id[0] && strcmp(m.id, id) != 0)) {
+		/* Removed (or created again) meanwhile: the host state of
+		 * what is mounted can still be cleaned. */
+		if (r == 0)
+			volume_meta_free(&m);
 		memset(&m, 0, sizeof(m));
 		snprintf(m.name, sizeof(m.name), "%s", volume);
+		snprintf(m.id, sizeof(m.id), "%s", id);
 		m.type = VOLUME_BLOCK;
 	} else if (r < 0)
 		die("cannot read volume %s: %s", volume, strerror(-r));

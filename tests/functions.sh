@@ -40,6 +40,7 @@
 #   test_pool [NAME]             POOL
 #   write_config [s.k=v...]      CEPHVOL_CONF, DRIVER, PLUGIN_SOCK
 #   cephvol ARGS                 $CEPHVOL_BIN/cephvol
+#   state_of VOLUME [STATE_DIR]  where a mounted volume's host state is
 #   start_cephvold [ARGS] | stop_cephvold [SIG]   CEPHVOLD_PID, CEPHVOLD_STATUS
 #   api ENDPOINT [JSON]          body on stdout, API_STATUS
 #   start_dockerd | docker ARGS  DOCKER_HOST, DOCKERD_PID; localhost/busybox:test
@@ -365,6 +366,16 @@ write_config() {
 
 # cephvol ARGS: the CLI under test (reads $CEPHVOL_CONF).
 cephvol() { "$CEPHVOL_BIN/cephvol" "$@"; }
+
+# state_of VOLUME [STATE_DIR]: the host state of a mounted volume, named by
+# its id (STATE_DIR/vol/ID: ID.pid, ID.log, ID/image); STATE_DIR defaults
+# to the test's $T/state.
+state_of() {
+	local id
+	id=$(cephvol --json volume inspect "$1" | jq -r .id) || return 1
+	[ -n "$id" ] && [ "$id" != null ] || return 1
+	echo "${2:-$T/state}/vol/$id"
+}
 
 # --- cephvold ---------------------------------------------------------
 

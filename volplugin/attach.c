@@ -3,8 +3,8 @@
  * cephvold and `cephvol volume mount`.
  *
  * Mount of a block volume, each step checked and undone on a later failure:
- *  1. start cephvol-mount VOLUME FUSEDIR (FUSEDIR = <state_dir>/fuse/<volume>)
- *     detached (double fork, its own session, stdio to <volume>.log beside
+ *  1. start cephvol-mount VOLUME FUSEDIR (FUSEDIR = <state_dir>/vol/<id>)
+ *     detached (double fork, its own session, stdio to <id>.log beside
  *     it) and read its readiness line from a pipe: "ok" or "error: ..."
  *     (no sleeps); bounded by timeout_s;
  *  2. a loop device on FUSEDIR/image with direct I/O and autoclear
@@ -26,10 +26,17 @@
  * A secrets volume is `cephvol-mount --secrets ... VOLUME MOUNTPOINT`
  * straight on the mountpoint: no loop, no mkfs.
  *
- * State on the host: <state_dir>/fuse/<volume>.pid (written by
- * cephvol-mount while it serves) and /proc/self/mountinfo; nothing else,
- * so attach_status() works after a cephvold restart. No global state, no
- * locks: callers serialise per volume.
+ * State on the host, in <state_dir>/vol/, named by the volume's id (16
+ * hex digits), never by its name: a valid name can be 255 bytes, the most
+ * a file name may have, so "<name>.pid" could not exist; and a volume
+ * removed and created again under the same name is another volume, whose
+ * state must not be mistaken for the old one's. <id>.volume holds the name (for
+ * attach_volume_at), <id>.pid the serving cephvol-mount's pid and lease
+ * cookie (written by it while it serves), <id>.log its log; with
+ * /proc/self/mountinfo that is all, so attach_status() works after a
+ * cephvold restart. State an older version left in <state_dir>/fuse/,
+ * named by volume name, is still found and cleaned up. No global state, no locks: callers
+ * serialise per volume.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -87,12 +94,46 @@ deadline_after(unsigned s)
 	return now_ns() + (uint64_t)s * 1000000000ull;
 }
 
-/* <state_dir>/fuse/<volume><suffix> */
+/*
+ * <state_dir>/vol/<id><suffix>; or, for a mount an older version made,
+ * whose state is named by volume name under <state_dir>/fuse/ (its pid
+ * file is there and ours is not), that. Two folders, so that no volume
+ * name can ever be mistaken for another volume's id.
+ */
 static void
 state_path(const struct attach_ctx *ctx, const struct volume_meta *m,
     const char *suffix, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/fuse/%s%s", ctx->cfg->plugin_state_dir, m->name, suffix);
+	const char *dir = ctx->cfg->plugin_state_dir;
+	char by_id[PATH_MAX], by_name[PATH_MAX];
+
+	snprintf(by_id, sizeof(by_id), "%s/vol/%s.pid", dir, m->id);
+	snprintf(by_name, sizeof(by_name), "%s/fuse/%s.pid", dir, m->name);
+	if (m->id[0] == '\0' || (access(by_id, F_OK) < 0 && access(by_name, F_OK) == 0))
+		snprintf(buf, len, "%s/fuse/%s%s", dir, m->name, suffix);
+	else
+		snprintf(buf, len, "%s/vol/%s%s", dir, m->id, suffix);
+}
+
+/* The state of a new mount: always by id. */
+static void
+state_path_new(const struct attach_ctx *ctx, const struct volume_meta *m,
+    const char *suffix, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/vol/%s%s", ctx->cfg->plugin_state_dir, m->id, suffix);
+}
+
+/* Record which volume <id> is, for attach_volume_at(). */
+static void
+name_file_write(const struct attach_ctx *ctx, const struct volume_meta *m)
+{
+	char path[PATH_MAX], buf[NAME_MAX_LEN + 2];
+	int n, r;
+
+	state_path_new(ctx, m, ".volume", path, sizeof(path));
+	n = snprintf(buf, sizeof(buf), "%s\n", m->name);
+	if ((r = file_write_atomic(path, buf, (size_t)n, 0600)) < 0)
+		log_warn("volume=%s: cannot write %s: %s", m->name, path, strerror(-r));
 }
 
 /* ---- /proc/self/mountinfo ---------------------------------------------- */
@@ -201,18 +242,32 @@ helper_alive(pid_t pid, const char *volume)
 	return name && vol;
 }
 
+/* The pid file: "PID\n", then "cookie=C\n" (the helper's lease or
+ * registration cookie) once it holds one. */
+static pid_t
+pidfile_read_cookie(const char *path, char *cookie, size_t len)
+{
+	char *s = NULL, *c;
+	size_t n;
+	long v;
+
+	if (cookie && len)
+		cookie[0] = '\0';
+	if (file_read_all(path, &s, &n) < 0)
+		return 0;
+	v = strtol(s, NULL, 10);
+	if (cookie && (c = strstr(s, "\ncookie=")) != NULL) {
+		c += 8;
+		snprintf(cookie, len, "%.*s", (int)strcspn(c, "\n"), c);
+	}
+	free(s);
+	return v > 0 && v < INT_MAX ? (pid_t)v : 0;
+}
+
 static pid_t
 pidfile_read(const char *path)
 {
-	char *s = NULL;
-	size_t len;
-	long v;
-
-	if (file_read_all(path, &s, &len) < 0)
-		return 0;
-	v = strtol(s, NULL, 10);
-	free(s);
-	return v > 0 && v < INT_MAX ? (pid_t)v : 0;
+	return pidfile_read_cookie(path, NULL, 0);
 }
 
 /* Wait until pid is gone; TERM after `grace` s, KILL after `grace`+5 s. */
@@ -256,7 +311,7 @@ helper_start(const struct attach_ctx *ctx, const struct volume_meta *m,
 	pid_t a;
 
 	*pid = 0;
-	state_path(ctx, m, ".log", logpath, sizeof(logpath));
+	state_path_new(ctx, m, ".log", logpath, sizeof(logpath));
 	argv[n++] = (char *)ctx->mount_helper;
 	for (size_t i = 0; i < nargs && n < MAX_ARGS; i++)
 		argv[n++] = args[i];
@@ -644,10 +699,16 @@ mount_block(const struct attach_ctx *ctx, const struct volume_meta *m,
 			umount2(fusedir, MNT_DETACH);
 	}
 	unlink(pidfile);
+	rmdir(fusedir);		/* an older version's, named by name, or ours */
+	/* From here on, by id. */
+	state_path_new(ctx, m, "", fusedir, sizeof(fusedir));
+	state_path_new(ctx, m, ".pid", pidfile, sizeof(pidfile));
+	snprintf(file, sizeof(file), "%s/%s", fusedir, IMAGE_FILE);
 	if ((r = mkdir_p(fusedir, 0700)) < 0 && r != -EEXIST) {
 		snprintf(err, errlen, "cannot create %s: %s", fusedir, strerror(-r));
 		return r;
 	}
+	name_file_write(ctx, m);
 
 	/* 1. cephvol-mount */
 	size_t n = helper_args(ctx, m, false, pidfile, fusedir, args);
@@ -729,7 +790,7 @@ static int
 mount_secrets(const struct attach_ctx *ctx, const struct volume_meta *m,
     const char *mountpoint, pid_t *helper_pid, char *err, size_t errlen)
 {
-	char pidfile[PATH_MAX], dir[PATH_MAX], *args[MAX_ARGS];
+	char pidfile[PATH_MAX], *args[MAX_ARGS];
 	pid_t pid;
 	int r;
 
@@ -740,16 +801,14 @@ mount_secrets(const struct attach_ctx *ctx, const struct volume_meta *m,
 		    "cephvol-mount pid %d (unmount it first)", m->name, (int)pid);
 		return -EBUSY;
 	}
-	snprintf(dir, sizeof(dir), "%s/fuse", ctx->cfg->plugin_state_dir);
-	if ((r = mkdir_p(dir, 0700)) < 0 && r != -EEXIST) {
-		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(-r));
-		return r;
-	}
+	unlink(pidfile);
+	state_path_new(ctx, m, ".pid", pidfile, sizeof(pidfile));
 	if ((r = mkdir_p(mountpoint, 0755)) < 0 && r != -EEXIST) {
 		snprintf(err, errlen, "cannot create %s: %s", mountpoint, strerror(-r));
 		return r;
 	}
 	unlink(pidfile);
+	name_file_write(ctx, m);
 	size_t n = helper_args(ctx, m, true, pidfile, mountpoint, args);
 	r = helper_start(ctx, m, args, n, &pid, err, errlen);
 	if (r < 0) {
@@ -775,7 +834,11 @@ attach_mount(const struct attach_ctx *ctx, const struct volume_meta *m,
 		snprintf(err, errlen, "%s is already a mount point", mountpoint);
 		return -EBUSY;
 	}
-	snprintf(dir, sizeof(dir), "%s/fuse", ctx->cfg->plugin_state_dir);
+	if (m->id[0] == '\0') {
+		snprintf(err, errlen, "volume %s has no id", m->name);
+		return -EINVAL;
+	}
+	snprintf(dir, sizeof(dir), "%s/vol", ctx->cfg->plugin_state_dir);
 	if ((r = mkdir_p(dir, 0700)) < 0 && r != -EEXIST) {
 		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(-r));
 		return r;
@@ -848,6 +911,11 @@ attach_unmount(const struct attach_ctx *ctx, const struct volume_meta *m,
 	unlink(pidfile);
 	if (m->type != VOLUME_SECRETS)
 		rmdir(fusedir);
+	if (m->id[0]) {
+		char namefile[PATH_MAX];
+		state_path_new(ctx, m, ".volume", namefile, sizeof(namefile));
+		unlink(namefile);
+	}
 	log_info("volume=%s unmounted from %s", m->name, mountpoint);
 	return 0;
 }
@@ -864,7 +932,8 @@ attach_status(const struct attach_ctx *ctx, const struct volume_meta *m,
 	out->mounted = mount_find(mountpoint, type, sizeof(type), src, sizeof(src));
 	if (out->mounted && strncmp(src, "/dev/loop", 9) == 0)
 		snprintf(out->loop_dev, sizeof(out->loop_dev), "%s", src);
-	pid_t pid = pidfile_read(pidfile);
+	pid_t pid = pidfile_read_cookie(pidfile, out->helper_cookie,
+	    sizeof(out->helper_cookie));
 	if (helper_alive(pid, m->name)) {
 		out->helper_alive = true;
 		out->helper_pid = pid;
@@ -872,63 +941,112 @@ attach_status(const struct attach_ctx *ctx, const struct volume_meta *m,
 	return 0;
 }
 
+/* The volume named in <dir>/<id>.volume; 0 or -ENOENT. */
+static int
+name_file_read(const char *dir, const char *id, char *volume, size_t len)
+{
+	char path[PATH_MAX], *s = NULL;
+	size_t n;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/%s.volume", dir, id);
+	if ((r = file_read_all(path, &s, &n)) < 0)
+		return r;
+	s[strcspn(s, "\n")] = '\0';
+	r = name_valid(s) ? 0 : -ENOENT;
+	if (r == 0)
+		snprintf(volume, len, "%s", s);
+	free(s);
+	return r;
+}
+
+/* Is the last argument of pid's command line the mountpoint? Then the
+ * one before it is the volume (a secrets helper). */
+static bool
+helper_serves(pid_t pid, const char *mountpoint, const char *real, char *volume,
+    size_t len)
+{
+	char path[64], args[8192];
+	const char *last = NULL, *prev = NULL;
+	ssize_t k;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	if (pid <= 0 || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	k = read(fd, args, sizeof(args) - 1);
+	close(fd);
+	if (k <= 0)
+		return false;
+	args[k] = '\0';
+	for (char *a = args; a < args + k; a += strlen(a) + 1) {
+		prev = last;
+		last = a;
+	}
+	if (last && prev && (strcmp(last, real) == 0 || strcmp(last, mountpoint) == 0) &&
+	    name_valid(prev)) {
+		snprintf(volume, len, "%s", prev);
+		return true;
+	}
+	return false;
+}
+
 int
 attach_volume_at(const struct attach_ctx *ctx, const char *mountpoint,
-    char *volume, size_t len)
+    char *volume, size_t len, char *id, size_t idlen)
 {
-	char src[PATH_MAX], type[64], back[PATH_MAX], prefix[PATH_MAX], real[PATH_MAX];
-	size_t pl;
+	char src[PATH_MAX], type[64], back[PATH_MAX], real[PATH_MAX];
+	char dirs[2][PATH_MAX];
+	int r = -ENOENT;
 
-	snprintf(prefix, sizeof(prefix), "%s/fuse/", ctx->cfg->plugin_state_dir);
-	pl = strlen(prefix);
-	/* A block volume: its loop device's backing file names it. */
+	if (id && idlen)
+		id[0] = '\0';
+	snprintf(dirs[0], sizeof(dirs[0]), "%s/vol", ctx->cfg->plugin_state_dir);
+	snprintf(dirs[1], sizeof(dirs[1]), "%s/fuse", ctx->cfg->plugin_state_dir);
+	/* A block volume: its loop device's backing file is DIR/KEY/image,
+	 * KEY the id (or, for an older version's mount, the name). */
 	if (mount_find(mountpoint, type, sizeof(type), src, sizeof(src)) &&
-	    strncmp(src, "/dev/loop", 9) == 0 && loop_backing_file(src, back, sizeof(back)) &&
-	    strncmp(back, prefix, pl) == 0) {
-		char *name = back + pl, *slash = strchr(name, '/');
-		if (slash && strncmp(slash, "/" IMAGE_FILE, strlen(IMAGE_FILE) + 1) == 0) {
+	    strncmp(src, "/dev/loop", 9) == 0 && loop_backing_file(src, back, sizeof(back))) {
+		for (int d = 0; d < 2; d++) {
+			size_t pl = strlen(dirs[d]);
+			if (strncmp(back, dirs[d], pl) != 0 || back[pl] != '/')
+				continue;
+			char *key = back + pl + 1, *slash = strchr(key, '/');
+			if (slash == NULL || strncmp(slash, "/" IMAGE_FILE, strlen(IMAGE_FILE) + 1) != 0)
+				continue;
 			*slash = '\0';
-			if (name_valid(name)) {
-				snprintf(volume, len, "%s", name);
+			if (d == 1 && name_valid(key)) {
+				snprintf(volume, len, "%s", key);
+				return 0;
+			}
+			if (d == 0 && name_file_read(dirs[0], key, volume, len) == 0) {
+				if (id && idlen)
+					snprintf(id, idlen, "%s", key);
 				return 0;
 			}
 		}
 	}
 	/* Otherwise a live helper whose last argument is the mountpoint
-	 * (secrets), or whose FUSE dir the mountpoint's loop came from. */
+	 * (secrets). */
 	if (realpath(mountpoint, real) == NULL)
 		snprintf(real, sizeof(real), "%s", mountpoint);
-	DIR *d = opendir(prefix);
-	struct dirent *de;
-	int r = -ENOENT;
-	while (d && r < 0 && (de = readdir(d)) != NULL) {
-		size_t n = strlen(de->d_name);
-		if (n < 5 || strcmp(de->d_name + n - 4, ".pid") != 0)
-			continue;
-		char path[PATH_MAX], args[8192];
-		snprintf(path, sizeof(path), "%s%s", prefix, de->d_name);
-		pid_t pid = pidfile_read(path);
-		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-		int fd = pid > 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-		if (fd < 0)
-			continue;
-		ssize_t k = read(fd, args, sizeof(args) - 1);
-		close(fd);
-		if (k <= 0)
-			continue;
-		args[k] = '\0';
-		const char *last = NULL, *prev = NULL;
-		for (char *a = args; a < args + k; a += strlen(a) + 1) {
-			prev = last;
-			last = a;
+	for (int d = 0; d < 2 && r < 0; d++) {
+		DIR *dp = opendir(dirs[d]);
+		struct dirent *de;
+		while (dp && r < 0 && (de = readdir(dp)) != NULL) {
+			size_t n = strlen(de->d_name);
+			char path[PATH_MAX];
+			if (n < 5 || strcmp(de->d_name + n - 4, ".pid") != 0)
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dirs[d], de->d_name);
+			if (helper_serves(pidfile_read(path), mountpoint, real, volume, len)) {
+				if (d == 0 && id && idlen)
+					snprintf(id, idlen, "%.*s", (int)(n - 4), de->d_name);
+				r = 0;
+			}
 		}
-		if (last && prev && (strcmp(last, real) == 0 || strcmp(last, mountpoint) == 0) &&
-		    name_valid(prev)) {
-			snprintf(volume, len, "%s", prev);
-			r = 0;
-		}
+		if (dp)
+			closedir(dp);
 	}
-	if (d)
-		closedir(d);
 	return r;
 }

@@ -9,11 +9,17 @@
  * by timeout_s and checked; a failure half way cleans up what the earlier
  * steps made, so no loop device or FUSE mount is left behind.
  *
- * Host state (all under cfg->plugin_state_dir, nothing else is kept):
- *   fuse/<volume>/        cephvol-mount's FUSE mount; fuse/<volume>/image
- *                         is the file the loop device sits on (block only)
- *   fuse/<volume>.pid     the serving cephvol-mount's pid (while it serves)
- *   fuse/<volume>.log     its log (stderr), appended to
+ * Host state (all under cfg->plugin_state_dir, nothing else is kept),
+ * named by the volume's id, never its name (a 255-byte name leaves no
+ * room for a suffix, and a volume created again under the same name is
+ * another volume):
+ *   vol/<id>/          cephvol-mount's FUSE mount; vol/<id>/image is the
+ *                      file the loop device sits on (block only)
+ *   vol/<id>.pid       the serving cephvol-mount's pid, and its lease (or
+ *                      registration) cookie once it has one
+ *   vol/<id>.log       its log (stderr), appended to
+ *   vol/<id>.volume    the volume's name
+ * (An older version kept fuse/<name>{,.pid,.log}: still found and cleaned.)
  * attach_status() reads these and /proc/self/mountinfo, so it works after
  * a cephvold restart. attach_unmount() also cleans up after a dead
  * cephvol-mount (stale mount, loop and FUSE mount). Callers serialise
@@ -42,6 +48,8 @@ struct attach_state {
 	bool	mounted;	/* mountpoint is a mount (mountinfo) */
 	bool	helper_alive;	/* its cephvol-mount process exists */
 	pid_t	helper_pid;
+	char	helper_cookie[64];	/* its lease or registration cookie,
+					 * "" when it wrote none (yet) */
 	char	loop_dev[64];	/* "/dev/loop3" or "" */
 };
 
@@ -60,10 +68,11 @@ int	attach_unmount(const struct attach_ctx *ctx, const struct volume_meta *m,
 /*
  * Which volume is mounted at mountpoint (block: from its loop device's
  * backing file; secrets: from the live cephvol-mount serving it), into
- * volume. -ENOENT when none can be told.
+ * volume, and its id into id ("" when the mount's state does not say, as
+ * for an older version's mount). -ENOENT when none can be told.
  */
 int	attach_volume_at(const struct attach_ctx *ctx, const char *mountpoint,
-	    char *volume, size_t len);
+	    char *volume, size_t len, char *id, size_t idlen);
 /* What is there now, for reconciling after a restart. */
 int	attach_status(const struct attach_ctx *ctx, const struct volume_meta *m,
 	    const char *mountpoint, struct attach_state *out);

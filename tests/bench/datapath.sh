@@ -92,7 +92,8 @@ M=$W/m
 cv volume create dp -o size=4G >/dev/null || { say "volume create failed"; exit 1; }
 cleanup_fn "$CEPHVOL_BIN/cephvol" volume unmount "$M" dp
 cv volume mount dp "$M" >&2 || { say "volume mount failed"; exit 1; }
-PID=$(cat "$W/state/fuse/dp.pid")
+DPID=$(cv --json volume inspect dp | jq -r .id)
+PID=$(head -n 1 "$W/state/vol/$DPID.pid")
 
 # job NAME RW BS IODEPTH [extra fio args]: the job's common part
 common() { echo "--direct=1 --group_reporting --randrepeat=0 --norandommap --output-format=json"; }

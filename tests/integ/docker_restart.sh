@@ -53,7 +53,7 @@ docker rm -f writer >/dev/null
 wait_for 30 sh -c "! mountpoint -q '$T/mnt/v1'"
 wait_for 15 sh -c "! kill -0 $helper 2>/dev/null"
 [ -z "$(losetup -n -l -O BACK-FILE | grep "$T/" || true)" ] || fail "loop device left"
-if grep -q "$T/state/fuse" /proc/self/mountinfo; then fail "FUSE mount left"; fi
+if grep -q "$T/state/vol" /proc/self/mountinfo; then fail "FUSE mount left"; fi
 docker volume inspect v1 | jq -e '.[0].Status.lease == "none"' >/dev/null ||
     fail "lease not released: $(docker volume inspect v1)"
 jq -e '.volumes == {}' "$T/state/mounts.json" >/dev/null ||

@@ -15,7 +15,7 @@
 # timeout: 150
 . "$(dirname "$0")/../functions.sh"
 requires_root
-requires dockerd curl
+requires dockerd curl jq
 ceph_env
 test_pool
 write_config log.level=info
@@ -80,13 +80,13 @@ done
 max=$(printf '%s\n' "${delays[@]}" | sort -n | tail -1)
 step "update -> visible in the container (ms, includes one docker exec each): ${delays[*]}"
 [ "$max" -lt 3000 ] || fail "an update took $max ms to reach the container (bound 3000)"
-grep -q "open volume=app-secrets secret=db_password version=4 uid=1000" "$T"/state/fuse/app-secrets.log 2>/dev/null ||
+grep -q "open volume=app-secrets secret=db_password version=4 uid=1000" "$(state_of app-secrets)".log 2>/dev/null ||
     grep -rq "open volume=app-secrets secret=db_password version=4 uid=1000" "$T" ||
     fail "no audit line for the container's open"
 
 step "remove the containers and the volume: nothing left"
-pidfile=$T/state/fuse/app-secrets.pid
-mpid=$(cat "$pidfile" 2>/dev/null || true)
+pidfile=$(state_of app-secrets).pid
+mpid=$(head -n 1 "$pidfile" 2>/dev/null || true)
 docker rm -f watcher >/dev/null
 docker volume rm app-secrets >/dev/null
 if [ -n "$mpid" ]; then

@@ -19,7 +19,6 @@ awk '{ print } /^\[client\]/ { print "admin socket ="; print "log file =" }' \
     "$CEPH_CONF" > "$T/ceph.conf"
 write_config ceph.conf="$T/ceph.conf" volume.lease_seconds=3 log.level=info
 M=$T/m
-LOG=$T/state/fuse/cv.log
 
 unmount_quiet() { cephvol volume unmount "$1" cv >/dev/null 2>&1 || true; }
 cleanup_fn unmount_quiet "$M"
@@ -31,7 +30,9 @@ no_leftovers() {
 step "create and mount volume cv"
 cephvol volume create cv -o size=1G >/dev/null
 cephvol volume mount cv "$M"
-pid=$(cat "$T/state/fuse/cv.pid")
+S=$(state_of cv)
+LOG=$S.log
+pid=$(head -n 1 "$S.pid")
 findmnt "$M" >&2
 
 step "append fsync'ed records, SIGKILL cephvol-mount $pid mid-writes"
@@ -54,7 +55,7 @@ echo "writer: $(cat "$T/rec.err"); $last records fsync'ed"
 step "clean up the stale mount, loop and FUSE mount"
 cephvol volume unmount "$M"
 no_leftovers
-[ ! -e "$T/state/fuse/cv.pid" ] || fail "stale pid file left"
+[ ! -e "$S.pid" ] || fail "stale pid file left"
 
 step "mount again: refused while the dead holder's lease runs, then taken over"
 ok=

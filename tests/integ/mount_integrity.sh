@@ -47,7 +47,8 @@ step "create and mount volume iv"
 cephvol volume create iv -o size=2G >/dev/null
 cephvol volume mount iv "$M"
 
-pid=$(cat "$T/state/fuse/iv.pid")
+S=$(state_of iv)
+pid=$(head -n 1 "$S.pid")
 # the peak RSS of cephvol-mount while fio runs (VmHWM: the kernel's own peak)
 step "fio write + verify (crc32c), sequential and random, iodepth 16"
 fio --output="$T/fio1.out" "$T/verify.fio" || { cat "$T/fio1.out"; fail "fio write+verify failed"; }
@@ -70,7 +71,7 @@ fio --verify_only --output="$T/fio2.out" "$T/verify.fio" ||
     { cat "$T/fio2.out"; fail "fio verify after remount failed"; }
 grep -E "READ:" "$T/fio2.out" >&2
 ! grep -qE "verify: bad|err= *[1-9]" "$T/fio2.out" || { cat "$T/fio2.out"; fail "fio reported errors"; }
-grep -q "errors, " "$T/state/fuse/iv.log" || true
+grep -q "errors, " "$S.log" || true
 cephvol volume unmount "$M"
-grep -E "stopping: " "$T/state/fuse/iv.log" | tail -n 1 >&2
-! grep -qE " [1-9][0-9]* errors" "$T/state/fuse/iv.log" || fail "cephvol-mount logged I/O errors"
+grep -E "stopping: " "$S.log" | tail -n 1 >&2
+! grep -qE " [1-9][0-9]* errors" "$S.log" || fail "cephvol-mount logged I/O errors"

@@ -69,5 +69,6 @@ sync -f "$M"
 a2=$(allocated "$id")
 echo "allocated after delete + trim: $((a2 / MiB)) MiB (was $((a0 / MiB)) MiB after mkfs)"
 [ "$a2" -le $((a0 + 64 * MiB)) ] || fail "only $(((a1 - a2) / MiB)) MiB of $(((a1 - a0) / MiB)) MiB came back"
+S=$(state_of sv)
 cephvol volume unmount "$M"
-grep -E "stopping: " "$T/state/fuse/sv.log" | tail -n 1 >&2
+grep -E "stopping: " "$S.log" | tail -n 1 >&2

@@ -34,7 +34,7 @@ cleanup_fn unmount_quiet "$T/b.conf" "$T/mb"
 step "host A creates, mounts and writes"
 a volume create hv -o size=1G >/dev/null
 a volume mount hv "$T/ma"
-apid=$(cat "$T/state/fuse/hv.pid")
+apid=$(head -n 1 "$(state_of hv).pid")
 head -c 3000000 /dev/urandom > "$T/data"
 cp "$T/data" "$T/ma/data"
 sync -f "$T/ma/data"
@@ -46,7 +46,7 @@ assert_contains "$ERR" "on $(hostname), pid $apid, since "
 ! grep -qF "$T/mb" /proc/self/mounts || fail "B left a mount"
 ! grep -qF "$T/state-b/" /proc/self/mounts || fail "B left a FUSE mount"
 ! losetup -n -l -O BACK-FILE | grep -qF "$T/state-b/" || fail "B left a loop device"
-[ ! -e "$T/state-b/fuse/hv.pid" ] || fail "B left a pid file"
+! ls "$T"/state-b/vol/*.pid >/dev/null 2>&1 || fail "B left a pid file"
 # A is unharmed
 cmp "$T/data" "$T/ma/data"
 
