@@ -74,6 +74,17 @@
  *  - a followed secret whose latest version goes backwards: refused, the
  *    newer value we hold stays (rollback of the metadata).
  *
+ * The volume itself. The mount is registered in the cluster (a shared
+ * lock on the volume's header, store/lease.h lease_register, renewed in the
+ * background), so `volume rm` is refused on any host while it lives. The
+ * tree serves the grants of the volume it was mounted for, and only while
+ * that volume exists: if the registration is lost (the volume was removed
+ * or its lease broken), or the periodic re-check finds the volume gone,
+ * created again under the same name (another id) or granting something
+ * else, every file is withdrawn at once and nothing is served again until
+ * it is mounted anew; loudly in the log. A cluster that does not answer
+ * changes nothing (the values held stay, as for a rotation).
+ *
  * Audit: mount and unmount, every open (volume, secret, version, caller
  * uid, gid and pid from fuse_req_ctx), every rotation and failure; never a
  * value.
@@ -115,6 +126,7 @@
 #include "secrets/masterkey.h"
 #include "store/catalog.h"
 #include "store/conn.h"
+#include "store/lease.h"
 #include "store/secretstore.h"
 
 #ifndef MCL_ONFAULT
@@ -165,6 +177,13 @@ struct sentry {
 
 struct secretsfs {
 	char			 volume[NAME_MAX_LEN + 1];
+	char			 id[VOLUME_ID_LEN + 1];	/* of the volume mounted */
+	json_t			*grants;	/* its grants, as mounted */
+	struct lease		*reg;		/* the mount's registration */
+	atomic_bool		 revoked;	/* volume gone or changed: serve
+						 * nothing, for good */
+	bool			 withdrawn;	/* refresher's: all withdrawn */
+	char			 revoked_why[256];	/* lock */
 	const char		*mountpoint;	/* borrowed from argv */
 	struct store		*st;
 	struct masterkey	*mk;
@@ -206,6 +225,10 @@ fail_start(const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	log_err("%s", msg);
+	/* Give the registration back at once, or `volume rm` waits for it
+	 * to expire. */
+	if (g_fs.reg)
+		lease_release(g_fs.reg);
 	ready_report_error(msg);
 	exit(1);
 }
@@ -954,6 +977,69 @@ entry_rewatch(struct secretsfs *fs, struct sentry *e)
 	e->watching = true;
 }
 
+/* From any thread: stop serving the volume, for good (the refresher
+ * withdraws every file). */
+static void
+volume_revoke(struct secretsfs *fs, const char *why)
+{
+	pthread_mutex_lock(&fs->lock);
+	if (!atomic_exchange(&fs->revoked, true))
+		snprintf(fs->revoked_why, sizeof(fs->revoked_why), "%s", why);
+	fs->kick = true;
+	pthread_cond_signal(&fs->cond);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+static void
+on_registration_lost(void *arg, int err)
+{
+	volume_revoke(arg, err == -ENOENT ? "the volume was removed" : err == -ECANCELED ?
+	    "the volume was taken for removal or its lease was broken" :
+	    "its mount registration was lost");
+}
+
+/* Refresher: is the volume still the one we serve? Revoke if not; a
+ * cluster that does not answer changes nothing. */
+static void
+volume_recheck(struct secretsfs *fs)
+{
+	struct volume_meta vm;
+	int r;
+
+	memset(&vm, 0, sizeof(vm));
+	r = catalog_get(fs->st, fs->volume, &vm);
+	if (r == -ENOENT)
+		volume_revoke(fs, "the volume no longer exists");
+	else if (r == 0 && strcmp(vm.id, fs->id) != 0)
+		volume_revoke(fs, "the volume was removed and created again (another id)");
+	else if (r == 0 && !json_equal(vm.secrets, fs->grants))
+		volume_revoke(fs, "the volume's grants changed");
+	else if (r < 0)
+		log_warn("volume=%s: cannot re-read the volume: %s; still serving",
+		    fs->volume, strerror(-r));
+	if (r == 0)
+		volume_meta_free(&vm);
+}
+
+/* Refresher: withdraw every file, once. */
+static void
+withdraw_all(struct secretsfs *fs)
+{
+	char why[256];
+
+	if (fs->withdrawn)
+		return;
+	fs->withdrawn = true;
+	pthread_mutex_lock(&fs->lock);
+	snprintf(why, sizeof(why), "%s", fs->revoked_why);
+	pthread_mutex_unlock(&fs->lock);
+	log_err("!!! secrets volume=%s (id %s): %s; every secret is withdrawn and "
+	    "nothing is served until it is mounted again !!!", fs->volume, fs->id,
+	    why);
+	for (size_t i = 0; i < fs->n; i++)
+		entry_withdraw(fs, &fs->e[i], S_GONE, 0);
+}
+
 static void *
 refresher_main(void *arg)
 {
@@ -979,6 +1065,16 @@ refresher_main(void *arg)
 			ts_after(&next_check, fs->recheck_s);
 		}
 		pthread_mutex_unlock(&fs->lock);
+
+		if (all && !atomic_load(&fs->revoked))
+			volume_recheck(fs);
+		if (atomic_load(&fs->revoked)) {
+			withdraw_all(fs);
+			all = false;
+			retrying = false;
+			pthread_mutex_lock(&fs->lock);
+			continue;
+		}
 
 		if (all)
 			for (size_t i = 0; i < fs->n; i++)
@@ -1258,6 +1354,19 @@ secretsfs_main(int argc, char **argv)
 	if (vm.type != VOLUME_SECRETS)
 		fail_start("volume %s is a %s volume, not a secrets volume", volume,
 		    volume_type_name(vm.type));
+	snprintf(fs->id, sizeof(fs->id), "%s", vm.id);
+	fs->grants = json_deep_copy(vm.secrets);
+	if (fs->grants == NULL)
+		fail_start("out of memory");
+	/* Registered before anything is served: from now on `volume rm` is
+	 * refused on every host, and if the volume went away meanwhile this
+	 * fails. */
+	static const struct lease_events reg_events = {
+	    .lost = on_registration_lost, .arg = &g_fs };
+	r = lease_register(fs->st, volume, vm.id, (unsigned)cfg.volume_lease_seconds,
+	    &reg_events, &fs->reg, err, sizeof(err));
+	if (r < 0)
+		fail_start("cannot mount secrets volume %s: %s", volume, err);
 	load_all(fs, &vm);
 	volume_meta_free(&vm);
 
@@ -1305,8 +1414,9 @@ secretsfs_main(int argc, char **argv)
 		fail_start("cannot start the refresher thread: %s", strerror(r));
 	}
 	if (pid_file) {
-		char buf[32];
-		int k = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+		char buf[128];
+		int k = snprintf(buf, sizeof(buf), "%d\ncookie=%s\n", (int)getpid(),
+		    lease_cookie(fs->reg));
 		if ((r = file_write_atomic(pid_file, buf, (size_t)k, 0644)) < 0)
 			log_warn("cannot write pid file %s: %s", pid_file, strerror(-r));
 	}
@@ -1363,6 +1473,8 @@ secretsfs_main(int argc, char **argv)
 		wiped++;
 	}
 	pthread_mutex_unlock(&fs->lock);
+	lease_release(fs->reg);
+	json_decref(fs->grants);
 	store_close(fs->st);
 	masterkey_free(fs->mk);
 	if (pid_file)

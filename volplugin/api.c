@@ -274,6 +274,32 @@ mountpoint_of(struct api *api, const char *name, char *buf, size_t len)
 	snprintf(buf, len, "%s/%s", api->cfg->plugin_mount_root, name);
 }
 
+/*
+ * Is name mounted here and served, right now (its mount is there and its
+ * cephvol-mount alive; both quick local checks)? Fills mp. A reference
+ * count alone is not enough: the helper may have died since.
+ */
+static bool
+mounted_here(struct api *api, const char *name, char *mp, size_t len,
+    pid_t *dead_helper)
+{
+	struct volume_meta m;
+	struct attach_state as;
+	bool ok;
+
+	*dead_helper = 0;
+	if (mounts_refs(api->mt, name) == 0 ||
+	    mounts_get(api->mt, name, &m, mp, len) < 0)
+		return false;
+	memset(&as, 0, sizeof(as));
+	ok = attach_status(api->actx, &m, mp, &as) == 0 && as.mounted &&
+	    as.helper_alive;
+	if (!ok)
+		*dead_helper = as.helper_pid ? as.helper_pid : -1;
+	volume_meta_free(&m);
+	return ok;
+}
+
 /* Docker's Volume object for m, with Status; mountpoint only while mounted. */
 static json_t *
 volume_json(struct api *api, struct store *st, const struct volume_meta *m)
@@ -283,6 +309,8 @@ volume_json(struct api *api, struct store *st, const struct volume_meta *m)
 	char buf[512], mp[4096], created[32];
 	unsigned refs = mounts_refs(api->mt, m->name);
 	time_t t = (time_t)m->created;
+	pid_t dead = 0;
+	bool here;
 	struct tm tm;
 	int r;
 
@@ -292,11 +320,13 @@ volume_json(struct api *api, struct store *st, const struct volume_meta *m)
 		return NULL;
 	}
 	json_object_set_new(v, "Name", json_string(m->name));
-	if (refs > 0) {
-		if (mounts_get(api->mt, m->name, NULL, mp, sizeof(mp)) < 0)
-			mountpoint_of(api, m->name, mp, sizeof(mp));
+	here = mounted_here(api, m->name, mp, sizeof(mp), &dead);
+	if (here)
 		json_object_set_new(v, "Mountpoint", json_string(mp));
-	}
+	else if (refs > 0)
+		json_object_set_new(status, "mount_broken", json_string(
+		    "its mount on this host is gone (cephvol-mount exited); "
+		    "the containers using it see errors; the next Mount repairs it"));
 	if (gmtime_r(&t, &tm) && strftime(created, sizeof(created),
 	    "%Y-%m-%dT%H:%M:%SZ", &tm) > 0)
 		json_object_set_new(v, "CreatedAt", json_string(created));
@@ -324,7 +354,7 @@ volume_json(struct api *api, struct store *st, const struct volume_meta *m)
 	else
 		json_object_set_new(status, "lease",
 		    json_sprintf("unknown (%s)", strerror(-r)));
-	json_object_set_new(status, "mounts_here", json_integer(refs));
+	json_object_set_new(status, "mounts_here", json_integer(here ? refs : 0));
 	json_object_set_new(v, "Status", status);
 	return v;
 }
@@ -443,8 +473,9 @@ op_path(struct api *api, struct job *job)
 	char mp[4096], err[1024];
 	int r;
 
-	if (mounts_refs(api->mt, job->name) > 0 &&
-	    mounts_get(api->mt, job->name, NULL, mp, sizeof(mp)) == 0) {
+	pid_t dead;
+
+	if (mounted_here(api, job->name, mp, sizeof(mp), &dead)) {
 		job_reply(job, RESULT_OK, 200,
 		    json_pack("{s:s, s:s}", "Mountpoint", mp, "Err", ""));
 		return;
@@ -562,6 +593,61 @@ commit_ref(struct api *api, struct job *job, const char *mp, char *err, size_t e
 	return true;
 }
 
+/*
+ * Is the mount this host has of m (served by a live helper whose lease or
+ * registration cookie is `cookie`) still what the cluster says the volume
+ * is? 0 when it may be handed out again; -ESTALE with a sentence in why
+ * when the volume was removed or created again under the same name, or
+ * when the helper no longer holds the lease (another host took it, or it
+ * was broken); another -errno when the cluster cannot tell now.
+ */
+static int
+mount_still_valid(struct job *job, struct store *st,
+    const struct volume_meta *m, const char *cookie, char *why, size_t len)
+{
+	struct lease_holder h[16];
+	struct volume_meta cur;
+	char who[512];
+	int r, n;
+
+	job_phase(job, "checking the existing mount against the catalogue");
+	r = catalog_get(st, m->name, &cur);
+	if (r == -ENOENT) {
+		snprintf(why, len, "the volume no longer exists in the cluster");
+		return -ESTALE;
+	}
+	if (r < 0) {
+		snprintf(why, len, "cannot read it from the catalogue: %s", strerror(-r));
+		return r;
+	}
+	r = strcmp(cur.id, m->id) == 0 ? 0 : -ESTALE;
+	if (r < 0)
+		snprintf(why, len, "it was removed and created again (id %s, this "
+		    "host has id %s mounted)", cur.id, m->id);
+	volume_meta_free(&cur);
+	if (r < 0 || cookie[0] == '\0')
+		return r;	/* no cookie: an older helper; nothing to compare */
+	job_phase(job, "checking the existing mount's lease");
+	n = lease_holders(st, m->id, h, 16);
+	if (n < 0) {
+		snprintf(why, len, "cannot read its lease: %s", strerror(-n));
+		return n;
+	}
+	for (int i = 0; i < n; i++)
+		if (strcmp(h[i].cookie, cookie) == 0)
+			return 0;	/* ours (an expired one: a stall, not a loss) */
+	for (int i = 0; i < n; i++)
+		if (!h[i].expired) {
+			snprintf(why, len, "this host's mount lost the volume's lease, "
+			    "which is now held by %s; the containers using it here see "
+			    "I/O errors", lease_holder_describe(&h[i], who, sizeof(who)));
+			return -ESTALE;
+		}
+	snprintf(why, len, "this host's mount lost the volume's lease (it was "
+	    "broken or taken over); the containers using it here see I/O errors");
+	return -ESTALE;
+}
+
 static void
 op_mount(struct api *api, struct job *job)
 {
@@ -573,6 +659,7 @@ op_mount(struct api *api, struct job *job)
 
 	if (mounts_has(api->mt, job->name)) {
 		struct attach_state as;
+		unsigned refs = mounts_refs(api->mt, job->name);
 
 		if (mounts_get(api->mt, job->name, &m, mp, sizeof(mp)) < 0) {
 			job_err(job, "cannot mount volume %s: out of memory", job->name);
@@ -582,15 +669,38 @@ op_mount(struct api *api, struct job *job)
 		memset(&as, 0, sizeof(as));
 		r = attach_status(api->actx, &m, mp, &as);
 		if (r == 0 && as.mounted && as.helper_alive) {
-			if (!commit_ref(api, job, mp, err, sizeof(err)))
+			/* Reuse only what the cluster still agrees with. */
+			if ((st = api_store(api, job, err, sizeof(err))) == NULL) {
 				job_err(job, "cannot mount volume %s: %s", job->name, err);
-			else
-				log_info("Mount volume=%s id=%.16s: already mounted at %s, "
-				    "%u reference(s)", job->name, job->id, mp,
-				    mounts_refs(api->mt, job->name));
-			volume_meta_free(&m);
-			return;
-		}
+				volume_meta_free(&m);
+				return;
+			}
+			r = mount_still_valid(job, st, &m, as.helper_cookie, err,
+			    sizeof(err));
+			if (r < 0 && (r != -ESTALE || refs > 0)) {
+				if (r == -ESTALE)
+					metrics_event(EV_MOUNT_FAILED);
+				job_err(job, "cannot mount volume %s: %s%s", job->name, err,
+				    r == -ESTALE ? "; stop the containers using it here "
+				    "and its mount is cleaned up with the last one" : "");
+				volume_meta_free(&m);
+				return;
+			}
+			if (r == 0) {
+				if (!commit_ref(api, job, mp, err, sizeof(err)))
+					job_err(job, "cannot mount volume %s: %s", job->name,
+					    err);
+				else
+					log_info("Mount volume=%s id=%.16s: already mounted "
+					    "at %s, %u reference(s)", job->name, job->id, mp,
+					    mounts_refs(api->mt, job->name));
+				volume_meta_free(&m);
+				return;
+			}
+			/* stale and nobody uses it: detach, mount afresh */
+			log_warn("repair: volume=%s: the idle mount at %s is stale (%s); "
+			    "detaching and mounting again", job->name, mp, err);
+		} else
 		/* stale: its mount or its helper is gone; start over */
 		log_warn("repair: volume=%s: entry at %s is stale (mounted=%s, "
 		    "helper=%s, %u reference(s) dropped); detaching and mounting "
