@@ -41,6 +41,7 @@
 #   write_config [s.k=v...]      CEPHVOL_CONF, DRIVER, PLUGIN_SOCK
 #   cephvol ARGS                 $CEPHVOL_BIN/cephvol
 #   state_of VOLUME [STATE_DIR]  where a mounted volume's host state is
+#   second_host NAME             $T/NAME.conf: another host (client, state)
 #   start_cephvold [ARGS] | stop_cephvold [SIG]   CEPHVOLD_PID, CEPHVOLD_STATUS
 #   api ENDPOINT [JSON]          body on stdout, API_STATUS
 #   start_dockerd | docker ARGS  DOCKER_HOST, DOCKERD_PID; localhost/busybox:test
@@ -376,6 +377,26 @@ state_of() {
 	[ -n "$id" ] && [ "$id" != null ] || return 1
 	echo "${2:-$T/state}/vol/$id"
 }
+
+# second_host NAME: another host on the same pool, for multi-host tests:
+# its own Ceph client (client.NAME<random>, with the caps a host needs,
+# deleted at exit), keyring, state dir $T/state-NAME and mount root
+# $T/mnt-NAME, written to $T/NAME.conf (from $CEPHVOL_CONF). Sets HOST_CLIENT.
+second_host() {
+	local name=$1
+	HOST_CLIENT=client.$name$(od -An -N2 -tx1 /dev/urandom | tr -d ' \n')
+	cleanup_fn _del_client "$HOST_CLIENT"
+	ceph auth get-or-create "$HOST_CLIENT" mon 'allow r, allow command "osd blocklist"' \
+	    osd "allow rwx pool=$POOL" -o "$T/keyring.$name" >/dev/null
+	sed -e "s|^client = .*|client = $HOST_CLIENT|" \
+	    -e "s|^keyring = .*|keyring = $T/keyring.$name|" \
+	    -e "s|^state_dir = .*|state_dir = $T/state-$name|" \
+	    -e "s|^mount_root = .*|mount_root = $T/mnt-$name|" \
+	    -e "s|^socket = .*|socket = $T/plugin-$name.sock|" \
+	    "$CEPHVOL_CONF" > "$T/$name.conf"
+	grep -q "client = $HOST_CLIENT" "$T/$name.conf" || fail "second_host: $(cat "$T/$name.conf")"
+}
+_del_client() { ceph auth del "$1" >/dev/null 2>&1 || true; }
 
 # --- cephvold ---------------------------------------------------------
 

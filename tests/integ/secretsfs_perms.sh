@@ -39,7 +39,7 @@ cephvol volume create sv -o type=secrets -o secrets=db_password,root_key,shared 
 step "mount by hand"
 start_sfs sv "$M"
 assert_eq "$READY" ok "ready line"
-pid=$(cat "$T/sfs.pid")
+pid=$(head -n 1 "$T/sfs.pid")
 assert_eq "$pid" "$MPID" "pid file"
 opts=$(grep -F " $M fuse" /proc/self/mounts)
 for o in ro nosuid nodev noexec default_permissions allow_other; do
