@@ -919,10 +919,27 @@ list_main(void *arg)
 	return NULL;
 }
 
-/* Run job on its own thread; wait at most plugin.timeout. */
+/*
+ * How long a caller waits for ep: plugin.timeout, but always DOCKER_MARGIN_S
+ * under Docker's own limit for that call (moby volume/drivers/proxy.go:
+ * 120 s for Create and Mount, 60 s for the rest), so Docker gets our
+ * answer, never its own timeout, and a Mount it gave up on cannot commit.
+ */
+#define DOCKER_MARGIN_S	10
+unsigned
+api_deadline_s(const struct config *cfg, enum metrics_endpoint ep)
+{
+	unsigned docker = ep == EP_CREATE || ep == EP_MOUNT ? 120 : 60;
+	unsigned t = (unsigned)cfg->plugin_timeout;
+
+	return t < docker - DOCKER_MARGIN_S ? t : docker - DOCKER_MARGIN_S;
+}
+
+/* Run job on its own thread; wait at most api_deadline_s(). */
 static unsigned
 job_run(struct api *api, struct job *job, json_t **reply, enum metrics_result *res)
 {
+	unsigned limit = api_deadline_s(api->cfg, job->ep);
 	struct timespec deadline;
 	pthread_attr_t attr;
 	pthread_t t;
@@ -953,7 +970,7 @@ job_run(struct api *api, struct job *job, json_t **reply, enum metrics_result *r
 		return 200;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += (time_t)api->cfg->plugin_timeout;
+	deadline.tv_sec += (time_t)limit;
 	pthread_mutex_lock(&job->lock);
 	while (!job->done) {
 		/* wake every second to notice a stopping daemon */
@@ -989,13 +1006,12 @@ job_run(struct api *api, struct job *job, json_t **reply, enum metrics_result *r
 		status = 200;
 	} else if (!job->done) {
 		job->abandoned = true;
-		*reply = api_error("%s of volume %s timed out after %llus (plugin.timeout) "
-		    "while %s; it goes on in the background", metrics_endpoint_name(job->ep),
-		    job->ep == EP_LIST ? "(all)" : job->name,
-		    (unsigned long long)api->cfg->plugin_timeout, job->phase);
-		log_err("%s volume=%s: timed out after %llus while %s",
-		    metrics_endpoint_name(job->ep), job->name,
-		    (unsigned long long)api->cfg->plugin_timeout, job->phase);
+		*reply = api_error("%s of volume %s timed out after %us while %s; it goes "
+		    "on in the background%s", metrics_endpoint_name(job->ep),
+		    job->ep == EP_LIST ? "(all)" : job->name, limit, job->phase,
+		    job->ep == EP_MOUNT ? " and is undone if it completes" : "");
+		log_err("%s volume=%s: timed out after %us while %s",
+		    metrics_endpoint_name(job->ep), job->name, limit, job->phase);
 		*res = RESULT_TIMEOUT;
 		status = 200;
 	} else {

@@ -38,12 +38,16 @@ void	api_free(struct api *api);
 /*
  * Answer one request. path is the URL path ("/VolumeDriver.Mount"), body
  * may be NULL (empty). Returns the HTTP status; *reply is a new JSON object
- * ({"Err": "..."} on any failure). Bounded by plugin.timeout: a handler that
+ * ({"Err": "..."} on any failure). Bounded by api_deadline_s(): a handler that
  * takes longer is answered with an Err saying what timed out, while its
  * work finishes (or is undone) in the background. Thread-safe.
  */
 unsigned api_handle(struct api *api, const char *path, const char *body,
 	    size_t len, json_t **reply, enum metrics_result *result);
+
+/* Seconds a caller of ep waits: plugin.timeout, but always 10 s under
+ * Docker's own limit for that call (120 s Create/Mount, 60 s others). */
+unsigned api_deadline_s(const struct config *cfg, enum metrics_endpoint ep);
 
 /* An error reply (new) with the message; for the transport's own errors. */
 json_t	*api_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

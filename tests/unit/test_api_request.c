@@ -167,5 +167,29 @@ test_shown(void)
 	    "1234567890123456789012345678901234567890", buf, sizeof(buf))) <= 90);
 }
 
+/* Docker waits 120 s for Create and Mount, 60 s for the rest: we answer
+ * 10 s before, whatever plugin.timeout says above that. */
+static void
+test_deadlines(void)
+{
+	struct config c;
+
+	config_defaults(&c);
+	c.plugin_timeout = 120;
+	CHECK(api_deadline_s(&c, EP_MOUNT) == 110);
+	CHECK(api_deadline_s(&c, EP_CREATE) == 110);
+	CHECK(api_deadline_s(&c, EP_REMOVE) == 50);
+	CHECK(api_deadline_s(&c, EP_UNMOUNT) == 50);
+	CHECK(api_deadline_s(&c, EP_GET) == 50);
+	CHECK(api_deadline_s(&c, EP_LIST) == 50);
+	c.plugin_timeout = 3600;
+	CHECK(api_deadline_s(&c, EP_MOUNT) == 110);
+	c.plugin_timeout = 30;
+	CHECK(api_deadline_s(&c, EP_MOUNT) == 30);
+	CHECK(api_deadline_s(&c, EP_REMOVE) == 30);
+	config_free(&c);
+}
+
 HARNESS_MAIN(CASE(test_activate_capabilities), CASE(test_malformed), CASE(test_fields),
-    CASE(test_names), CASE(test_unknown_endpoint), CASE(test_shown))
+    CASE(test_names), CASE(test_unknown_endpoint), CASE(test_shown),
+    CASE(test_deadlines))
