@@ -5,6 +5,11 @@
  * File format (like ceph.conf): "[section]" lines, "key = value" lines,
  * '#' or ';' start a comment. Every key has a default and a validation; an
  * unknown key is an error that suggests the closest known one.
+ *
+ * A config file must be a regular file (or /dev/null) of at most
+ * CONFIG_MAX_BYTES. Errors about a file name it and the line, never show
+ * its text (it may be any file: -c /etc/shadow); errors about command-line
+ * text (-o, config_set) show it escaped and cut short.
  */
 #ifndef CEPHVOL_CONFIG_H
 #define CEPHVOL_CONFIG_H
@@ -16,6 +21,7 @@
 
 #define CONFIG_DEFAULT_PATH	"/etc/cephvol/cephvol.conf"
 #define CONFIG_ENV		"CEPHVOL_CONF"
+#define CONFIG_MAX_BYTES	(1024 * 1024)	/* a bigger config file is refused */
 
 /* Every string is owned by the struct (config_free releases it). */
 struct config {
@@ -74,9 +80,17 @@ int	config_args_add(struct config_args *ca, char *override);
 /* Free the list (not the strings, which are argv's). */
 void	config_args_free(struct config_args *ca);
 
-/* Read one file over the current values. -ENOENT if it does not exist. */
+/*
+ * Read one file over the current values. -ENOENT if it does not exist,
+ * -EFBIG if bigger than CONFIG_MAX_BYTES, -EISDIR/-EINVAL if not a regular
+ * file, -EINVAL for a line in error (err: "FILE:LINE: what is wrong").
+ */
 int	config_load_file(struct config *cfg, const char *path, char *err, size_t errlen);
-/* Set "section.key" to value; origin ("-o", "file:12") prefixes errors. */
+/*
+ * Set "section.key" to value; origin ("-o") prefixes errors, which show key
+ * and value escaped and cut short: for command-line text only. A value with
+ * a control character is refused, whatever the key.
+ */
 int	config_set(struct config *cfg, const char *key, const char *value,
 	    const char *origin, char *err, size_t errlen);
 /* Parse "section.key=value" and set it. */

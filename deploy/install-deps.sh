@@ -2,24 +2,47 @@
 # install-deps.sh - install every Debian package that building, running and
 # testing cephvol need. Idempotent: packages already present are skipped and
 # apt-get update runs at most once per invocation (and only when something
-# is missing). Usage: deploy/install-deps.sh [build|run|test|bench|all]
+# is missing).
+#
+#   deploy/install-deps.sh [build|run|test|bench|all]   install that set
+#   deploy/install-deps.sh --list [SET]                  print it, one a line
+#
+# Each set includes the ones before it. run: what the programs and
+# `make demo` use (a private Ceph cluster, dockerd, FUSE, mkfs). test: what
+# tests/ uses on top; every command a test `requires` must come from here,
+# else a fresh machine skips that test (tests/integ/deps_complete.sh checks).
+# bench: the peers the benchmarks compare against.
 set -euo pipefail
 
+list=
+if [ "${1:-}" = --list ]; then
+	list=1
+	shift
+fi
 what=${1:-all}
 build=(build-essential pkg-config librados-dev libsodium-dev libfuse3-dev
        libjansson-dev libmicrohttpd-dev)
+# ceph-mon/-osd/-common: the demo's and the tests' private cluster
+# (ceph-authtool, monmaptool via ceph-base); ss (iproute2) picks its ports;
+# docker.io brings containerd and runc; busybox-static is the image.
 run=(ceph-mon ceph-osd ceph-common fuse3 e2fsprogs xfsprogs util-linux mount iproute2
      docker.io busybox-static curl)
-test=(jq procps)
-bench=(fio postgresql rbd-fuse ceph-fuse ceph-mds ceph-mgr)
+# jq: every API reply; procps: pgrep, ps; fio: mount_integrity;
+# python3 and python3-rados: secretsfs_rotate, mount_space.
+test=(jq procps fio python3 python3-rados)
+bench=(postgresql rbd-fuse ceph-fuse ceph-mds ceph-mgr)
 
 case "$what" in
 build) want=("${build[@]}") ;;
 run)   want=("${build[@]}" "${run[@]}") ;;
 test)  want=("${build[@]}" "${run[@]}" "${test[@]}") ;;
 bench|all) want=("${build[@]}" "${run[@]}" "${test[@]}" "${bench[@]}") ;;
-*) echo "usage: $0 [build|run|test|bench|all]" >&2; exit 2 ;;
+*) echo "usage: $0 [--list] [build|run|test|bench|all]" >&2; exit 2 ;;
 esac
+if [ -n "$list" ]; then
+	printf '%s\n' "${want[@]}"
+	exit 0
+fi
 
 if [ "$(id -u)" != 0 ]; then
 	echo "install-deps: must run as root to install packages" >&2

@@ -2,8 +2,13 @@
  * ready.c - the readiness line of cephvol-mount (see ready.h). The fd is
  * set once while parsing arguments, before any thread starts, and reported
  * from the main thread only, so no lock.
+ *
+ * A reader that is gone turns "ok" into a stop: kill(getpid(), SIGTERM),
+ * not raise(), which would aim at this thread, where SIGTERM is blocked;
+ * the process-wide signal goes to the thread that waits for it.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,15 +24,28 @@ ready_set_fd(int fd)
 	ready_fd = fd;
 }
 
-void
+int
 ready_report_ok(void)
 {
+	ssize_t k;
+	int r = 0;
+
 	if (ready_fd < 0)
-		return;
-	if (write(ready_fd, "ok\n", 3) != 3)
-		log_warn("cannot write to the ready fd: %s", strerror(errno));
+		return 0;
+	do
+		k = write(ready_fd, "ok\n", 3);
+	while (k < 0 && errno == EINTR);
+	if (k != 3) {
+		r = k < 0 ? -errno : -EIO;
+		log_err("cannot say we are ready on fd %d: %s: whoever started us "
+		    "gave up waiting or died, so nobody knows of this mount; "
+		    "stopping", ready_fd, r == -EPIPE ? "nobody reads it any more" :
+		    strerror(-r));
+		kill(getpid(), SIGTERM);
+	}
 	close(ready_fd);
 	ready_fd = -1;
+	return r;
 }
 
 void

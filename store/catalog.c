@@ -612,6 +612,32 @@ struct header_read {
 	int			 prval;
 };
 
+/*
+ * A header that could not be read because a remove got there between our
+ * catalogue read and the header read: the entry is no longer that ready
+ * volume. Not damage, so no "run fsck"; the volume is simply not listed.
+ */
+static bool
+list_gone(struct store *st, const struct catalog_entry *was)
+{
+	struct catalog_entry now;
+	bool gone;
+	int r;
+
+	r = catalog_entry_get(st, was->name, &now);
+	if (r < 0)
+		gone = r == -ENOENT;
+	else {
+		gone = !now.bad && (now.state != CATALOG_READY ||
+		    strcmp(now.id, was->id) != 0);
+		entry_clear(&now);
+	}
+	if (gone)
+		log_debug("volume=%s id=%s removed while being listed", was->name,
+		    was->id);
+	return gone;
+}
+
 /* Read the headers of e[base..lim) at once, appending to v. */
 static void
 list_window(struct store *st, const struct catalog_entry *e,
@@ -654,7 +680,7 @@ list_window(struct store *st, const struct catalog_entry *e,
 					    "unreadable (run cephvol fsck)",
 					    e[i].name, e[i].id);
 				free(raw);
-			} else
+			} else if (!list_gone(st, &e[i]))
 				log_warn("volume=%s id=%s: header missing or "
 				    "unreadable (run cephvol fsck)", e[i].name,
 				    e[i].id);
@@ -678,6 +704,7 @@ catalog_list(struct store *st, struct volume_meta **out, size_t *n)
 	r = catalog_entries(st, &e, &ne);
 	if (r < 0)
 		return r;
+	catalog_crash_point("list.headers");
 	v = calloc(ne ? ne : 1, sizeof(*v));
 	hr = calloc(ne ? ne : 1, sizeof(*hr));
 	if (v == NULL || hr == NULL) {

@@ -457,7 +457,8 @@ _stop_child() {
 	_CHILD_STATUS=
 	[[ "$_REAPED" == *" $pid "* ]] && return 0
 	kill -"$sig" "$pid" 2>/dev/null || true
-	[ "$sig" = TERM ] && kill -CONT "$pid" 2>/dev/null
+	# it may be gone (and reaped by bash) already: not an error
+	if [ "$sig" = TERM ]; then kill -CONT "$pid" 2>/dev/null || true; fi
 	for (( i = 0; i < 100; i++ )); do
 		kill -0 "$pid" 2>/dev/null || break
 		[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] && break

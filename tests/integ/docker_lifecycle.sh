@@ -4,6 +4,14 @@
 # container writes, a second one reads it back, two containers at once see
 # each other's writes, the lease is held while mounted and released after,
 # docker volume rm removes every object of the volume.
+#
+# Every dockerd on a host asks every plugin with a spec file in
+# /etc/docker/plugins (written there by every test's start_cephvold, and by
+# other test runs on the same host) for its volumes: an unfiltered
+# `docker volume ls` lists other tests' volumes too, such as their own v1.
+# So every listing here asks our driver only (--filter driver=), and the
+# container syncs its own filesystem (sync -f), not every one on the host:
+# a plain sync waits behind any other mount that is stuck.
 # timeout: 240
 . "$(dirname "$0")/../functions.sh"
 requires_root
@@ -18,8 +26,9 @@ run() { docker run --rm --pull never "$@"; }
 
 step "docker volume create, ls, inspect"
 docker volume create -d "$DRIVER" -o size=1G v1 >/dev/null
-docker volume ls --format '{{.Driver}} {{.Name}}' | grep -qx "$DRIVER v1" ||
-    fail "ls: $(docker volume ls)"
+ls_ours() { docker volume ls --filter driver="$DRIVER" "$@"; }
+ls_ours --format '{{.Driver}} {{.Name}}' | grep -qx "$DRIVER v1" ||
+    fail "ls: $(ls_ours)"
 docker volume inspect v1 > "$T/inspect"
 jq -e '.[0].Driver == env.DRIVER and .[0].Scope == "global" and
     .[0].Status.size == "1G" and .[0].Status.fs == "ext4" and
@@ -28,7 +37,7 @@ jq -e '.[0].Driver == env.DRIVER and .[0].Scope == "global" and
 
 step "a container writes, a second one reads"
 t0=$(date +%s%N)
-run -v v1:/data localhost/busybox:test sh -c 'echo hello > /data/f && sync'
+run -v v1:/data localhost/busybox:test sh -c 'echo hello > /data/f && sync -f /data/f'
 echo "first run with mkfs: $(( ($(date +%s%N) - t0) / 1000000 )) ms" >&2
 t0=$(date +%s%N)
 got=$(run -v v1:/data localhost/busybox:test cat /data/f)
@@ -64,7 +73,9 @@ echo "objects of v1 before rm: $n" >&2
 docker volume rm v1 >/dev/null
 left=$(rados -p "$POOL" ls | grep -v '^cephvol.catalog$' || true)
 [ -z "$left" ] || fail "objects left after docker volume rm: $left"
-docker volume ls -q | grep -qx v1 && fail "v1 still listed"
+if ls_ours -q | grep -qx v1; then fail "v1 still listed by $DRIVER: $(ls_ours)"; fi
+api /VolumeDriver.List | jq -e '[.Volumes[].Name] | index("v1") == null' >/dev/null ||
+    fail "our List still has v1: $(api /VolumeDriver.List)"
 
 step "nothing left on the host"
 [ -z "$(losetup -n -l -O BACK-FILE | grep "$T" || true)" ] || fail "loop devices left"

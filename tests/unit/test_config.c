@@ -1,12 +1,15 @@
 /*
  * test_config.c - common/config.h: defaults, the file format, -o
- * overrides, every kind of error sentence, config_init's order and
- * --dump-config read back to the same configuration.
+ * overrides, every kind of error sentence (a file's text never in one,
+ * command-line text escaped), the file size and type limits,
+ * config_init's order and --dump-config read back to the same
+ * configuration.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/config.h"
@@ -120,41 +123,160 @@ file_error(const char *text, const char *n1, const char *n2, const char *n3)
 		CHECK_CONTAINS(err, n2);
 	if (n3)
 		CHECK_CONTAINS(err, n3);
+	/* no text of the file: every bad line below says "hush" somewhere */
+	if (strstr(text, "hush") && strstr(err, "hush"))
+		HARNESS_FAIL_("the error shows the file's text: %s", err);
 	config_free(&c);
 }
 
 static void
 test_file_errors(void)
 {
+	/* an unknown key: its section and the closest known key, not itself */
 	file_error("[volume]\ndefault_sise = 1G\n", "bad.conf:2",
-	    "unknown key 'default_sise'", "did you mean 'volume.default_size'");
+	    "unknown key in section [volume]", "did you mean 'volume.default_size'");
+	file_error("[volume]\nhush = 1G\n", "bad.conf:2", "unknown key in section [volume]",
+	    NULL);
+	CHECK(strstr(err, "did you mean") == NULL);	/* nothing close */
 	/* the right key under the wrong section */
 	file_error("[ceph]\n\n\nlease_seconds = 5\n", "bad.conf:4",
-	    "unknown key 'lease_seconds' in section [ceph]",
-	    "did you mean 'volume.lease_seconds'");
-	/* nothing close: no suggestion */
-	file_error("[ceph]\nxyzzyplughfoo = 1\n", "unknown key 'xyzzyplughfoo'", NULL, NULL);
-	file_error("[volume]\ndefault_size = 12Q\n", "bad.conf:2",
-	    "bad value '12Q' for key [volume] default_size",
-	    "a size from 1M to 1P");
-	file_error("[volume]\nobject_size = 3M\n", "bad value '3M'", "power of two", NULL);
-	file_error("[volume]\nobject_size = 32K\n", "bad value '32K'", "64K to 64M", NULL);
-	file_error("[volume]\nlease_seconds = 2\n", "bad value '2'", "from 3 to 3600", NULL);
-	file_error("[volume]\ndefault_fs = btrfs\n", "bad value 'btrfs'", "ext4|xfs", NULL);
-	file_error("[ceph]\nconf = ceph.conf\n", "bad value 'ceph.conf'", "absolute path", NULL);
-	file_error("[ceph]\nclient = admin\n", "bad value 'admin'", "client.NAME", NULL);
-	file_error("[ceph]\npool = a/b\n", "bad value 'a/b'", "[a-zA-Z0-9]", NULL);
-	file_error("[ceph]\npool =\n", "bad value ''", "key [ceph] pool", NULL);
-	file_error("[ceph]\ntimeout = 0\n", "bad value '0'", "from 1 to 3600", NULL);
-	file_error("[ceph]\ntimeout = ten\n", "bad value 'ten'", NULL, NULL);
-	file_error("[metrics]\nlisten = 9283\n", "bad value '9283'", "HOST:PORT", NULL);
-	file_error("[metrics]\nlisten = x:99999\n", "bad value 'x:99999'", NULL, NULL);
-	file_error("[log]\nlevel = loud\n", "bad value 'loud'", "error|warn|info|debug", NULL);
-	file_error("[global]\n", "bad.conf:1", "unknown section [global]", "ceph, plugin");
+	    "unknown key in section [ceph]", "did you mean 'volume.lease_seconds'");
+	/* a bad value: the key and what it accepts, not the value */
+	file_error("[volume]\ndefault_size = 12hush\n", "bad.conf:2",
+	    "bad value for key [volume] default_size",
+	    "expected a size from 1M to 1P");
+	file_error("[volume]\nobject_size = 3M\n", "bad value for key [volume] object_size",
+	    "power of two", NULL);
+	CHECK(strstr(err, "3M") == NULL);
+	file_error("[volume]\nobject_size = 32K\n", "object_size", "64K to 64M", NULL);
+	file_error("[volume]\nlease_seconds = 2\n", "lease_seconds", "from 3 to 3600", NULL);
+	file_error("[volume]\ndefault_fs = hush\n", "default_fs", "ext4|xfs", NULL);
+	file_error("[ceph]\nconf = hush.conf\n", "[ceph] conf", "absolute path", NULL);
+	file_error("[ceph]\nclient = hush\n", "[ceph] client", "client.NAME", NULL);
+	file_error("[ceph]\npool = a/hush\n", "[ceph] pool", "[a-zA-Z0-9]", NULL);
+	file_error("[ceph]\npool =\n", "bad value for key [ceph] pool", NULL, NULL);
+	file_error("[ceph]\ntimeout = 0\n", "[ceph] timeout", "from 1 to 3600", NULL);
+	file_error("[ceph]\ntimeout = hush\n", "[ceph] timeout", NULL, NULL);
+	file_error("[metrics]\nlisten = 9283\n", "[metrics] listen", "HOST:PORT", NULL);
+	file_error("[metrics]\nlisten = hush:99999\n", "[metrics] listen", NULL, NULL);
+	file_error("[log]\nlevel = hush\n", "[log] level", "error|warn|info|debug", NULL);
+	file_error("[ceph]\nconf = /a\x1b[2Jhush\n", "[ceph] conf",
+	    "control characters are not allowed", NULL);
+	/* sections: a known one may be suggested, the file's is not shown */
+	file_error("[hush]\n", "bad.conf:1", "unknown section;", "ceph, plugin");
+	file_error("[volumes]\n", "bad.conf:1", "unknown section (did you mean [volume]?)",
+	    NULL);
 	file_error("[ceph\n", "bad.conf:1", "bad section header", NULL);
-	file_error("[ceph] x\n", "bad section header", NULL, NULL);
-	file_error("pool = x\n", "bad.conf:1", "outside any section", NULL);
-	file_error("[ceph]\npool x\n", "bad.conf:2", "expected 'key = value'", "pool x");
+	file_error("[ceph] hush\n", "bad section header", NULL, NULL);
+	file_error("hush = x\n", "bad.conf:1", "outside any section", NULL);
+	/* a line that is nothing: /etc/shadow's first line, say */
+	file_error("[ceph]\nroot:$y$hush:19000:0:99999:7:::\n", "bad.conf:2",
+	    "not 'key = value', a [section] line or a comment", NULL);
+	file_error("root:$6$hush:19000:0:99999:7:::\n", "bad.conf:1", "not 'key = value'",
+	    NULL);
+	/* a NUL byte (harness_file writes text up to its first NUL: add one) */
+	{
+		struct config c;
+		char p[4200];
+		snprintf(p, sizeof(p), "%s", harness_file("nul.conf", ""));
+		FILE *f = fopen(p, "w");
+		REQUIRE(f != NULL);
+		fwrite("[ceph]\npool = a\0hush\n", 1, 21, f);
+		REQUIRE(fclose(f) == 0);
+		config_defaults(&c);
+		CHECK_ERR(config_load_file(&c, p, err, sizeof(err)), -EINVAL);
+		CHECK_CONTAINS(err, "nul.conf:2: a NUL byte: not a text file");
+		CHECK(strstr(err, "hush") == NULL);
+		config_free(&c);
+	}
+	/* a huge unknown key is neither shown nor slow to refuse */
+	{
+		size_t n = CONFIG_MAX_BYTES - 100;
+		char *big = malloc(n + 1);
+		REQUIRE(big != NULL);
+		memcpy(big, "[ceph]\n", 7);
+		memset(big + 7, 'h', n - 7 - 4);
+		memcpy(big + n - 4, "=1\n", 3);
+		big[n - 1] = '\0';
+		file_error(big, "bad.conf:2", "unknown key in section [ceph]", NULL);
+		CHECK(strlen(err) < 600);
+		free(big);
+	}
+}
+
+/* What a file that is not a small regular file gets: refused, not read. */
+static void
+test_file_limits(void)
+{
+	struct config c;
+	char p[4200];
+	FILE *f;
+
+	/* exactly the limit is read */
+	snprintf(p, sizeof(p), "%s", harness_file("max.conf", ""));
+	f = fopen(p, "w");
+	REQUIRE(f != NULL);
+	fputs("[ceph]\npool = atlimit\n", f);
+	for (long n = (long)strlen("[ceph]\npool = atlimit\n"); n < CONFIG_MAX_BYTES; n++)
+		fputc(n % 64 == 63 ? '\n' : '#', f);
+	REQUIRE(fclose(f) == 0);
+	config_defaults(&c);
+	CHECK_OK(config_load_file(&c, p, err, sizeof(err)));
+	CHECK_STR(c.ceph_pool, "atlimit");
+	config_free(&c);
+
+	/* one byte more is refused before a line is parsed */
+	f = fopen(p, "a");
+	REQUIRE(f != NULL);
+	fputs("x", f);
+	REQUIRE(fclose(f) == 0);
+	config_defaults(&c);
+	CHECK_ERR(config_load_file(&c, p, err, sizeof(err)), -EFBIG);
+	CHECK_CONTAINS(err, p);
+	CHECK_CONTAINS(err, "too big: 1048577 bytes, the limit is 1024 KiB");
+	CHECK_STR(c.ceph_pool, "cephvol");
+	config_free(&c);
+
+	/* /dev/zero: a device, refused at once instead of read forever */
+	config_defaults(&c);
+	CHECK_ERR(config_load_file(&c, "/dev/zero", err, sizeof(err)), -EINVAL);
+	CHECK_CONTAINS(err, "config file /dev/zero is a character device; it must be "
+	    "a regular file of at most 1024 KiB");
+	config_free(&c);
+
+	/* a directory */
+	config_defaults(&c);
+	CHECK_ERR(config_load_file(&c, harness_tmpdir(), err, sizeof(err)), -EISDIR);
+	CHECK_CONTAINS(err, "is a directory");
+	config_free(&c);
+
+	/* a FIFO with no writer: refused, not waited on */
+	snprintf(p, sizeof(p), "%s/fifo.conf", harness_tmpdir());
+	unlink(p);
+	REQUIRE(mkfifo(p, 0600) == 0);
+	config_defaults(&c);
+	CHECK_ERR(config_load_file(&c, p, err, sizeof(err)), -EINVAL);
+	CHECK_CONTAINS(err, "is a FIFO");
+	config_free(&c);
+	unlink(p);
+
+	/* a regular file whose size says 0 but holds more (/proc) is read,
+	 * bounded; its text is not shown */
+	config_defaults(&c);
+	CHECK_ERR(config_load_file(&c, "/proc/self/status", err, sizeof(err)), -EINVAL);
+	CHECK_CONTAINS(err, "/proc/self/status:1: not 'key = value'");
+	CHECK(strstr(err, "Name") == NULL);
+	config_free(&c);
+
+	/* /dev/null is the one device accepted: an empty file */
+	CHECK_OK(config_init(&c, "/dev/null", NULL, 0, err, sizeof(err)));
+	CHECK_STR(c.ceph_pool, "cephvol");
+	CHECK_STR(c.path, "/dev/null");
+	config_free(&c);
+	/* and config_init passes the refusal on */
+	CHECK_ERR(config_init(&c, "/dev/zero", NULL, 0, err, sizeof(err)), -EINVAL);
+	CHECK_CONTAINS(err, "/dev/zero is a character device");
+	config_free(&c);
 }
 
 static void
@@ -268,6 +390,79 @@ test_overrides(void)
 	config_free(&c);
 }
 
+/* -o text is the user's own: shown, but escaped and cut short. */
+static void
+test_override_shown(void)
+{
+	struct config c;
+	char big[400];
+
+	config_defaults(&c);
+	/* a control character is refused in any value, and shown escaped */
+	CHECK_ERR(config_set_arg(&c, "ceph.conf=/x\n[ceph]\npool = evil", err,
+	    sizeof(err)), -EINVAL);
+	CHECK_CONTAINS(err, "-o: bad value '/x\\x0a[ceph]\\x0apool = evil' for key "
+	    "[ceph] conf: control characters are not allowed");
+	CHECK(strchr(err, '\n') == NULL);
+	CHECK_STR(c.ceph_conf, "/etc/ceph/ceph.conf");
+	CHECK_ERR(config_set_arg(&c, "log.level=\x1b]0;x\x07", err, sizeof(err)), -EINVAL);
+	CHECK_CONTAINS(err, "'\\x1b]0;x\\x07'");
+	CHECK_ERR(config_set_arg(&c, "plugin.driver=a\tb", err, sizeof(err)), -EINVAL);
+	CHECK_ERR(config_set_arg(&c, "metrics.listen=127.0.0.1:1\x7f", err, sizeof(err)),
+	    -EINVAL);
+	/* an unknown key and section, escaped */
+	CHECK_ERR(config_set_arg(&c, "ce\x1bph.po\\ol=1", err, sizeof(err)), -EINVAL);
+	CHECK_CONTAINS(err, "-o: unknown key 'po\\x5col' in section [ce\\x1bph]");
+	CHECK_ERR(config_set_arg(&c, "no-dot\x01=1", err, sizeof(err)), -EINVAL);
+	CHECK_CONTAINS(err, "key 'no-dot\\x01' must be written section.key");
+	CHECK_ERR(config_set_arg(&c, "no\x02" "equals", err, sizeof(err)), -EINVAL);
+	CHECK_CONTAINS(err, "-o no\\x02equals: expected section.key=value");
+	/* a long value: 64 bytes of it, then "..." */
+	memset(big, 'v', sizeof(big));
+	memcpy(big, "ceph.pool=/", 11);
+	big[sizeof(big) - 1] = '\0';
+	CHECK_ERR(config_set_arg(&c, big, err, sizeof(err)), -EINVAL);
+	CHECK_CONTAINS(err, "bad value '/vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv...'");
+	CHECK(strlen(err) < 300);
+	/* a long unknown key: bounded and no suggestion work */
+	memset(big, 'k', 200);
+	memcpy(big, "ceph.", 5);
+	memcpy(big + 200, "=1", 3);
+	CHECK_ERR(config_set_arg(&c, big, err, sizeof(err)), -EINVAL);
+	CHECK_CONTAINS(err, "...' in section [ceph]");
+	CHECK(strlen(err) < 300);
+	config_free(&c);
+
+	/* the path too, in "does not exist" and in the dump's first line */
+	CHECK_ERR(config_init(&c, "/no/such\n[ceph]", NULL, 0, err, sizeof(err)), -ENOENT);
+	CHECK_CONTAINS(err, "config file /no/such\\x0a[ceph] does not exist");
+	config_free(&c);
+	{
+		char p[4200], *buf = NULL;
+		size_t len = 0;
+		snprintf(p, sizeof(p), "%s/new\nline.conf", harness_tmpdir());
+		FILE *f = fopen(p, "w");
+		REQUIRE(f != NULL);
+		fputs("[ceph]\npool = nl\n", f);
+		REQUIRE(fclose(f) == 0);
+		CHECK_OK(config_init(&c, p, NULL, 0, err, sizeof(err)));
+		CHECK_STR(c.path, p);		/* the real path, for the helpers */
+		f = open_memstream(&buf, &len);
+		REQUIRE(f != NULL);
+		config_dump(&c, f);
+		fclose(f);
+		CHECK_CONTAINS(buf, "/new\\x0aline.conf\n");
+		/* every line of the dump is a comment, a section or a key */
+		for (char *l = buf, *nl; l && *l; l = nl ? nl + 1 : NULL) {
+			nl = strchr(l, '\n');
+			CHECK(*l == '#' || *l == '[' || *l == '\n' || strstr(l, " = ") != NULL);
+		}
+		free(buf);
+		config_free(&c);
+		unlink(p);
+	}
+}
+
 /* Every field of two configurations, compared. */
 static void
 check_same(const struct config *a, const struct config *b)
@@ -379,8 +574,10 @@ HARNESS_MAIN(
 	CASE(test_defaults),
 	CASE(test_file),
 	CASE(test_file_errors),
+	CASE(test_file_limits),
 	CASE(test_missing_file),
 	CASE(test_overrides),
+	CASE(test_override_shown),
 	CASE(test_dump_round_trip),
 	CASE(test_dump_text),
 )
