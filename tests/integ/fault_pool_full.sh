@@ -163,7 +163,7 @@ t_clear=$(now_ms)
 step "pools not full any more $((t_clear - t_off)) ms after the ratios were restored"
 wait_records $((n2 + 200)) 120
 read -r gap at t_end <<< "$(stall)"
-step "I/O stalled $gap ms (record $at), resumed $((t_end - t_clear)) ms after the full flag cleared"
+step "I/O stalled $gap ms (record $at), resumed $((t_end - t_off)) ms after the ratios were restored"
 
 step "stop the writer"
 stop_writer
