@@ -41,7 +41,9 @@ start_cephvold
 start_dockerd
 
 lines() { { wc -l < "$T/mnt/v1/log"; } 2>/dev/null || echo 0; }
-alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+# alive PID: running (a zombie, or a pid already reaped, is not; the shell
+# reaps its children by itself, so never ask kill -0 first)
+alive() { local st; st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) && [ -n "$st" ] && [ "$st" != Z ]; }
 running() { [ "$(docker inspect -f '{{.State.Running}}' wr 2>/dev/null)" = true ]; }
 # growing SECS: the container writes a line within SECS
 growing() {
@@ -73,7 +75,7 @@ dockerd_stop() {
 	while alive "$DOCKERD_PID" && [ $((SECONDS - t0)) -lt 60 ]; do sleep 0.1; done
 	if alive "$DOCKERD_PID"; then
 		fail "dockerd did not stop within $((SECONDS - t0)) s of SIG$1:" \
-		    "$(ps -o pid=,stat=,etime=,cmd= -p "$DOCKERD_PID" | cut -c1-80)"
+		    "$(ps -o pid=,stat=,etime=,cmd= -p "$DOCKERD_PID" | cut -c1-80 || true)"
 	fi
 	wait "$DOCKERD_PID" 2>/dev/null || true
 	_REAPED+="$DOCKERD_PID "	# (tests/functions.sh's record of reaped children)

@@ -15,7 +15,8 @@ requires mkfs.ext4 fsck.ext4 losetup mkfifo ceph-osd
 rec=$CEPHVOL_BUILD/tests/fsync_records
 [ -x "$rec" ] || fail "no $rec (run make)"
 
-unset CEPHVOL_TEST_CONF CEPHVOL_TEST_KEYRING
+# (on bluestore even in a --memstore run: a killed memstore OSD loses all)
+unset CEPHVOL_TEST_CONF CEPHVOL_TEST_KEYRING CEPHVOL_TEST_MEMSTORE
 ceph_env
 CLUSTER=$(dirname "$CEPH_CONF")
 cephlib() { "$CEPHVOL_SRC/tests/lib/ceph.sh" "$@"; }
@@ -30,7 +31,9 @@ LOG=$T/state/fuse/cv.log
 
 # --- the writer and the mount (the same in every fault_*.sh) ---------------
 
-alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+# alive PID: running (a zombie, or a pid already reaped, is not; the shell
+# reaps its children by itself, so never ask kill -0 first)
+alive() { local st; st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) && [ -n "$st" ] && [ "$st" != Z ]; }
 synced() { tail -n 4 "$T/rec.out" 2>/dev/null | awk '$1 == "synced" { n = $2 } END { printf "%.0f\n", n }'; }
 start_writer() {
 	"$rec" run "$M/records" > "$T/rec.out" 2> "$T/rec.err" &

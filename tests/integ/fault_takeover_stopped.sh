@@ -21,7 +21,8 @@ digest=$CEPHVOL_BUILD/tests/obj_digest
 [ -x "$rec" ] && [ -x "$digest" ] || fail "no $rec or $digest (run make)"
 LEASE=3
 
-unset CEPHVOL_TEST_CONF CEPHVOL_TEST_KEYRING
+# (on bluestore even in a --memstore run: a killed memstore OSD loses all)
+unset CEPHVOL_TEST_CONF CEPHVOL_TEST_KEYRING CEPHVOL_TEST_MEMSTORE
 ceph_env
 test_pool
 # no admin socket or log for our clients: a SIGSTOPped client's socket
@@ -47,7 +48,9 @@ unmount_quiet() { CEPHVOL_CONF=$1 timeout 60 "$CEPHVOL_BIN/cephvol" volume unmou
 cleanup_fn unmount_quiet "$T/a.conf" "$MA"
 cleanup_fn unmount_quiet "$T/b.conf" "$MB"
 
-alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+# alive PID: running (a zombie, or a pid already reaped, is not; the shell
+# reaps its children by itself, so never ask kill -0 first)
+alive() { local st; st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) && [ -n "$st" ] && [ "$st" != Z ]; }
 synced() { awk '$1 == "synced" { n = $2 } END { printf "%.0f\n", n }' "$T/rec.out" 2>/dev/null; }
 # at exit: A's server goes on (so its writer's I/O ends), then the writer dies
 cont_a() { [ -z "${apid:-}" ] || kill -CONT "$apid" 2>/dev/null; true; }
