@@ -81,7 +81,7 @@ growing() {
 	fail "not every container wrote within ${secs}s"
 }
 
-step "SIGKILL cephvold for ~15 s (lease 6 s): the mounts and the writers go on"
+step "SIGKILL cephvold for over two leases (lease 6 s): the mounts and the writers go on"
 declare -A down=()
 for v in $VOLS; do down[$v]=$(lines "$v"); done
 stop_cephvold KILL
