@@ -10,6 +10,16 @@
  *	fsync_records check FILE N	every record 0..N-1 is present and
  *					intact; a torn or missing tail after
  *					them is allowed. Prints what it found.
+ *	fsync_records run FILE [MAX]	like write, for the fault tests
+ *					(tests/integ/fault_*.sh): each line is
+ *					"synced N MS" with MS the wall clock in
+ *					milliseconds (comparable with `date
+ *					+%s%3N`); SIGTERM or SIGINT stop it after
+ *					the record in hand: it closes the file,
+ *					prints "stopped N LONGEST_MS AT" (the
+ *					longest write + fsync and the record it
+ *					was) and exits 0. An error is printed on
+ *					stderr as "error: ..." and exits 1.
  *
  * A record is RECSZ bytes: magic, sequence number, length, payload made
  * from the sequence number, and a CRC-32 over all of it. Exit 0 ok, 1
@@ -18,9 +28,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define RECSZ	4096
@@ -102,6 +114,82 @@ do_write(const char *file, uint64_t max)
 	return 0;
 }
 
+static volatile sig_atomic_t stopping;
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static uint64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* write, timed and stoppable: see the top of the file */
+static int
+do_run(const char *file, uint64_t max)
+{
+	unsigned char buf[RECSZ];
+	struct sigaction sa = { .sa_handler = on_stop, .sa_flags = SA_RESTART };
+	uint64_t seq, longest = 0, longest_at = 0;
+	int fd;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	fd = open(file, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	if (fd < 0) {
+		fprintf(stderr, "error: open %s: %s\n", file, strerror(errno));
+		return 1;
+	}
+	for (seq = 0; !stopping && (max == 0 || seq < max); seq++) {
+		uint64_t t0 = mono_ms(), took;
+
+		rec_fill(buf, seq);
+		ssize_t n = write(fd, buf, RECSZ);
+		if (n != RECSZ) {
+			fprintf(stderr, "error: write record %" PRIu64 " after %" PRIu64
+			    " ms: %s\n", seq, mono_ms() - t0,
+			    n < 0 ? strerror(errno) : "short write");
+			return 1;
+		}
+		if (fsync(fd) < 0) {
+			fprintf(stderr, "error: fsync after record %" PRIu64 " after %"
+			    PRIu64 " ms: %s\n", seq, mono_ms() - t0, strerror(errno));
+			return 1;
+		}
+		took = mono_ms() - t0;
+		if (took > longest) {
+			longest = took;
+			longest_at = seq;
+		}
+		printf("synced %" PRIu64 " %" PRIu64 "\n", seq + 1, wall_ms());
+	}
+	if (close(fd) < 0) {
+		fprintf(stderr, "error: close: %s\n", strerror(errno));
+		return 1;
+	}
+	printf("stopped %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", seq, longest, longest_at);
+	return 0;
+}
+
 static int
 do_check(const char *file, uint64_t want)
 {
@@ -139,6 +227,9 @@ main(int argc, char **argv)
 		return do_write(argv[2], argc > 3 ? strtoull(argv[3], NULL, 10) : 0);
 	if (argc == 4 && strcmp(argv[1], "check") == 0)
 		return do_check(argv[2], strtoull(argv[3], NULL, 10));
-	fprintf(stderr, "usage: fsync_records write FILE [MAX] | check FILE N\n");
+	if ((argc == 3 || argc == 4) && strcmp(argv[1], "run") == 0)
+		return do_run(argv[2], argc > 3 ? strtoull(argv[3], NULL, 10) : 0);
+	fprintf(stderr, "usage: fsync_records write FILE [MAX] | check FILE N | "
+	    "run FILE [MAX]\n");
 	return 2;
 }

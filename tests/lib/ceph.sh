@@ -5,6 +5,18 @@
 #   tests/lib/ceph.sh stop DIR                 stop exactly those daemons, rm DIR
 #   tests/lib/ceph.sh status DIR               exit 0 if both daemons run
 #
+# Faults, for tests that inject them (each on the running cluster in DIR):
+#   tests/lib/ceph.sh osd-kill DIR [SIGNAL]    signal osd.0 (default KILL) and,
+#                                              unless SIGNAL is STOP or CONT,
+#                                              wait until it is gone
+#   tests/lib/ceph.sh osd-start DIR            start osd.0 again (after osd-kill),
+#                                              wait until the mon has it up
+#   tests/lib/ceph.sh full DIR on|off          on: set the nearfull, backfillfull
+#                                              and full ratios below current use
+#                                              and wait until every pool carries
+#                                              the `full` flag; off: restore the
+#                                              ratios and wait until no pool does
+#
 # start prints shell exports on stdout (eval them); diagnostics go to stderr.
 # The cluster: cephx on, 127.0.0.1 only, a random free mon port, bluestore
 # on a sparse file (memstore on request), no mgr, no pools. It is ready for
@@ -217,6 +229,117 @@ stop_pids() {
 	fi
 }
 
+# osd_pid: the recorded pid of osd.0 (the last one recorded).
+osd_pid() {
+	awk '$2 == "osd.0" { p = $1 } END { if (p) print p; else exit 1 }' "$dir/pids"
+}
+
+# gone PID: PID has exited (a zombie counts as exited) or is no daemon of
+# this cluster any more.
+gone() { ! ours "$1" "$dir"; }
+
+cmd_osd_kill() {
+	local sig=${1:-KILL} pid i
+	pid=$(osd_pid) || die "no osd.0 recorded in $dir/pids"
+	ours "$pid" "$dir" || die "osd.0 ($pid) is not running"
+	kill -"$sig" "$pid" || die "cannot send SIG$sig to osd.0 ($pid)"
+	case "$sig" in STOP|CONT|SIGSTOP|SIGCONT|19|18) return 0 ;; esac
+	for i in $(seq 1 100); do
+		gone "$pid" && return 0
+		sleep 0.1
+	done
+	say "osd.0 ($pid) still runs 10 s after SIG$sig: SIGKILL"
+	kill -KILL "$pid" 2>/dev/null || true
+	for i in $(seq 1 50); do
+		gone "$pid" && return 0
+		sleep 0.1
+	done
+	die "osd.0 ($pid) does not stop"
+}
+
+cmd_osd_start() {
+	local pid i t0=$SECONDS
+	if pid=$(osd_pid) && ours "$pid" "$dir"; then
+		die "osd.0 ($pid) is running (osd-kill it first)"
+	fi
+	# the killed daemon's pid file would be read as the new one's, and
+	# its line in DIR/pids would make `status` fail
+	rm -f "$dir/run/osd.0.pid"
+	awk '$2 != "osd.0"' "$dir/pids" > "$dir/pids.new" && mv "$dir/pids.new" "$dir/pids"
+	ceph-osd --conf "$dir/ceph.conf" -i 0 >&2 ||
+	    die "ceph-osd failed to start (see $dir/log/osd.0.log)"
+	record_pid osd.0
+	pid=$(osd_pid)
+	# the mon may still list the killed daemon as up: wait for this one,
+	# whose addresses carry its pid as their nonce
+	for i in $(seq 1 240); do
+		if ceph_cmd osd dump 2>/dev/null | grep -q "^osd\.0 up *in .*/$pid[],]"; then
+			say "osd.0 up again in $((SECONDS - t0)) s"
+			return 0
+		fi
+		sleep 0.25
+	done
+	die "osd.0 did not come up in 60 s (see $dir/log/osd.0.log)"
+}
+
+# pools_full: the number of pools with the `full` flag (not nearfull or
+# backfillfull), and the number of pools, as "FULL POOLS".
+pools_full() {
+	ceph_cmd osd dump 2>/dev/null | awk '/^pool / {
+		n++
+		for (i = 1; i <= NF; i++)
+			if ($i == "flags" && ("," $(i + 1) ",") ~ /,full,/) f++
+	} END { print f + 0, n + 0 }'
+}
+
+cmd_full() {
+	local what=${1:-} saved=$dir/ratios f n i t0=$SECONDS
+	case "$what" in
+	on)
+		# keep the ratios in force now for `full off`
+		[ -s "$saved" ] || ceph_cmd osd dump 2>/dev/null |
+		    awk '/^(full|backfillfull|nearfull)_ratio / { print $1, $2 }' > "$saved"
+		[ "$(wc -l < "$saved")" = 3 ] || { rm -f "$saved"; die "cannot read the full ratios"; }
+		# lowest first: the mon wants nearfull <= backfillfull <= full
+		ceph_cmd osd set-nearfull-ratio 0.0001 >/dev/null 2>&1 &&
+		ceph_cmd osd set-backfillfull-ratio 0.0002 >/dev/null 2>&1 &&
+		ceph_cmd osd set-full-ratio 0.0003 >/dev/null 2>&1 || die "cannot set the full ratios"
+		for i in $(seq 1 240); do
+			read -r f n <<< "$(pools_full)"
+			if [ "$n" -gt 0 ] && [ "$f" = "$n" ]; then
+				say "$f pool(s) full in $((SECONDS - t0)) s"
+				return 0
+			fi
+			sleep 0.25
+		done
+		die "the pools did not turn full in 60 s ($(pools_full) full/pools)"
+		;;
+	off)
+		local full=0.95 backfill=0.9 near=0.85
+		if [ -s "$saved" ]; then
+			full=$(awk '$1 == "full_ratio" { print $2 }' "$saved")
+			backfill=$(awk '$1 == "backfillfull_ratio" { print $2 }' "$saved")
+			near=$(awk '$1 == "nearfull_ratio" { print $2 }' "$saved")
+		fi
+		# highest first, for the same order
+		ceph_cmd osd set-full-ratio "$full" >/dev/null 2>&1 &&
+		ceph_cmd osd set-backfillfull-ratio "$backfill" >/dev/null 2>&1 &&
+		ceph_cmd osd set-nearfull-ratio "$near" >/dev/null 2>&1 || die "cannot restore the full ratios"
+		rm -f "$saved"
+		for i in $(seq 1 240); do
+			read -r f n <<< "$(pools_full)"
+			if [ "$f" = 0 ] && ! ceph_cmd osd dump 2>/dev/null | grep -q '^osd\..*[ ,]full[ ,]'; then
+				say "no pool full any more after $((SECONDS - t0)) s"
+				return 0
+			fi
+			sleep 0.25
+		done
+		die "the pools are still full 60 s after restoring the ratios"
+		;;
+	*)	die "usage: ceph.sh full DIR on|off" ;;
+	esac
+}
+
 cmd_status() {
 	[ -f "$dir/pids" ] || return 1
 	local pid name n=0
@@ -233,5 +356,17 @@ case "$action" in
 start)	shift 2 || true; cmd_start "$@" ;;
 stop)	cmd_stop ;;
 status)	dir=$(cd "$dir" 2>/dev/null && pwd) || exit 1; cmd_status ;;
-*)	echo "usage: $0 start DIR [--memstore] | stop DIR | status DIR" >&2; exit 2 ;;
+osd-kill|osd-start|full)
+	dir=$(cd "$dir" 2>/dev/null && pwd) && [ -f "$dir/ceph.conf" ] ||
+	    die "no cluster in '${2:-}'"
+	export CEPH_CONF=$dir/ceph.conf
+	shift 2
+	case "$action" in
+	osd-kill)	cmd_osd_kill "$@" ;;
+	osd-start)	cmd_osd_start ;;
+	full)		cmd_full "$@" ;;
+	esac
+	;;
+*)	echo "usage: $0 start DIR [--memstore] | stop DIR | status DIR |" \
+	    "osd-kill DIR [SIGNAL] | osd-start DIR | full DIR on|off" >&2; exit 2 ;;
 esac
