@@ -39,7 +39,9 @@
  * sits on img->mutating, in ticket order, until done() has returned.
  * image_flush() notes the last ticket given and waits until no request with
  * a ticket at or below it is left. There is no cache: a write is complete
- * when RADOS acknowledges it; a held write keeps a flush waiting.
+ * when RADOS acknowledges it; a held write keeps a flush waiting, and so
+ * does a held image: a flush reports success only while the lease is
+ * confirmed (fuse/imagefs.c answers fsync with it).
  *
  * Locking: img->lock guards everything mutable (the gate, the sent and
  * parked lists, the mutating list, the counters) and is held while pieces
@@ -432,6 +434,10 @@ hold_locked(struct image *img)
 {
 	if (img->gate != GATE_OPEN)
 		return;
+	/* renewed since the caller looked: nothing to hold (and no resume
+	 * would come until the next renewal) */
+	if (img->guard && img->guard(img->guard_arg))
+		return;
 	img->gate = GATE_HELD;
 	cancel_sent_locked(img);
 	log_info("image %s: I/O held (lease unconfirmed), %u cancelled in flight",
@@ -470,6 +476,7 @@ fence_locked(struct image *img, int err, struct plist *failed)
 		return;
 	img->gate = GATE_FENCED;
 	atomic_store(&img->fence, err);
+	pthread_cond_broadcast(&img->cond);
 	cancel_sent_locked(img);
 	while ((p = img->parked.head) != NULL) {
 		plist_remove(&img->parked, p);
@@ -513,6 +520,7 @@ image_resume(struct image *img)
 	held = img->n_parked;
 	if (img->gate == GATE_HELD && guard_ok(img)) {
 		img->gate = GATE_OPEN;
+		pthread_cond_broadcast(&img->cond);	/* flushes wait for it */
 		log_info("image %s: I/O resumes, %u held piece(s) to send again%s",
 		    img->id, held, img->n_cancelling ? " once the cancelled ones "
 		    "are back" : "");
@@ -707,6 +715,14 @@ image_flush(struct image *img)
 	upto = img->next_ticket;
 	while (img->mut_head && img->mut_head->ticket <= upto)
 		pthread_cond_wait(&img->cond, &img->lock);
+	/* Durable, and still ours: a flush answered while the lease is
+	 * unconfirmed (a process just resumed from a stop, say) could report
+	 * success after another host took the volume. Wait for the lease to
+	 * be confirmed, or lost. */
+	while (img->gate != GATE_FENCED && (img->gate == GATE_HELD || !guard_ok(img))) {
+		hold_locked(img);
+		pthread_cond_wait(&img->cond, &img->lock);
+	}
 	pthread_mutex_unlock(&img->lock);
 	return atomic_load(&img->fence);
 }

@@ -49,7 +49,8 @@ int	image_submit_write(struct image *img, struct image_io *io);
 /* Whole objects inside the range are removed, partial ones zeroed or
  * truncated at their tail. */
 int	image_submit_discard(struct image *img, struct image_io *io);
-/* Returns when every write and discard submitted before it is acknowledged. */
+/* Returns when every write and discard submitted before it is acknowledged
+ * and the gate is open (the lease confirmed): 0, or the fence error. */
 int	image_flush(struct image *img);
 /* Waits for everything in flight, then frees. */
 void	image_close(struct image *img);

@@ -130,7 +130,7 @@ for v in $VOLS; do
 	    fail "lease of $v not released: $(docker volume inspect "$v")"
 done
 [ -z "$(losetup -n -l -O BACK-FILE | grep "$T/" || true)" ] || fail "loop device left: $(losetup -l)"
-if grep -q "$T/state/fuse" /proc/self/mountinfo; then fail "FUSE mount left"; fi
+if grep -q "$T/state/vol" /proc/self/mountinfo; then fail "FUSE mount left"; fi
 jq -e '.volumes == {}' "$T/state/mounts.json" >/dev/null ||
     fail "references left: $(cat "$T/state/mounts.json")"
 

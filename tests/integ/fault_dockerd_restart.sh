@@ -153,7 +153,7 @@ jq -e '.volumes == {}' "$T/state/mounts.json" >/dev/null ||
     fail "references left: $(cat "$T/state/mounts.json")"
 assert_eq "$(lease)" none "lease of v1 after the container was removed"
 [ -z "$(losetup -n -l -O BACK-FILE | grep "$T/" || true)" ] || fail "loop device left: $(losetup -l)"
-if grep -q "$T/state/fuse" /proc/self/mountinfo; then fail "FUSE mount left"; fi
+if grep -q "$T/state/vol" /proc/self/mountinfo; then fail "FUSE mount left"; fi
 
 step "every line written is there, in order"
 docker run --rm --pull never -v v1:/data localhost/busybox:test cat /data/log > "$T/log"

@@ -11,7 +11,7 @@
 # timeout: 240
 . "$(dirname "$0")/../functions.sh"
 requires_root
-requires mkfs.ext4 fsck.ext4 losetup mkfifo ceph-osd
+requires mkfs.ext4 fsck.ext4 losetup mkfifo ceph-osd jq
 rec=$CEPHVOL_BUILD/tests/fsync_records
 [ -x "$rec" ] || fail "no $rec (run make)"
 
@@ -27,7 +27,6 @@ awk '{ print } /^\[client\]/ { print "admin socket ="; print "log file =" }' \
     "$CEPH_CONF" > "$T/ceph.conf"
 write_config ceph.conf="$T/ceph.conf" volume.lease_seconds=30 log.level=info
 M=$T/m
-LOG=$T/state/fuse/cv.log
 
 # --- the writer and the mount (the same in every fault_*.sh) ---------------
 
@@ -128,6 +127,7 @@ verify() {
 
 step "create and mount volume cv (lease 30 s); the writer starts"
 cephvol volume create cv -o size=512M >/dev/null
+LOG=$(state_of cv).log
 cleanup_fn unmount_quiet
 cephvol volume mount cv "$M"
 start_writer

@@ -32,7 +32,6 @@ awk '{ print } /^\[client\]/ { print "admin socket ="; print "log file =" }' \
 write_config ceph.conf="$T/ceph.conf" volume.lease_seconds=$LEASE log.level=info
 cp "$CEPHVOL_CONF" "$T/a.conf"
 MA=$T/ma MB=$T/mb
-LOGA=$T/state/fuse/hv.log
 
 # host B: its own client with the caps a host needs, its own state dir
 B=client.hostb$(od -An -N2 -tx1 /dev/urandom | tr -d ' \n')
@@ -76,15 +75,16 @@ same_objects() {
 }
 no_mounts_of_a() {
 	! grep -qF " $MA " /proc/self/mounts || fail "A's filesystem is still mounted"
-	! grep -qF " $T/state/fuse/" /proc/self/mounts || fail "A's FUSE mount is left"
+	! grep -qF " $T/state/vol/" /proc/self/mounts || fail "A's FUSE mount is left"
 	! losetup -n -l -O BACK-FILE | grep -qF "$T/state/" || fail "A's loop device is left"
 }
 
 step "host A creates hv (lease ${LEASE}s), mounts it; the writer starts"
 a volume create hv -o size=256M >/dev/null
 id=$(a --json volume inspect hv | jq -r .id)
+LOGA=$T/state/vol/$id.log
 a volume mount hv "$MA"
-apid=$(cat "$T/state/fuse/hv.pid")
+apid=$(head -n 1 "$T/state/vol/$id.pid")
 addr=$(a --json lock ls hv | jq -r .lease.addr)
 [ -n "$addr" ] && [ "$addr" != null ] || fail "no lease address: $(a --json lock ls hv)"
 step "A: cephvol-mount $apid, RADOS address $addr"
@@ -130,7 +130,7 @@ t_took=$(date +%s%3N)
 # whose reply A sent before it stopped may return after the stop)
 mark=$(synced)
 step "B took hv over $((t_took - t_stop)) ms after A stopped; A's writer had $mark records fsync'ed"
-grep -q "taken over from" "$T/state-b/fuse/hv.log" || fail "no takeover in B's log: $(cat "$T/state-b/fuse/hv.log")"
+grep -q "taken over from" "$T/state-b/vol/$id.log" || fail "no takeover in B's log: $(cat "$T/state-b/vol/$id.log")"
 ceph osd blocklist ls 2>/dev/null | grep -qF "$addr" || fail "A ($addr) is not blocklisted: $(ceph osd blocklist ls 2>&1)"
 "$rec" check "$MB/records" "$mark" >&2 || fail "records A had fsync'ed are lost or damaged"
 head -c 1048576 /dev/urandom > "$T/marker"
