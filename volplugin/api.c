@@ -82,6 +82,8 @@ struct job {
 	char			 id[API_MAX_ID + 1];
 	json_t			*opts;		/* owned, Create only, may be NULL */
 
+	struct mounts_owner	 owner;		/* the caller (dockerd), Mount */
+
 	unsigned		 status;	/* reply, set by the worker */
 	json_t			*reply;
 	enum metrics_result	 result;
@@ -579,10 +581,15 @@ commit_ref(struct api *api, struct job *job, const char *mp, char *err, size_t e
 		snprintf(err, errlen, "the request timed out meanwhile");
 		return false;
 	}
-	r = mounts_ref(api->mt, job->name, job->id);
-	if (r == 0)
+	r = mounts_ref(api->mt, job->name, job->id, &job->owner);
+	if (r >= 0)
 		job->committed = true;
 	pthread_mutex_unlock(&job->lock);
+	if (r == 1)
+		log_info("Mount volume=%s id=%.16s: its reference was taken by a "
+		    "dockerd that is gone; taken over by pid %d (a restarted dockerd "
+		    "mounting a running container again)", job->name, job->id,
+		    (int)job->owner.pid);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot record the mount in the state "
 		    "directory %s: %s", api->cfg->plugin_state_dir, strerror(-r));
@@ -935,10 +942,13 @@ api_deadline_s(const struct config *cfg, enum metrics_endpoint ep)
 	return t < docker - DOCKER_MARGIN_S ? t : docker - DOCKER_MARGIN_S;
 }
 
-/* Run job on its own thread; wait at most api_deadline_s(). */
+/* Run job on its own thread; wait at most api_deadline_s(), or until the
+ * caller hangs up. */
 static unsigned
-job_run(struct api *api, struct job *job, json_t **reply, enum metrics_result *res)
+job_run(struct api *api, struct job *job, const struct api_caller *caller,
+    json_t **reply, enum metrics_result *res)
 {
+	bool hung_up = false;
 	unsigned limit = api_deadline_s(api->cfg, job->ep);
 	struct timespec deadline;
 	pthread_attr_t attr;
@@ -988,6 +998,18 @@ job_run(struct api *api, struct job *job, json_t **reply, enum metrics_result *r
 			break;
 		if (r != ETIMEDOUT)
 			continue;
+		if (caller && caller->gone && !job->committed) {
+			/* not under job.lock: the transport's check may block
+			 * briefly, and the worker needs the lock to commit */
+			pthread_mutex_unlock(&job->lock);
+			hung_up = caller->gone(caller->arg);
+			pthread_mutex_lock(&job->lock);
+			if (hung_up && !job->done && !job->committed)
+				break;
+			hung_up = false;
+			if (job->done)
+				break;
+		}
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec < deadline.tv_sec || (now.tv_sec == deadline.tv_sec &&
 		    now.tv_nsec < deadline.tv_nsec))
@@ -997,7 +1019,16 @@ job_run(struct api *api, struct job *job, json_t **reply, enum metrics_result *r
 		/* only in-memory work is left: wait it out */
 		deadline.tv_sec += 5;
 	}
-	if (!job->done && atomic_load(&api->stopping)) {
+	if (!job->done && hung_up) {
+		job->abandoned = true;
+		*reply = api_error("the caller of %s of volume %s hung up; it goes on in "
+		    "the background%s", metrics_endpoint_name(job->ep), job->name,
+		    job->ep == EP_MOUNT ? " and is undone if it completes" : "");
+		log_warn("%s volume=%s: the caller hung up while %s",
+		    metrics_endpoint_name(job->ep), job->name, job->phase);
+		*res = RESULT_ERROR;
+		status = 200;
+	} else if (!job->done && atomic_load(&api->stopping)) {
 		job->abandoned = true;
 		*reply = api_error("cephvold is stopping: %s of volume %s was not "
 		    "answered; it goes on in the background",
@@ -1067,7 +1098,7 @@ blank(const char *body, size_t len)
 
 unsigned
 api_handle(struct api *api, const char *path, const char *body, size_t len,
-    json_t **reply, enum metrics_result *res)
+    const struct api_caller *caller, json_t **reply, enum metrics_result *res)
 {
 	const struct endpoint *e = NULL;
 	json_error_t je;
@@ -1178,7 +1209,9 @@ api_handle(struct api *api, const char *path, const char *body, size_t len,
 		job->opts = json_is_object(f) ? json_incref(f) : NULL;
 	}
 	json_decref(j);
-	return job_run(api, job, reply, res);
+	if (caller)
+		job->owner = mounts_owner_of(caller->pid);
+	return job_run(api, job, caller, reply, res);
 }
 
 /* --- life cycle --------------------------------------------------------- */

@@ -6,7 +6,9 @@
 #ifndef CEPHVOL_VOLPLUGIN_API_H
 #define CEPHVOL_VOLPLUGIN_API_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -36,6 +38,18 @@ int	api_connect(struct api *api);
 void	api_free(struct api *api);
 
 /*
+ * Who sent a request, as far as the transport knows: the peer process
+ * (SO_PEERCRED on the unix socket: dockerd), and whether it has hung up
+ * meanwhile (asked about once a second while the request is answered;
+ * a caller that left gets no reply, and a Mount it asked for is undone).
+ */
+struct api_caller {
+	pid_t	 pid;			/* 0 if unknown */
+	bool	(*gone)(void *arg);	/* may be NULL */
+	void	*arg;
+};
+
+/*
  * Answer one request. path is the URL path ("/VolumeDriver.Mount"), body
  * may be NULL (empty). Returns the HTTP status; *reply is a new JSON object
  * ({"Err": "..."} on any failure). Bounded by api_deadline_s(): a handler that
@@ -43,7 +57,8 @@ void	api_free(struct api *api);
  * work finishes (or is undone) in the background. Thread-safe.
  */
 unsigned api_handle(struct api *api, const char *path, const char *body,
-	    size_t len, json_t **reply, enum metrics_result *result);
+	    size_t len, const struct api_caller *caller, json_t **reply,
+	    enum metrics_result *result);
 
 /* Seconds a caller of ep waits: plugin.timeout, but always 10 s under
  * Docker's own limit for that call (120 s Create/Mount, 60 s others). */

@@ -136,7 +136,7 @@ handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 		reply = api_error("method %.16s not allowed; the plugin API is POST only",
 		    method);
 	} else
-		status = api_handle(h->api, url, rq->body, rq->len, &reply, &res);
+		status = api_handle(h->api, url, rq->body, rq->len, NULL, &reply, &res);
 	metrics_request(ep, res, now_ns() - rq->start_ns);
 	log_debug("%s %s -> %u (%.1f ms)", method, url, status,
 	    (double)(now_ns() - rq->start_ns) / 1e6);

@@ -17,6 +17,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -39,6 +40,7 @@ struct mref {
 	struct mref	*next;
 	char		*id;		/* owned */
 	unsigned	 count;
+	struct mounts_owner owner;	/* the dockerd that took it, or 0 */
 };
 
 struct mvol {
@@ -116,7 +118,9 @@ encode(struct mounts *mt)
 			goto out_nomem;
 		}
 		for (struct mref *r = v->refs; r; r = r->next)
-			json_object_set_new(refs, r->id, json_integer(r->count));
+			json_object_set_new(refs, r->id, json_pack("{s:i, s:i, s:I}",
+			    "count", (int)r->count, "owner_pid", (int)r->owner.pid,
+			    "owner_start", (json_int_t)r->owner.start));
 		json_object_set_new(o, "meta", volume_meta_json(&v->meta));
 		json_object_set_new(o, "mountpoint", json_string(v->mountpoint));
 		json_object_set_new(o, "helper_pid", json_integer(v->helper));
@@ -204,7 +208,11 @@ load(struct mounts *mt, char *err, size_t errlen)
 		v->helper = (pid_t)json_integer_value(json_object_get(o, "helper_pid"));
 		json_object_foreach(refs, id, cnt) {
 			struct mref *rf;
-			json_int_t n = json_integer_value(cnt);
+			/* {"count", "owner_pid", "owner_start"}, or a bare count
+			 * (an older version's file: owner unknown) */
+			json_int_t n = json_is_object(cnt) ?
+			    json_integer_value(json_object_get(cnt, "count")) :
+			    json_integer_value(cnt);
 			if (n <= 0)
 				continue;
 			rf = calloc(1, sizeof(*rf));
@@ -213,6 +221,12 @@ load(struct mounts *mt, char *err, size_t errlen)
 				continue;
 			}
 			rf->count = (unsigned)n;
+			if (json_is_object(cnt)) {
+				rf->owner.pid = (pid_t)json_integer_value(
+				    json_object_get(cnt, "owner_pid"));
+				rf->owner.start = (uint64_t)json_integer_value(
+				    json_object_get(cnt, "owner_start"));
+			}
 			rf->next = v->refs;
 			v->refs = rf;
 		}
@@ -354,8 +368,52 @@ mounts_set_helper(struct mounts *mt, const char *name, pid_t pid)
 	return r;
 }
 
+struct mounts_owner
+mounts_owner_of(pid_t pid)
+{
+	struct mounts_owner o = { 0, 0 };
+	char path[64], buf[1024], *p;
+	ssize_t n;
+	int fd;
+
+	if (pid <= 0)
+		return o;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return o;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return o;
+	buf[n] = '\0';
+	/* after "pid (comm)": state is field 3, starttime field 22 */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return o;
+	char *save = NULL, *tok = strtok_r(p + 1, " ", &save);
+	for (int field = 3; tok && field < 22; field++)
+		tok = strtok_r(NULL, " ", &save);
+	if (tok == NULL)
+		return o;
+	o.pid = pid;
+	o.start = strtoull(tok, NULL, 10);
+	return o;
+}
+
+/* Is the process that took a reference gone (known, and not running)? */
+static bool
+owner_gone(const struct mounts_owner *o)
+{
+	struct mounts_owner now;
+
+	if (o->pid <= 0)
+		return false;	/* unknown: assume it lives */
+	now = mounts_owner_of(o->pid);
+	return now.pid == 0 || now.start != o->start;
+}
+
 int
-mounts_ref(struct mounts *mt, const char *name, const char *id)
+mounts_ref(struct mounts *mt, const char *name, const char *id,
+    const struct mounts_owner *owner)
 {
 	struct mvol *v;
 	struct mref *rf;
@@ -369,6 +427,17 @@ mounts_ref(struct mounts *mt, const char *name, const char *id)
 	for (rf = v->refs; rf; rf = rf->next)
 		if (strcmp(rf->id, id) == 0)
 			break;
+	if (rf && owner && owner->pid > 0 && (rf->owner.pid != owner->pid ||
+	    rf->owner.start != owner->start) && owner_gone(&rf->owner)) {
+		/* a restarted dockerd mounting its running container again */
+		struct mounts_owner was = rf->owner;
+		rf->owner = *owner;
+		r = save(mt);
+		if (r < 0)
+			rf->owner = was;
+		pthread_mutex_unlock(&mt->lock);
+		return r < 0 ? r : 1;
+	}
 	if (rf == NULL) {
 		rf = calloc(1, sizeof(*rf));
 		if (rf == NULL || (rf->id = strdup(id)) == NULL) {
@@ -378,6 +447,8 @@ mounts_ref(struct mounts *mt, const char *name, const char *id)
 		}
 		rf->next = v->refs;
 		v->refs = rf;
+		if (owner)
+			rf->owner = *owner;
 	}
 	rf->count++;
 	r = save(mt);

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct mounts;
@@ -40,8 +41,29 @@ int	mounts_begin(struct mounts *mt, const struct volume_meta *m,
 	    const char *mountpoint);
 /* The cephvol-mount serving name (informational, saved). */
 int	mounts_set_helper(struct mounts *mt, const char *name, pid_t pid);
-/* One more reference (name, id). -ENOENT if name has no entry. */
-int	mounts_ref(struct mounts *mt, const char *name, const char *id);
+/*
+ * Who takes a reference: the dockerd process on the other end of the
+ * socket (its pid and start time, so a reused pid is not mistaken for it),
+ * or { 0, 0 } when unknown.
+ */
+struct mounts_owner {
+	pid_t		pid;
+	uint64_t	start;		/* /proc/PID/stat field 22, clock ticks */
+};
+/* The owner identity of process pid ({0, 0} if it cannot be read). */
+struct mounts_owner mounts_owner_of(pid_t pid);
+/*
+ * One more reference (name, id), for owner. Docker counts its own Mounts
+ * of one mount ID (docker cp on a running container mounts it again, and
+ * unmounts as often), but a dockerd that restarts forgets its count and
+ * mounts every running container's ID once more, to unmount it once:
+ * so a Mount of an ID whose reference was taken by a dockerd that is gone,
+ * from another one, takes that reference over instead of adding one.
+ * Returns 0 (added), 1 (taken over) or -errno; -ENOENT if name has no
+ * entry.
+ */
+int	mounts_ref(struct mounts *mt, const char *name, const char *id,
+	    const struct mounts_owner *owner);
 /* One reference fewer; *left is the volume's total afterwards.
  * -ENOENT (nothing changed) if (name, id) holds no reference. */
 int	mounts_unref(struct mounts *mt, const char *name, const char *id,

@@ -7,6 +7,8 @@
  * the mount pipeline (attach.h) is replaced by stubs whose answers each case
  * sets.
  */
+#include <sys/wait.h>
+
 #include "tests/unit/harness.h"
 
 #include "volplugin/metrics.c"
@@ -78,14 +80,14 @@ test_refs_per_id(void)
 
 	REQUIRE(mounts_open(fresh_dir("refs"), &mt, err, sizeof(err)) == 0);
 	meta(&m, "v1");
-	CHECK_ERR(mounts_ref(mt, "v1", "a"), -ENOENT);	/* no entry yet */
+	CHECK_ERR(mounts_ref(mt, "v1", "a", NULL), -ENOENT);	/* no entry yet */
 	CHECK_OK(mounts_begin(mt, &m, "/mnt/v1"));
 	CHECK(mounts_has(mt, "v1"));
 	CHECK_INT(mounts_refs(mt, "v1"), 0);
 	CHECK_INT(mounts_count(mt), 0);
-	CHECK_OK(mounts_ref(mt, "v1", "a"));
-	CHECK_OK(mounts_ref(mt, "v1", "a"));		/* docker cp repeats an ID */
-	CHECK_OK(mounts_ref(mt, "v1", "b"));
+	CHECK_OK(mounts_ref(mt, "v1", "a", NULL));
+	CHECK_OK(mounts_ref(mt, "v1", "a", NULL));		/* docker cp repeats an ID */
+	CHECK_OK(mounts_ref(mt, "v1", "b", NULL));
 	CHECK_INT(mounts_refs(mt, "v1"), 3);
 	CHECK_INT(mounts_count(mt), 1);
 	CHECK_ERR(mounts_unref(mt, "v1", "zzz", &left), -ENOENT);
@@ -117,8 +119,8 @@ test_persisted(void)
 	meta(&m, "pgdata");
 	CHECK_OK(mounts_begin(mt, &m, "/mnt/pgdata"));
 	CHECK_OK(mounts_set_helper(mt, "pgdata", 4242));
-	CHECK_OK(mounts_ref(mt, "pgdata", "id1"));
-	CHECK_OK(mounts_ref(mt, "pgdata", "id2"));
+	CHECK_OK(mounts_ref(mt, "pgdata", "id1", NULL));
+	CHECK_OK(mounts_ref(mt, "pgdata", "id2", NULL));
 	mounts_close(mt);		/* as if cephvold was killed here */
 
 	REQUIRE(mounts_open(dir, &mt, err, sizeof(err)) == 0);
@@ -178,7 +180,7 @@ test_reconcile(void)
 	REQUIRE(mounts_open(dir, &mt, err, sizeof(err)) == 0);
 	meta(&a, "alive");
 	CHECK_OK(mounts_begin(mt, &a, "/nonexistent/alive"));
-	CHECK_OK(mounts_ref(mt, "alive", "x"));
+	CHECK_OK(mounts_ref(mt, "alive", "x", NULL));
 	mounts_close(mt);
 
 	/* mounted, helper alive: kept, nothing idle */
@@ -207,7 +209,7 @@ test_reconcile(void)
 	CHECK_INT(mounts_refs(mt, "alive"), 0);
 	meta(&c, "gone");
 	CHECK_OK(mounts_begin(mt, &c, "/nonexistent/gone"));
-	CHECK_OK(mounts_ref(mt, "gone", "x"));
+	CHECK_OK(mounts_ref(mt, "gone", "x", NULL));
 	stub_state = (struct attach_state){ .mounted = false };
 	CHECK_INT(mounts_reconcile(mt, &ctx, "/nonexistent"), 3);
 	CHECK(idle_has(mt, "gone"));
@@ -243,5 +245,54 @@ test_metrics_text(void)
 	free(t);
 }
 
-HARNESS_MAIN(CASE(test_refs_per_id), CASE(test_persisted), CASE(test_damaged_file),
-    CASE(test_reconcile), CASE(test_metrics_text))
+/*
+ * The same mount ID from the same dockerd counts again (docker cp on a
+ * running container); from a new dockerd, when the one that took the
+ * reference is gone (a restart), it takes that reference over; from
+ * another live process it counts again. Owners survive a reload.
+ */
+static void
+test_refs_owner(void)
+{
+	struct mounts *mt;
+	struct volume_meta m;
+	struct mounts_owner me = mounts_owner_of(getpid()), parent, dead;
+	char err[256], dir[4200];
+	unsigned left;
+	pid_t child;
+
+	CHECK(me.pid == getpid() && me.start > 0);
+	parent = mounts_owner_of(getppid());
+	if ((child = fork()) == 0)
+		_exit(0);
+	REQUIRE(child > 0);
+	dead = mounts_owner_of(child);	/* may already be a zombie: fine */
+	waitpid(child, NULL, 0);
+	if (dead.pid == 0)
+		dead = (struct mounts_owner){ child, 1 };
+	CHECK(mounts_owner_of(child).pid == 0);
+
+	snprintf(dir, sizeof(dir), "%s", fresh_dir("owner"));
+	REQUIRE(mounts_open(dir, &mt, err, sizeof(err)) == 0);
+	meta(&m, "v1");
+	CHECK_OK(mounts_begin(mt, &m, "/mnt/v1"));
+	CHECK_INT(mounts_ref(mt, "v1", "a", &dead), 0);
+	CHECK_INT(mounts_ref(mt, "v1", "a", &me), 1);	/* taken over */
+	CHECK_INT(mounts_refs(mt, "v1"), 1);
+	CHECK_INT(mounts_ref(mt, "v1", "a", &me), 0);	/* docker cp */
+	CHECK_INT(mounts_refs(mt, "v1"), 2);
+	CHECK_INT(mounts_ref(mt, "v1", "a", &parent), 0);	/* alive: counts */
+	CHECK_INT(mounts_refs(mt, "v1"), 3);
+	mounts_close(mt);
+	REQUIRE(mounts_open(dir, &mt, err, sizeof(err)) == 0);
+	CHECK_INT(mounts_refs(mt, "v1"), 3);
+	CHECK_OK(mounts_unref(mt, "v1", "a", &left));
+	CHECK_OK(mounts_unref(mt, "v1", "a", &left));
+	CHECK_OK(mounts_unref(mt, "v1", "a", &left));
+	CHECK_INT(left, 0);
+	volume_meta_free(&m);
+	mounts_close(mt);
+}
+
+HARNESS_MAIN(CASE(test_refs_per_id), CASE(test_refs_owner), CASE(test_persisted),
+    CASE(test_damaged_file), CASE(test_reconcile), CASE(test_metrics_text))

@@ -68,7 +68,7 @@ ask(const char *path, const char *body, unsigned want_status)
 	unsigned st;
 
 	setup();
-	st = api_handle(api, path, body, body ? strlen(body) : 0, &reply, &res);
+	st = api_handle(api, path, body, body ? strlen(body) : 0, NULL, &reply, &res);
 	if (st != want_status)
 		HARNESS_FAIL_("%s %s: status %u, want %u", path, body ? body : "(none)",
 		    st, want_status);
@@ -88,12 +88,12 @@ test_activate_capabilities(void)
 	json_t *r;
 
 	setup();
-	CHECK_INT(api_handle(api, "/Plugin.Activate", NULL, 0, &r, &res), 200);
+	CHECK_INT(api_handle(api, "/Plugin.Activate", NULL, 0, NULL, &r, &res), 200);
 	CHECK_STR(json_string_value(json_array_get(json_object_get(r, "Implements"), 0)),
 	    "VolumeDriver");
 	json_decref(r);
 	/* dockerd sends "\n" or nothing; both are an empty body */
-	CHECK_INT(api_handle(api, "/VolumeDriver.Capabilities", "\n", 1, &r, &res), 200);
+	CHECK_INT(api_handle(api, "/VolumeDriver.Capabilities", "\n", 1, NULL, &r, &res), 200);
 	CHECK_STR(json_string_value(json_object_get(json_object_get(r, "Capabilities"),
 	    "Scope")), "global");
 	json_decref(r);
