@@ -8,17 +8,32 @@
  * so requests for different volumes run in parallel, and a slow request
  * (bounded by plugin.timeout in api.c) only holds its own connection.
  *
- * A request's body is gathered in struct req (one per request, freed in
- * the completion callback) up to API_MAX_BODY; a larger Content-Length is
- * answered 413 at once, a larger chunked body is drained and answered 413
- * at its end. Headers beyond the connection memory limit get 431 from
- * libmicrohttpd itself. Only POST is served (405 otherwise).
+ * A request's state is a struct req, made when its request line is in
+ * (uri_logged) and freed in the completion callback. A head over
+ * HTTP_MAX_HEAD gets 431, a body over API_MAX_BODY 413, a method other
+ * than POST 405, a URL with an encoded NUL (%00) 400. A refused request's
+ * body is read and dropped first, up to HTTP_MAX_DRAIN, so a client still
+ * sending gets the reply instead of a broken pipe; a larger body (by
+ * Content-Length), or a client that asked "Expect: 100-continue", is
+ * answered at once, before it sends; a chunked body past HTTP_MAX_DRAIN
+ * is cut without a reply.
+ *
+ * Every reply we send is JSON {"Err": ...} (or the endpoint's answer) with
+ * Docker's content type. libmicrohttpd answers by itself (HTML, then
+ * closes) only what never reaches us: a head that does not fit its
+ * HTTP_CONN_MEMORY buffer, or broken HTTP framing (request line, chunks,
+ * Content-Length); it has no hook for those replies.
+ *
+ * What a client sends reaches log lines and Errs only through
+ * str_escape(), once.
  */
 #include <errno.h>
 #include <grp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -33,19 +48,47 @@
 #include "volplugin/http.h"
 #include "volplugin/metrics.h"
 
+/* Request line and headers at most; more gets 431. */
+#define HTTP_MAX_HEAD		(32 * 1024)
+/* libmicrohttpd's memory per connection (head, header records, reply
+ * headers). Heads up to about 95 KB in one header, or 400 headers of 100
+ * bytes, reach us (and get our 431); larger ones get libmicrohttpd's. A
+ * kept-alive connection holds all of it in RAM after its first request
+ * (libmicrohttpd zeroes it between requests). */
+#define HTTP_CONN_MEMORY	(96 * 1024)
+/* A refused request's body is read and dropped up to this. */
+#define HTTP_MAX_DRAIN		(1024 * 1024)
+
 struct http {
 	struct MHD_Daemon	*daemon;
 	char			*path;		/* owned */
 	struct api		*api;		/* borrowed */
 };
 
+/* One request, from its request line (uri_logged) to libmicrohttpd's
+ * completion notice (completed). */
 struct req {
-	char		*body;		/* owned, NUL-terminated */
-	size_t		 len;
-	bool		 too_large;
-	bool		 answered;	/* a reply was queued early */
-	uint64_t	 start_ns;
+	struct http		*h;
+	struct MHD_Connection	*c;
+	enum {
+		REQ_HEAD,			/* next call: the head is in */
+		REQ_BODY,			/* body chunks, then its end */
+		REQ_DONE,			/* status and reply are set */
+	}			 stage;
+	char			 uri[192];	/* as sent, escaped: for logs */
+	bool			 nul;		/* "%00" in the URI */
+	bool			 refused;	/* by us, on the head or body */
+	char			*body;		/* owned, NUL-terminated */
+	size_t			 len;
+	uint64_t		 drained;	/* body bytes read and dropped */
+	uint64_t		 start_ns;
+	enum metrics_endpoint	 ep;
+	unsigned		 status;	/* the answer */
+	json_t			*reply;		/* owned */
+	enum metrics_result	 res;
 };
+
+/* --- requests ------------------------------------------------------------ */
 
 static enum MHD_Result
 send_json(struct MHD_Connection *c, unsigned status, json_t *reply)
@@ -71,76 +114,174 @@ send_json(struct MHD_Connection *c, unsigned status, json_t *reply)
 	return ret;
 }
 
+/* Refuse rq with status and an Err; answered once its body is read. Any
+ * client string in fmt's arguments must come through str_escape(). */
+__attribute__((format(printf, 3, 4))) static void
+refuse(struct req *rq, unsigned status, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_decref(rq->reply);
+	rq->reply = api_error("%s", msg);
+	rq->status = status;
+	rq->res = status >= 500 ? RESULT_ERROR : RESULT_BAD_REQUEST;
+	rq->refused = true;
+}
+
+/* Queue rq's answer; count it and log it. */
+static enum MHD_Result
+answer(struct req *rq, const char *method)
+{
+	uint64_t ns = now_ns() - rq->start_ns;
+	json_t *reply = rq->reply;
+	const char *err;
+	char mb[64];
+
+	rq->reply = NULL;
+	rq->stage = REQ_DONE;
+	str_escape(mb, sizeof(mb), method, strlen(method));
+	metrics_request(rq->ep, rq->res, ns);
+	/* api.c logs the requests it refuses itself */
+	err = json_string_value(json_object_get(reply, "Err"));
+	if (rq->refused && err)
+		log_info("bad request %s %s: %s", mb, rq->uri, err);
+	log_debug("%s %s -> %u (%.1f ms)", mb, rq->uri, rq->status, (double)ns / 1e6);
+	return send_json(rq->c, rq->status, reply);
+}
+
+/* The request line is in: the request's state. The return value is the
+ * con_cls handle() and completed() get. */
+static void *
+uri_logged(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct req *rq;
+
+	if ((rq = calloc(1, sizeof(*rq))) == NULL)
+		return NULL;
+	rq->h = cls;
+	rq->c = c;
+	rq->start_ns = now_ns();
+	if (uri == NULL)
+		uri = "";
+	str_escape(rq->uri, sizeof(rq->uri), uri, strlen(uri));
+	/* libmicrohttpd decodes it into a NUL that would cut the path short */
+	rq->nul = strstr(uri, "%00") != NULL;
+	return rq;
+}
+
+/* First call: the head is in. Refuse what we can tell from it. */
+static enum MHD_Result
+on_head(struct req *rq, const char *url, const char *method)
+{
+	const union MHD_ConnectionInfo *ci;
+	const char *cl, *expect;
+	uint64_t clen = 0;
+	char sb[64];
+
+	rq->stage = REQ_BODY;
+	rq->ep = metrics_endpoint_of(url);
+	ci = MHD_get_connection_info(rq->c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+	/* libmicrohttpd has checked it is digits that fit */
+	cl = MHD_lookup_connection_value(rq->c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl)
+		clen = strtoull(cl, NULL, 10);
+	if (ci && ci->header_size > HTTP_MAX_HEAD)
+		refuse(rq, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, "request head "
+		    "too large (%zu bytes); at most %d bytes of request line and "
+		    "headers are accepted", ci->header_size, HTTP_MAX_HEAD);
+	else if (rq->nul)
+		refuse(rq, MHD_HTTP_BAD_REQUEST, "the URL %s holds an encoded NUL "
+		    "byte (%%00)", rq->uri);
+	else if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+		refuse(rq, MHD_HTTP_METHOD_NOT_ALLOWED, "method %s not allowed; the "
+		    "plugin API is POST only", str_escape(sb, 24, method, strlen(method)));
+	else if (clen > API_MAX_BODY)
+		refuse(rq, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large (%s "
+		    "bytes); at most %d bytes are accepted",
+		    str_escape(sb, sizeof(sb), cl, strlen(cl)), API_MAX_BODY);
+	if (!rq->refused)
+		return MHD_YES;
+	/* a body we will not read: answer now, before the client sends it */
+	expect = MHD_lookup_connection_value(rq->c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_EXPECT);
+	if (clen > HTTP_MAX_DRAIN || (expect && strcasecmp(expect, "100-continue") == 0))
+		return answer(rq, method);
+	return MHD_YES;
+}
+
+/* A piece of the body: keep it, or drop it if refused. */
+static enum MHD_Result
+on_body(struct req *rq, const char *method, const char *data, size_t *size)
+{
+	size_t n = *size;
+	char mb[64], *nb;
+
+	*size = 0;
+	if (!rq->refused && rq->len + n > API_MAX_BODY) {
+		refuse(rq, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large; at "
+		    "most %d bytes are accepted", API_MAX_BODY);
+		rq->drained = rq->len;
+		free(rq->body);
+		rq->body = NULL;
+		rq->len = 0;
+	}
+	if (rq->refused) {
+		rq->drained += n;
+		if (rq->drained <= HTTP_MAX_DRAIN)
+			return MHD_YES;
+		metrics_request(rq->ep, RESULT_BAD_REQUEST, now_ns() - rq->start_ns);
+		log_info("bad request %s %s: a refused body went on past %d bytes; "
+		    "closing the connection without a reply",
+		    str_escape(mb, sizeof(mb), method, strlen(method)), rq->uri,
+		    HTTP_MAX_DRAIN);
+		return MHD_NO;
+	}
+	if ((nb = realloc(rq->body, rq->len + n + 1)) == NULL)
+		return MHD_NO;
+	memcpy(nb + rq->len, data, n);
+	rq->body = nb;
+	rq->len += n;
+	rq->body[rq->len] = '\0';
+	return MHD_YES;
+}
+
+/* The body is in: answer a refusal, or the request. */
+static enum MHD_Result
+on_end(struct http *h, struct req *rq, const char *url, const char *method)
+{
+	if (!rq->refused)
+		rq->status = api_handle(h->api, url, rq->body, rq->len, &rq->reply,
+		    &rq->res);
+	return answer(rq, method);
+}
+
 static enum MHD_Result
 handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
     const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {
 	struct http *h = cls;
 	struct req *rq = *con_cls;
-	enum metrics_endpoint ep;
-	enum metrics_result res;
-	json_t *reply;
-	unsigned status;
 
+	(void)c;
 	(void)version;
-	if (rq == NULL) {
-		const char *cl;
-		rq = calloc(1, sizeof(*rq));
-		if (rq == NULL)
-			return MHD_NO;
-		rq->start_ns = now_ns();
-		*con_cls = rq;
-		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-		    MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl && strtoull(cl, NULL, 10) > API_MAX_BODY) {
-			rq->too_large = rq->answered = true;
-			metrics_request(metrics_endpoint_of(url), RESULT_BAD_REQUEST, 0);
-			log_info("bad request to %s: body of %s bytes refused", url, cl);
-			return send_json(c, MHD_HTTP_CONTENT_TOO_LARGE,
-			    api_error("request body too large (%s bytes); at most %d "
-			    "bytes are accepted", cl, API_MAX_BODY));
-		}
-		return MHD_YES;
+	if (rq == NULL)
+		return MHD_NO;	/* out of memory at its request line */
+	switch (rq->stage) {
+	case REQ_HEAD:
+		return on_head(rq, url, method);
+	case REQ_BODY:
+		if (*upload_size > 0)
+			return on_body(rq, method, upload, upload_size);
+		return on_end(h, rq, url, method);
+	case REQ_DONE:
+		break;
 	}
-	if (*upload_size > 0) {
-		if (!rq->too_large) {
-			if (rq->len + *upload_size > API_MAX_BODY) {
-				rq->too_large = true;
-				free(rq->body);
-				rq->body = NULL;
-				rq->len = 0;
-			} else {
-				char *nb = realloc(rq->body, rq->len + *upload_size + 1);
-				if (nb == NULL)
-					return MHD_NO;
-				memcpy(nb + rq->len, upload, *upload_size);
-				rq->body = nb;
-				rq->len += *upload_size;
-				rq->body[rq->len] = '\0';
-			}
-		}
-		*upload_size = 0;
-		return MHD_YES;
-	}
-	if (rq->answered)
-		return MHD_YES;
-	ep = metrics_endpoint_of(url);
-	if (rq->too_large) {
-		status = MHD_HTTP_CONTENT_TOO_LARGE;
-		res = RESULT_BAD_REQUEST;
-		reply = api_error("request body too large; at most %d bytes are "
-		    "accepted", API_MAX_BODY);
-	} else if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
-		status = MHD_HTTP_METHOD_NOT_ALLOWED;
-		res = RESULT_BAD_REQUEST;
-		reply = api_error("method %.16s not allowed; the plugin API is POST only",
-		    method);
-	} else
-		status = api_handle(h->api, url, rq->body, rq->len, &reply, &res);
-	metrics_request(ep, res, now_ns() - rq->start_ns);
-	log_debug("%s %s -> %u (%.1f ms)", method, url, status,
-	    (double)(now_ns() - rq->start_ns) / 1e6);
-	return send_json(c, status, reply);
+	return answer(rq, method);
 }
 
 static void
@@ -152,19 +293,30 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)cls;
 	(void)c;
 	(void)toe;
-	if (rq) {
-		free(rq->body);
-		free(rq);
-		*con_cls = NULL;
-	}
+	if (rq == NULL)
+		return;
+	json_decref(rq->reply);
+	free(rq->body);
+	free(rq);
+	*con_cls = NULL;
 }
 
+/* libmicrohttpd's own messages, at debug level, escaped like the rest. */
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	char msg[512], shown[768];
+	size_t n;
+
 	(void)cls;
-	log_vmsg(LOG_LEVEL_DEBUG, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		n--;
+	log_debug("libmicrohttpd: %s", str_escape(shown, sizeof(shown), msg, n));
 }
+
+/* --- start and stop ------------------------------------------------------ */
 
 /* Is a daemon answering on path? */
 static bool
@@ -248,14 +400,17 @@ http_start(const char *path, struct api *api, struct http **out, char *err,
 		return -ENOMEM;
 	}
 	h->api = api;
+	/* the logger first, or libmicrohttpd warns through its own */
 	h->daemon = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION |
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG,
 	    0, NULL, NULL, handle, h,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_LISTEN_SOCKET, fd,
+	    MHD_OPTION_URI_LOG_CALLBACK, uri_logged, h,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, h,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_END);
 	if (h->daemon == NULL) {
 		snprintf(err, errlen, "cannot start serving %s (libmicrohttpd)", path);
