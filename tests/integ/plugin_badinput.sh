@@ -195,8 +195,8 @@ refused 431 "head too large" -X POST "${args[@]}" http://plugin/Plugin.Activate
 # a head beyond the connection's buffer gets libmicrohttpd's own 431,
 # sent as soon as the buffer is full: the client, still sending, may see
 # it or a broken pipe; the daemon goes on either way
-hdr=$(head -c 200000 /dev/zero | tr '\0' h)
-curl -s -o /dev/null -m 20 --unix-socket "$PLUGIN_SOCK" -X POST -H "X-Big: $hdr" \
+{ printf 'X-Big: '; head -c 200000 /dev/zero | tr '\0' h; } > "$T/hdr"
+curl -s -o /dev/null -m 20 --unix-socket "$PLUGIN_SOCK" -X POST -H "@$T/hdr" \
     http://plugin/Plugin.Activate || true
 api Plugin.Activate >/dev/null
 
