@@ -408,7 +408,7 @@ answer(struct req *rq, const char *method)
 	/* api.c logs the requests it refuses itself */
 	err = json_string_value(json_object_get(reply, "Err"));
 	if (rq->refused && err)
-		log_info("bad request %s %s: %s", mb, rq->uri, err);
+		log_info("refused %s %s with %u: %s", mb, rq->uri, rq->status, err);
 	log_debug("%s %s -> %u (%.1f ms)", mb, rq->uri, rq->status, (double)ns / 1e6);
 	conn_phase(rq->h, rq->conn, PHASE_REPLY);
 	return send_json(rq->c, rq->status, reply);
@@ -505,8 +505,8 @@ on_body(struct req *rq, const char *method, const char *data, size_t *size)
 		if (rq->drained <= HTTP_MAX_DRAIN)
 			return MHD_YES;
 		metrics_request(rq->ep, RESULT_BAD_REQUEST, now_ns() - rq->start_ns);
-		log_info("bad request %s %s: a refused body went on past %d bytes; "
-		    "closing the connection without a reply",
+		log_info("refused %s %s: its body went on past %d bytes; closing "
+		    "the connection without a reply",
 		    str_escape(mb, sizeof(mb), method, strlen(method)), rq->uri,
 		    HTTP_MAX_DRAIN);
 		return MHD_NO;
