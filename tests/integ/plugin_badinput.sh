@@ -283,5 +283,8 @@ api VolumeDriver.Create "{\"Name\":\"$ok255\",\"Opts\":null}" | jq -e '.Err == "
 api VolumeDriver.Get "{\"Name\":\"$ok255\"}" | jq -e ".Volume.Name == \"$ok255\"" >/dev/null
 api VolumeDriver.Remove "{\"Name\":\"$ok255\"}" | jq -e '.Err == ""' >/dev/null
 kill -0 "$CEPHVOLD_PID" || fail "cephvold died"
-stop_cephvold
+# "|| true": _stop_child's "kill -CONT" fails when cephvold has exited
+# (in ~3 ms) before it runs, as happens on a loaded machine; the exit
+# status is checked below all the same
+stop_cephvold || true
 assert_eq "$CEPHVOLD_STATUS" 0 "cephvold exit status"

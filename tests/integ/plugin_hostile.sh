@@ -280,5 +280,8 @@ api Plugin.Activate | jq -e '.Implements == ["VolumeDriver"]' >/dev/null
 grep -q 'closed .* connection(s) that sent no complete request' "$T/cephvold.log" ||
     fail "no log line about connections cut by the deadline"
 grep -q 'to make room' "$T/cephvold.log" || fail "no log line about connections closed to make room"
-stop_cephvold
+# "|| true": _stop_child's "kill -CONT" fails when cephvold has exited
+# (in ~3 ms) before it runs, as happens on a loaded machine; the exit
+# status is checked below all the same
+stop_cephvold || true
 assert_eq "$CEPHVOLD_STATUS" 0 "cephvold exit status"
