@@ -297,3 +297,40 @@ now_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
+
+/* Bytes \xNN takes in str_escape() for c: 1 or 4. */
+static size_t
+escaped_width(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\' ? 1 : 4;
+}
+
+char *
+str_escape(char *buf, size_t len, const void *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = s;
+	size_t full = 0, room, o = 0;
+
+	if (len == 0)
+		return buf;
+	for (size_t i = 0; i < n; i++)
+		full += escaped_width(p[i]);
+	/* all of it, or as much as leaves room for "..." */
+	room = full < len ? full : (len > 4 ? len - 4 : 0);
+	for (size_t i = 0; i < n && o + escaped_width(p[i]) <= room; i++) {
+		if (escaped_width(p[i]) == 1) {
+			buf[o++] = (char)p[i];
+			continue;
+		}
+		buf[o++] = '\\';
+		buf[o++] = 'x';
+		buf[o++] = hex[p[i] >> 4];
+		buf[o++] = hex[p[i] & 0xf];
+	}
+	if (full >= len)
+		for (size_t i = 0; i < 3 && o + 1 < len; i++)
+			buf[o++] = '.';
+	buf[o] = '\0';
+	return buf;
+}

@@ -55,4 +55,14 @@ size_t	edit_distance(const char *a, const char *b);
 /* Monotonic clock in nanoseconds. */
 uint64_t now_ns(void);
 
+/*
+ * The n bytes at s as they may appear in a log line or an error message,
+ * into buf (len bytes, always NUL-terminated): printable ASCII as it is;
+ * every other byte, and '"' and '\\', as \xNN, so what a client sends can
+ * neither start a line nor close a quote, and the escape is unambiguous.
+ * What does not fit is cut at a whole character and marked "...". s may
+ * hold NUL bytes (they show as \x00). Returns buf.
+ */
+char	*str_escape(char *buf, size_t len, const void *s, size_t n);
+
 #endif

@@ -101,25 +101,12 @@ api_error(const char *fmt, ...)
 	return json_pack("{s:s}", "Err", msg);
 }
 
-/* A name as it may appear in a message: printable, bounded. */
+/* What a client sent as it may appear in an Err or a log line: escaped
+ * (str_escape), at most 83 bytes. */
 static const char *
 shown(const char *s, char *buf, size_t len)
 {
-	size_t o = 0;
-
-	for (; *s && o + 8 < len; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
-			buf[o++] = (char)c;
-		else
-			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
-		if (o > 80) {
-			snprintf(buf + o, len - o, "...");
-			return buf;
-		}
-	}
-	buf[o] = '\0';
-	return buf;
+	return str_escape(buf, len < 84 ? len : 84, s, strlen(s));
 }
 
 /* --- name locks ------------------------------------------------------ */
@@ -1078,10 +1065,15 @@ static const struct endpoint endpoints[] = {
 	{ "/VolumeDriver.List",		EP_LIST,	false, false, "an empty body or {}" },
 };
 
+/*
+ * Refuse the request with 400 and an Err; log it. Whatever the client sent
+ * goes into the message through shown() (escaped once), so the Err is
+ * logged as it is: escaping it again would show such parts twice.
+ */
 #define BAD(...) do {						\
 	*reply = api_error(__VA_ARGS__);			\
 	*res = RESULT_BAD_REQUEST;				\
-	log_info("bad request to %s: %s", path,			\
+	log_info("bad request to %s: %s", shown(path, pb, sizeof(pb)), \
 	    json_string_value(json_object_get(*reply, "Err")));	\
 	json_decref(j);						\
 	return 400;						\
@@ -1104,7 +1096,7 @@ api_handle(struct api *api, const char *path, const char *body, size_t len,
 	json_error_t je;
 	json_t *j = NULL, *f;
 	struct job *job;
-	char sb[128];
+	char sb[128], pb[128];
 
 	*res = RESULT_OK;
 	for (size_t i = 0; i < ARRAY_SIZE(endpoints); i++)
@@ -1113,15 +1105,19 @@ api_handle(struct api *api, const char *path, const char *body, size_t len,
 	if (e == NULL) {
 		*reply = api_error("unknown endpoint %s; this plugin serves "
 		    "/Plugin.Activate and /VolumeDriver.{Create,Remove,Mount,Unmount,"
-		    "Path,Get,List,Capabilities}", shown(path, sb, sizeof(sb)));
+		    "Path,Get,List,Capabilities}", shown(path, pb, sizeof(pb)));
 		*res = RESULT_BAD_REQUEST;
+		log_info("bad request to %s: %s", pb,
+		    json_string_value(json_object_get(*reply, "Err")));
 		return 404;
 	}
 	if (body && len > 0 && !blank(body, len)) {
 		j = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+		/* jansson's text quotes the input near the error */
 		if (j == NULL)
 			BAD("malformed JSON in the request body: %s (line %d, column %d); "
-			    "%s wants %s", je.text, je.line, je.column, path + 1, e->shape);
+			    "%s wants %s", str_escape(sb, sizeof(sb), je.text,
+			    strlen(je.text)), je.line, je.column, path + 1, e->shape);
 		if (!json_is_object(j))
 			BAD("the request body must be a JSON object; %s wants %s",
 			    path + 1, e->shape);

@@ -3,25 +3,78 @@
  *
  * We bind the AF_UNIX socket ourselves (so we choose its mode and group and
  * never steal the socket of a live daemon) and hand it to libmicrohttpd
- * with MHD_OPTION_LISTEN_SOCKET. A thread per connection: dockerd keeps one
- * connection alive for sequential requests and opens more for parallel ones,
- * so requests for different volumes run in parallel, and a slow request
- * (bounded by plugin.timeout in api.c) only holds its own connection.
+ * with MHD_OPTION_LISTEN_SOCKET. One libmicrohttpd thread polls every
+ * connection (epoll). A request whose body is in is suspended and handed
+ * to a worker thread of its own, which runs api_handle() (bounded by
+ * plugin.timeout) and resumes the connection; the polling thread then
+ * queues the reply. So a connection costs a thread only while one of its
+ * requests is being answered: a stalled or idle one costs a socket and
+ * its buffer (HTTP_CONN_MEMORY). dockerd keeps one connection alive for
+ * sequential requests and opens more for parallel ones, so requests for
+ * different volumes run in parallel. (A thread per connection, as before,
+ * gave every stalled connection a thread: 500 of them cost 500 threads.)
  *
- * A request's body is gathered in struct req (one per request, freed in
- * the completion callback) up to API_MAX_BODY; a larger Content-Length is
- * answered 413 at once, a larger chunked body is drained and answered 413
- * at its end. Headers beyond the connection memory limit get 431 from
- * libmicrohttpd itself. Only POST is served (405 otherwise).
+ * Anyone who can connect may be broken or hostile, so the bounds are
+ * fixed, and documented in cephvold(8):
+ * - Deadlines, not inactivity timeouts (a client sending a byte now and
+ *   then is cut all the same): a new connection must deliver its whole
+ *   request, head and body, within HTTP_REQUEST_S of opening. A kept-alive
+ *   one may wait HTTP_IDLE_S after a reply for its next request line, and
+ *   the rest of that request must follow within HTTP_REQUEST_S of the
+ *   line. A reply must be taken within HTTP_IDLE_S. While a request is
+ *   being answered there is no deadline here (api.c bounds it by
+ *   plugin.timeout), and libmicrohttpd times out no suspended connection.
+ * - At most max_conns connections (HTTP_MAX_CONNS, fewer if descriptors
+ *   are short; the soft descriptor limit is raised to the hard one). Past
+ *   evict_at, each new connection closes the stalled one (no request
+ *   being answered) nearest its deadline, so connections that stall can
+ *   delay, but never lock out, a client that sends its request.
+ * - A head over HTTP_MAX_HEAD gets 431, a body over API_MAX_BODY 413, a
+ *   method other than POST 405, a URL with an encoded NUL (%00) 400. A
+ *   refused request's body is read and dropped first, up to
+ *   HTTP_MAX_DRAIN, so a client still sending gets the reply instead of a
+ *   broken pipe; a larger body (by Content-Length), or a client that asked
+ *   "Expect: 100-continue", is answered at once, before it sends; a
+ *   chunked body past HTTP_MAX_DRAIN is cut without a reply.
+ *
+ * Every reply we send is JSON {"Err": ...} (or the endpoint's answer) with
+ * Docker's content type. libmicrohttpd answers by itself (HTML, then
+ * closes) only what never reaches us: a head that does not fit its
+ * HTTP_CONN_MEMORY buffer, or broken HTTP framing (request line, chunks,
+ * Content-Length); it has no hook for those replies.
+ *
+ * The watchdog thread enforces the deadlines: once a second it shuts down
+ * (shutdown(2)) the sockets past theirs, and libmicrohttpd then closes
+ * them as if the client had hung up. libmicrohttpd closes a connection's
+ * socket only after MHD_CONNECTION_NOTIFY_CLOSED (daemon.c,
+ * MHD_cleanup_connections, 0.9.75), and our callback for it takes
+ * http.lock and unlinks the connection, so neither the watchdog nor an
+ * eviction, both under http.lock, ever shuts down a closed (or reused)
+ * descriptor.
+ *
+ * What a client sends reaches log lines and Errs only through
+ * str_escape(), once.
+ *
+ * Locking: http.lock guards the connection list, every struct conn but its
+ * fd, and http's counters; nothing blocks under it. A struct req belongs
+ * to the polling thread, except between suspend and resume, when it
+ * belongs to its worker (libmicrohttpd's resume takes a lock the polling
+ * thread takes before calling us again).
  */
 #include <errno.h>
 #include <grp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -33,19 +86,270 @@
 #include "volplugin/http.h"
 #include "volplugin/metrics.h"
 
+/* A new connection's whole request, or the rest of a request after its
+ * request line on a kept-alive connection, must arrive within this. */
+#define HTTP_REQUEST_S		10
+/* A kept-alive connection may wait this long for its next request; a
+ * reply must be taken within this. */
+#define HTTP_IDLE_S		30
+/* Connections at most, if descriptors allow. */
+#define HTTP_MAX_CONNS		1024
+/* Descriptors left for everything else (RADOS, mount helpers, files). */
+#define HTTP_FD_RESERVE		256
+/* Request line and headers at most; more gets 431. */
+#define HTTP_MAX_HEAD		(32 * 1024)
+/* libmicrohttpd's memory per connection (head, header records, reply
+ * headers). Heads up to about 95 KB in one header, or 400 headers of 100
+ * bytes, reach us (and get our 431); larger ones get libmicrohttpd's. A
+ * kept-alive connection holds all of it in RAM after its first request
+ * (libmicrohttpd zeroes it between requests): 85 MiB over evict_at. */
+#define HTTP_CONN_MEMORY	(96 * 1024)
+/* A refused request's body is read and dropped up to this. */
+#define HTTP_MAX_DRAIN		(1024 * 1024)
+/* Requests being answered at once, a worker thread each. */
+#define HTTP_MAX_WORKERS	(2 * API_MAX_JOBS)
+/* How long http_stop() waits for the workers. */
+#define HTTP_STOP_WAIT_S	30
+
+#define NS_PER_S		1000000000ull
+
+/* Where a connection is, which says what its deadline counts. */
+enum phase {
+	PHASE_WAIT,	/* for a request line: new, or kept alive after a reply */
+	PHASE_READ,	/* reading the rest of a request */
+	PHASE_RUN,	/* a worker answers it: no deadline */
+	PHASE_REPLY,	/* sending the reply */
+};
+
+/* One connection, from libmicrohttpd's STARTED notice to its CLOSED one. */
+struct conn {
+	struct conn	*prev, *next;	/* in http.conns */
+	int		 fd;		/* open until conn_notify(CLOSED) */
+	enum phase	 phase;
+	uint64_t	 deadline_ns;	/* now_ns() clock; 0: none */
+	unsigned	 served;	/* replies sent on it */
+	bool		 cut;		/* shut down by us */
+};
+
 struct http {
 	struct MHD_Daemon	*daemon;
 	char			*path;		/* owned */
 	struct api		*api;		/* borrowed */
+	unsigned		 max_conns;
+	unsigned		 evict_at;
+	pthread_t		 watchdog;
+
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 tick;		/* wakes the watchdog to stop */
+	pthread_cond_t		 idle;		/* the last worker ended */
+	struct conn		*conns;		/* guarded by lock */
+	unsigned		 n_conns;	/* not cut; guarded by lock */
+	unsigned		 n_evicted;	/* since last logged; guarded by lock */
+	unsigned		 workers;	/* guarded by lock */
+	bool			 stopping;	/* guarded by lock */
 };
 
+/* One request, from its request line (uri_logged) to libmicrohttpd's
+ * completion notice (completed). */
 struct req {
-	char		*body;		/* owned, NUL-terminated */
-	size_t		 len;
-	bool		 too_large;
-	bool		 answered;	/* a reply was queued early */
-	uint64_t	 start_ns;
+	struct http		*h;
+	struct MHD_Connection	*c;
+	struct conn		*conn;		/* borrowed; NULL if untracked */
+	enum {
+		REQ_HEAD,			/* next call: the head is in */
+		REQ_BODY,			/* body chunks, then its end */
+		REQ_RUN,			/* suspended; the worker's */
+		REQ_DONE,			/* status and reply are set */
+	}			 stage;
+	char			 uri[192];	/* as sent, escaped: for logs */
+	bool			 nul;		/* "%00" in the URI */
+	bool			 refused;	/* by us, on the head or body */
+	char			*path;		/* owned: the worker's copy */
+	char			*body;		/* owned, NUL-terminated */
+	size_t			 len;
+	uint64_t		 drained;	/* body bytes read and dropped */
+	uint64_t		 start_ns;
+	enum metrics_endpoint	 ep;
+	unsigned		 status;	/* the answer */
+	json_t			*reply;		/* owned */
+	enum metrics_result	 res;
 };
+
+/* --- connections and their deadlines ---------------------------------- */
+
+/* Move cn to phase; its deadline follows (see the top). */
+static void
+conn_phase(struct http *h, struct conn *cn, enum phase phase)
+{
+	uint64_t now = now_ns();
+
+	if (cn == NULL)
+		return;
+	pthread_mutex_lock(&h->lock);
+	switch (phase) {
+	case PHASE_WAIT:
+		cn->deadline_ns = now + (cn->served ? HTTP_IDLE_S : HTTP_REQUEST_S) *
+		    NS_PER_S;
+		break;
+	case PHASE_READ:
+		/* a new connection's deadline still counts from its opening */
+		if (cn->served)
+			cn->deadline_ns = now + HTTP_REQUEST_S * NS_PER_S;
+		break;
+	case PHASE_RUN:
+		cn->deadline_ns = 0;
+		break;
+	case PHASE_REPLY:
+		cn->deadline_ns = now + HTTP_IDLE_S * NS_PER_S;
+		break;
+	}
+	cn->phase = phase;
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* A reply on cn was sent: it waits for the next request. */
+static void
+conn_replied(struct http *h, struct conn *cn)
+{
+	if (cn == NULL)
+		return;
+	pthread_mutex_lock(&h->lock);
+	cn->served++;
+	pthread_mutex_unlock(&h->lock);
+	conn_phase(h, cn, PHASE_WAIT);
+}
+
+/* Shut cn's socket down: libmicrohttpd sees the client gone and closes
+ * it. With h->lock held, so cn (and its fd) is still open. */
+static void
+conn_cut(struct http *h, struct conn *cn)
+{
+	shutdown(cn->fd, SHUT_RDWR);
+	cn->cut = true;
+	h->n_conns--;
+}
+
+/* Too many connections: cut the stalled one (no request being answered)
+ * nearest its deadline, other than the newcomer. With h->lock held. */
+static void
+conn_evict(struct http *h, struct conn *newcomer)
+{
+	struct conn *victim = NULL;
+
+	for (struct conn *cn = h->conns; cn; cn = cn->next) {
+		if (cn == newcomer || cn->cut ||
+		    (cn->phase != PHASE_WAIT && cn->phase != PHASE_READ))
+			continue;
+		if (victim == NULL || cn->deadline_ns < victim->deadline_ns)
+			victim = cn;
+	}
+	if (victim) {
+		conn_cut(h, victim);
+		h->n_evicted++;
+	}
+}
+
+static void
+conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode code)
+{
+	struct http *h = cls;
+	struct conn *cn = *socket_context;
+	const union MHD_ConnectionInfo *ci;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci == NULL)
+			return;
+		if ((cn = calloc(1, sizeof(*cn))) == NULL) {
+			/* it would have no deadline: refuse it */
+			shutdown(ci->connect_fd, SHUT_RDWR);
+			return;
+		}
+		cn->fd = ci->connect_fd;
+		cn->phase = PHASE_WAIT;
+		cn->deadline_ns = now_ns() + HTTP_REQUEST_S * NS_PER_S;
+		pthread_mutex_lock(&h->lock);
+		cn->next = h->conns;
+		if (h->conns)
+			h->conns->prev = cn;
+		h->conns = cn;
+		if (++h->n_conns > h->evict_at)
+			conn_evict(h, cn);
+		pthread_mutex_unlock(&h->lock);
+		*socket_context = cn;
+		return;
+	}
+	if (cn == NULL)
+		return;
+	pthread_mutex_lock(&h->lock);
+	if (cn->prev)
+		cn->prev->next = cn->next;
+	else
+		h->conns = cn->next;
+	if (cn->next)
+		cn->next->prev = cn->prev;
+	if (!cn->cut)
+		h->n_conns--;
+	pthread_mutex_unlock(&h->lock);
+	free(cn);
+	*socket_context = NULL;
+}
+
+/* Once a second: cut the connections past their deadlines; say so. */
+static void *
+watchdog_main(void *arg)
+{
+	struct http *h = arg;
+	struct timespec until;
+	unsigned cut[PHASE_REPLY + 1], idle, evicted, open;
+	uint64_t now;
+
+	pthread_mutex_lock(&h->lock);
+	while (!h->stopping) {
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += 1;
+		pthread_cond_timedwait(&h->tick, &h->lock, &until);
+		if (h->stopping)
+			break;
+		now = now_ns();
+		memset(cut, 0, sizeof(cut));
+		idle = 0;
+		for (struct conn *cn = h->conns; cn; cn = cn->next) {
+			if (cn->cut || cn->deadline_ns == 0 || now < cn->deadline_ns)
+				continue;
+			if (cn->phase == PHASE_WAIT && cn->served)
+				idle++;
+			else
+				cut[cn->phase]++;
+			conn_cut(h, cn);
+		}
+		evicted = h->n_evicted;
+		h->n_evicted = 0;
+		open = h->n_conns;
+		pthread_mutex_unlock(&h->lock);
+		if (cut[PHASE_WAIT] + cut[PHASE_READ] > 0)
+			log_info("closed %u connection(s) that sent no complete request "
+			    "in time (%u nothing, %u part of one): a request must arrive "
+			    "within %ds of connecting or of its request line",
+			    cut[PHASE_WAIT] + cut[PHASE_READ], cut[PHASE_WAIT],
+			    cut[PHASE_READ], HTTP_REQUEST_S);
+		if (cut[PHASE_REPLY] > 0)
+			log_info("closed %u connection(s) that did not take their "
+			    "reply within %ds", cut[PHASE_REPLY], HTTP_IDLE_S);
+		if (idle > 0)
+			log_debug("closed %u kept-alive connection(s) idle for %ds",
+			    idle, HTTP_IDLE_S);
+		if (evicted > 0)
+			log_warn("closed %u stalled connection(s) to make room for new "
+			    "ones (%u open, at most %u)", evicted, open, h->max_conns);
+		pthread_mutex_lock(&h->lock);
+	}
+	pthread_mutex_unlock(&h->lock);
+	return NULL;
+}
+
+/* --- requests ------------------------------------------------------------ */
 
 static enum MHD_Result
 send_json(struct MHD_Connection *c, unsigned status, json_t *reply)
@@ -71,76 +375,277 @@ send_json(struct MHD_Connection *c, unsigned status, json_t *reply)
 	return ret;
 }
 
+/* Refuse rq with status and an Err; answered once its body is read. Any
+ * client string in fmt's arguments must come through str_escape(). */
+__attribute__((format(printf, 3, 4))) static void
+refuse(struct req *rq, unsigned status, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_decref(rq->reply);
+	rq->reply = api_error("%s", msg);
+	rq->status = status;
+	rq->res = status >= 500 ? RESULT_ERROR : RESULT_BAD_REQUEST;
+	rq->refused = true;
+}
+
+/* Queue rq's answer; count it and log it. */
+static enum MHD_Result
+answer(struct req *rq, const char *method)
+{
+	uint64_t ns = now_ns() - rq->start_ns;
+	json_t *reply = rq->reply;
+	const char *err;
+	char mb[64];
+
+	rq->reply = NULL;
+	rq->stage = REQ_DONE;
+	str_escape(mb, sizeof(mb), method, strlen(method));
+	metrics_request(rq->ep, rq->res, ns);
+	/* api.c logs the requests it refuses itself */
+	err = json_string_value(json_object_get(reply, "Err"));
+	if (rq->refused && err)
+		log_info("refused %s %s with %u: %s", mb, rq->uri, rq->status, err);
+	log_debug("%s %s -> %u (%.1f ms)", mb, rq->uri, rq->status, (double)ns / 1e6);
+	conn_phase(rq->h, rq->conn, PHASE_REPLY);
+	return send_json(rq->c, rq->status, reply);
+}
+
+/* The request line is in: the request's deadline starts (kept-alive
+ * connections), and its state. The return value is the con_cls handle()
+ * and completed() get. */
+static void *
+uri_logged(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct http *h = cls;
+	const union MHD_ConnectionInfo *ci;
+	struct conn *cn = NULL;
+	struct req *rq;
+
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (ci)
+		cn = ci->socket_context;
+	conn_phase(h, cn, PHASE_READ);
+	if ((rq = calloc(1, sizeof(*rq))) == NULL)
+		return NULL;
+	rq->h = h;
+	rq->c = c;
+	rq->conn = cn;
+	rq->start_ns = now_ns();
+	if (uri == NULL)
+		uri = "";
+	str_escape(rq->uri, sizeof(rq->uri), uri, strlen(uri));
+	/* libmicrohttpd decodes it into a NUL that would cut the path short */
+	rq->nul = strstr(uri, "%00") != NULL;
+	return rq;
+}
+
+/* First call: the head is in. Refuse what we can tell from it. */
+static enum MHD_Result
+on_head(struct req *rq, const char *url, const char *method)
+{
+	const union MHD_ConnectionInfo *ci;
+	const char *cl, *expect;
+	uint64_t clen = 0;
+	char sb[64];
+
+	rq->stage = REQ_BODY;
+	rq->ep = metrics_endpoint_of(url);
+	ci = MHD_get_connection_info(rq->c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+	/* libmicrohttpd has checked it is digits that fit */
+	cl = MHD_lookup_connection_value(rq->c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl)
+		clen = strtoull(cl, NULL, 10);
+	if (ci && ci->header_size > HTTP_MAX_HEAD)
+		refuse(rq, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, "request head "
+		    "too large (%zu bytes); at most %d bytes of request line and "
+		    "headers are accepted", ci->header_size, HTTP_MAX_HEAD);
+	else if (rq->nul)
+		refuse(rq, MHD_HTTP_BAD_REQUEST, "the URL %s holds an encoded NUL "
+		    "byte (%%00)", rq->uri);
+	else if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+		refuse(rq, MHD_HTTP_METHOD_NOT_ALLOWED, "method %s not allowed; the "
+		    "plugin API is POST only", str_escape(sb, 24, method, strlen(method)));
+	else if (clen > API_MAX_BODY)
+		refuse(rq, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large (%s "
+		    "bytes); at most %d bytes are accepted",
+		    str_escape(sb, sizeof(sb), cl, strlen(cl)), API_MAX_BODY);
+	if (!rq->refused)
+		return MHD_YES;
+	/* a body we will not read: answer now, before the client sends it */
+	expect = MHD_lookup_connection_value(rq->c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_EXPECT);
+	if (clen > HTTP_MAX_DRAIN || (expect && strcasecmp(expect, "100-continue") == 0))
+		return answer(rq, method);
+	return MHD_YES;
+}
+
+/* A piece of the body: keep it, or drop it if refused. */
+static enum MHD_Result
+on_body(struct req *rq, const char *method, const char *data, size_t *size)
+{
+	size_t n = *size;
+	char mb[64], *nb;
+
+	*size = 0;
+	if (!rq->refused && rq->len + n > API_MAX_BODY) {
+		refuse(rq, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large; at "
+		    "most %d bytes are accepted", API_MAX_BODY);
+		rq->drained = rq->len;
+		free(rq->body);
+		rq->body = NULL;
+		rq->len = 0;
+	}
+	if (rq->refused) {
+		rq->drained += n;
+		if (rq->drained <= HTTP_MAX_DRAIN)
+			return MHD_YES;
+		metrics_request(rq->ep, RESULT_BAD_REQUEST, now_ns() - rq->start_ns);
+		log_info("refused %s %s: its body went on past %d bytes; closing "
+		    "the connection without a reply",
+		    str_escape(mb, sizeof(mb), method, strlen(method)), rq->uri,
+		    HTTP_MAX_DRAIN);
+		return MHD_NO;
+	}
+	if ((nb = realloc(rq->body, rq->len + n + 1)) == NULL)
+		return MHD_NO;
+	memcpy(nb + rq->len, data, n);
+	rq->body = nb;
+	rq->len += n;
+	rq->body[rq->len] = '\0';
+	return MHD_YES;
+}
+
+/* The suspended connection's socket: open until we resume it. */
+static int
+req_fd(struct req *rq)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(rq->c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+	return ci ? ci->connect_fd : -1;
+}
+
+/* Has the client hung up while its request is answered? (A full close:
+ * POLLHUP; a client that only shut down its sending side still waits.) */
+static bool
+req_gone(void *arg)
+{
+	struct pollfd p = { .fd = req_fd(arg), .events = POLLIN };
+
+	return p.fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct req *rq = arg;
+	struct http *h = rq->h;
+	struct api_caller caller = { .gone = req_gone, .arg = rq };
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	int fd = req_fd(rq);
+
+	/* who is asking: dockerd's pid (mount references record it) */
+	if (fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0)
+		caller.pid = cred.pid;
+	rq->status = api_handle(h->api, rq->path, rq->body, rq->len, &caller,
+	    &rq->reply, &rq->res);
+	rq->stage = REQ_DONE;
+	/* from here on rq is the polling thread's, which answers and frees it */
+	MHD_resume_connection(rq->c);
+	pthread_mutex_lock(&h->lock);
+	if (--h->workers == 0)
+		pthread_cond_broadcast(&h->idle);
+	pthread_mutex_unlock(&h->lock);
+	return NULL;
+}
+
+/* The body is in: answer a refusal, or hand the request to a worker. */
+static enum MHD_Result
+on_end(struct http *h, struct req *rq, const char *url, const char *method)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	bool full, stopping, cut;
+	int r;
+
+	if (rq->refused)
+		return answer(rq, method);
+	pthread_mutex_lock(&h->lock);
+	full = h->workers >= HTTP_MAX_WORKERS;
+	stopping = h->stopping;
+	/* cut at its deadline just as it came in: nobody would get the answer */
+	cut = rq->conn && rq->conn->cut;
+	if (!full && !stopping && !cut)
+		h->workers++;
+	pthread_mutex_unlock(&h->lock);
+	if (cut)
+		return MHD_NO;
+	if (stopping) {
+		refuse(rq, MHD_HTTP_SERVICE_UNAVAILABLE, "cephvold is stopping");
+		return answer(rq, method);
+	}
+	if (full) {
+		refuse(rq, MHD_HTTP_SERVICE_UNAVAILABLE, "%d requests are already "
+		    "being answered; try again later", HTTP_MAX_WORKERS);
+		return answer(rq, method);
+	}
+	rq->stage = REQ_RUN;
+	rq->path = strdup(url);
+	conn_phase(h, rq->conn, PHASE_RUN);
+	MHD_suspend_connection(rq->c);
+	r = rq->path ? 0 : ENOMEM;
+	if (r == 0) {
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		r = pthread_create(&t, &attr, worker_main, rq);
+		pthread_attr_destroy(&attr);
+	}
+	if (r != 0) {
+		pthread_mutex_lock(&h->lock);
+		if (--h->workers == 0)
+			pthread_cond_broadcast(&h->idle);
+		pthread_mutex_unlock(&h->lock);
+		rq->reply = api_error("cannot start answering the request: %s",
+		    strerror(r));
+		rq->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+		rq->res = RESULT_ERROR;
+		rq->stage = REQ_DONE;
+		MHD_resume_connection(rq->c);
+	}
+	return MHD_YES;
+}
+
 static enum MHD_Result
 handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
     const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {
 	struct http *h = cls;
 	struct req *rq = *con_cls;
-	enum metrics_endpoint ep;
-	enum metrics_result res;
-	json_t *reply;
-	unsigned status;
 
+	(void)c;
 	(void)version;
-	if (rq == NULL) {
-		const char *cl;
-		rq = calloc(1, sizeof(*rq));
-		if (rq == NULL)
-			return MHD_NO;
-		rq->start_ns = now_ns();
-		*con_cls = rq;
-		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-		    MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl && strtoull(cl, NULL, 10) > API_MAX_BODY) {
-			rq->too_large = rq->answered = true;
-			metrics_request(metrics_endpoint_of(url), RESULT_BAD_REQUEST, 0);
-			log_info("bad request to %s: body of %s bytes refused", url, cl);
-			return send_json(c, MHD_HTTP_CONTENT_TOO_LARGE,
-			    api_error("request body too large (%s bytes); at most %d "
-			    "bytes are accepted", cl, API_MAX_BODY));
-		}
-		return MHD_YES;
+	if (rq == NULL)
+		return MHD_NO;	/* out of memory at its request line */
+	switch (rq->stage) {
+	case REQ_HEAD:
+		return on_head(rq, url, method);
+	case REQ_BODY:
+		if (*upload_size > 0)
+			return on_body(rq, method, upload, upload_size);
+		return on_end(h, rq, url, method);
+	case REQ_RUN:
+		return MHD_YES;	/* still the worker's */
+	case REQ_DONE:
+		break;
 	}
-	if (*upload_size > 0) {
-		if (!rq->too_large) {
-			if (rq->len + *upload_size > API_MAX_BODY) {
-				rq->too_large = true;
-				free(rq->body);
-				rq->body = NULL;
-				rq->len = 0;
-			} else {
-				char *nb = realloc(rq->body, rq->len + *upload_size + 1);
-				if (nb == NULL)
-					return MHD_NO;
-				memcpy(nb + rq->len, upload, *upload_size);
-				rq->body = nb;
-				rq->len += *upload_size;
-				rq->body[rq->len] = '\0';
-			}
-		}
-		*upload_size = 0;
-		return MHD_YES;
-	}
-	if (rq->answered)
-		return MHD_YES;
-	ep = metrics_endpoint_of(url);
-	if (rq->too_large) {
-		status = MHD_HTTP_CONTENT_TOO_LARGE;
-		res = RESULT_BAD_REQUEST;
-		reply = api_error("request body too large; at most %d bytes are "
-		    "accepted", API_MAX_BODY);
-	} else if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
-		status = MHD_HTTP_METHOD_NOT_ALLOWED;
-		res = RESULT_BAD_REQUEST;
-		reply = api_error("method %.16s not allowed; the plugin API is POST only",
-		    method);
-	} else
-		status = api_handle(h->api, url, rq->body, rq->len, NULL, &reply, &res);
-	metrics_request(ep, res, now_ns() - rq->start_ns);
-	log_debug("%s %s -> %u (%.1f ms)", method, url, status,
-	    (double)(now_ns() - rq->start_ns) / 1e6);
-	return send_json(c, status, reply);
+	return answer(rq, method);
 }
 
 static void
@@ -149,22 +654,34 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
 	struct req *rq = *con_cls;
 
-	(void)cls;
 	(void)c;
-	(void)toe;
-	if (rq) {
-		free(rq->body);
-		free(rq);
-		*con_cls = NULL;
-	}
+	if (rq == NULL)
+		return;
+	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		conn_replied(cls, rq->conn);
+	json_decref(rq->reply);
+	free(rq->path);
+	free(rq->body);
+	free(rq);
+	*con_cls = NULL;
 }
 
+/* libmicrohttpd's own messages, at debug level, escaped like the rest. */
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	char msg[512], shown[768];
+	size_t n;
+
 	(void)cls;
-	log_vmsg(LOG_LEVEL_DEBUG, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		n--;
+	log_debug("libmicrohttpd: %s", str_escape(shown, sizeof(shown), msg, n));
 }
+
+/* --- start and stop ------------------------------------------------------ */
 
 /* Is a daemon answering on path? */
 static bool
@@ -180,6 +697,38 @@ socket_live(const struct sockaddr_un *sa)
 	return live;
 }
 
+/* Raise the soft descriptor limit to the hard one; how many connections
+ * fit beside HTTP_FD_RESERVE for the rest. */
+static unsigned
+conn_limit(void)
+{
+	struct rlimit rl, want;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return HTTP_MAX_CONNS / 4;
+	if (rl.rlim_cur < rl.rlim_max) {
+		want = rl;
+		want.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			rl = want;
+	}
+	if (rl.rlim_cur >= HTTP_MAX_CONNS + HTTP_FD_RESERVE)
+		return HTTP_MAX_CONNS;
+	if (rl.rlim_cur >= 2 * HTTP_FD_RESERVE)
+		return (unsigned)(rl.rlim_cur - HTTP_FD_RESERVE);
+	return (unsigned)(rl.rlim_cur / 2);
+}
+
+static void
+http_free(struct http *h)
+{
+	pthread_mutex_destroy(&h->lock);
+	pthread_cond_destroy(&h->tick);
+	pthread_cond_destroy(&h->idle);
+	free(h->path);
+	free(h);
+}
+
 int
 http_start(const char *path, struct api *api, struct http **out, char *err,
     size_t errlen)
@@ -187,6 +736,7 @@ http_start(const char *path, struct api *api, struct http **out, char *err,
 	struct sockaddr_un sa;
 	struct http *h;
 	struct group *gr;
+	pthread_condattr_t ca;
 	char *dir, *slash;
 	mode_t mode = 0600;
 	int fd, r;
@@ -233,7 +783,7 @@ http_start(const char *path, struct api *api, struct http **out, char *err,
 	gr = getgrnam("docker");
 	if (gr && chown(path, 0, gr->gr_gid) == 0)
 		mode = 0660;
-	if (chmod(path, mode) < 0 || listen(fd, 64) < 0) {
+	if (chmod(path, mode) < 0 || listen(fd, 128) < 0) {
 		r = -errno;
 		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(-r));
 		close(fd);
@@ -248,25 +798,50 @@ http_start(const char *path, struct api *api, struct http **out, char *err,
 		return -ENOMEM;
 	}
 	h->api = api;
-	h->daemon = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION |
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG,
+	h->max_conns = conn_limit();
+	h->evict_at = h->max_conns - h->max_conns / 8;
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&h->tick, &ca);
+	pthread_cond_init(&h->idle, &ca);
+	pthread_condattr_destroy(&ca);
+	if ((r = pthread_create(&h->watchdog, NULL, watchdog_main, h)) != 0) {
+		snprintf(err, errlen, "cannot start a thread: %s", strerror(r));
+		close(fd);
+		unlink(path);
+		http_free(h);
+		return -r;
+	}
+	/* the logger first, or libmicrohttpd warns through its own */
+	h->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
 	    0, NULL, NULL, handle, h,
-	    MHD_OPTION_LISTEN_SOCKET, fd,
-	    MHD_OPTION_NOTIFY_COMPLETED, completed, h,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_LISTEN_SOCKET, fd,
+	    MHD_OPTION_NOTIFY_CONNECTION, conn_notify, h,
+	    MHD_OPTION_URI_LOG_CALLBACK, uri_logged, h,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+	    MHD_OPTION_CONNECTION_LIMIT, h->max_conns,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
+	    /* inactivity, a backstop only: the watchdog cuts before */
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(HTTP_IDLE_S + HTTP_REQUEST_S),
 	    MHD_OPTION_END);
 	if (h->daemon == NULL) {
 		snprintf(err, errlen, "cannot start serving %s (libmicrohttpd)", path);
+		pthread_mutex_lock(&h->lock);
+		h->stopping = true;
+		pthread_cond_broadcast(&h->tick);
+		pthread_mutex_unlock(&h->lock);
+		pthread_join(h->watchdog, NULL);
 		close(fd);
 		unlink(path);
-		free(h->path);
-		free(h);
+		http_free(h);
 		return -EINVAL;
 	}
-	log_info("serving the Docker volume plugin API on %s (mode %04o%s)", path,
-	    (unsigned)mode, mode == 0660 ? ", group docker" : "");
+	log_info("serving the Docker volume plugin API on %s (mode %04o%s; at most "
+	    "%u connections)", path, (unsigned)mode, mode == 0660 ? ", group docker" : "",
+	    h->max_conns);
 	*out = h;
 	return 0;
 }
@@ -274,10 +849,31 @@ http_start(const char *path, struct api *api, struct http **out, char *err,
 void
 http_stop(struct http *h)
 {
+	struct timespec until;
+	unsigned busy;
+
 	if (h == NULL)
 		return;
+	pthread_mutex_lock(&h->lock);
+	h->stopping = true;
+	pthread_cond_broadcast(&h->tick);
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += HTTP_STOP_WAIT_S;
+	while (h->workers > 0)
+		if (pthread_cond_timedwait(&h->idle, &h->lock, &until) == ETIMEDOUT)
+			break;
+	busy = h->workers;
+	pthread_mutex_unlock(&h->lock);
+	pthread_join(h->watchdog, NULL);
+	if (busy > 0) {
+		/* libmicrohttpd cannot stop with connections suspended: leave
+		 * them (and h) to the exit */
+		log_warn("%u request(s) still being answered after %ds; not waiting",
+		    busy, HTTP_STOP_WAIT_S);
+		unlink(h->path);
+		return;
+	}
 	MHD_stop_daemon(h->daemon);
 	unlink(h->path);
-	free(h->path);
-	free(h);
+	http_free(h);
 }

@@ -1,7 +1,8 @@
 /*
  * volplugin/http.h - the Docker plugin socket: a unix socket cephvold binds
- * itself, served by libmicrohttpd (a thread per connection), each request
- * handed to api_handle().
+ * itself, served by libmicrohttpd (one polling thread; a worker thread per
+ * request being answered), each request handed to api_handle(), every
+ * connection under fixed deadlines and a connection limit (http.c).
  */
 #ifndef CEPHVOL_VOLPLUGIN_HTTP_H
 #define CEPHVOL_VOLPLUGIN_HTTP_H
@@ -19,7 +20,9 @@ struct http;
  */
 int	http_start(const char *path, struct api *api, struct http **out,
 	    char *err, size_t errlen);
-/* Stop accepting, finish the connections, remove the socket file. */
+/* Stop: wait (30 s at most) for the requests being answered (call
+ * api_stop() first, so they end at once), close every connection, remove
+ * the socket file. */
 void	http_stop(struct http *h);
 
 #endif
