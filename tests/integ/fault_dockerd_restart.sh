@@ -55,7 +55,7 @@ growing() {
 	done
 	fail "no line written within $1 s ($n0 lines; container: $(docker ps -a --format '{{.Status}}' 2>&1))"
 }
-refs() { jq -r '[.volumes.v1.refs // {} | .[]] | add // 0' "$T/state/mounts.json"; }
+refs() { jq -r '[.volumes.v1.refs // {} | .[] | if type == "object" then .count else . end] | add // 0' "$T/state/mounts.json"; }
 # unmounted WHAT: v1 is detached within 30 s, or fail saying what cephvold
 # holds and why
 unmounted() {
