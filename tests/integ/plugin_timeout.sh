@@ -4,7 +4,8 @@
 # a Mount past plugin.timeout fails with an Err naming the step; a second
 # Mount of the same volume waits its turn and says so; a Get of another
 # volume is answered meanwhile; afterwards nothing is left mounted,
-# referenced or leased, and a normal Mount works.
+# referenced or leased, and a normal Mount works. A Mount whose caller
+# hangs up before it completes is undone too.
 # timeout: 120
 . "$(dirname "$0")/../functions.sh"
 requires curl jq
@@ -69,5 +70,17 @@ api VolumeDriver.Mount '{"Name":"v1","ID":"c"}' | jq -e '.Err == ""' >/dev/null
 mountpoint -q "$T/mnt/v1" || fail "not mounted"
 api VolumeDriver.Unmount '{"Name":"v1","ID":"c"}' | jq -e '.Err == ""' >/dev/null
 if mountpoint -q "$T/mnt/v1"; then fail "still mounted"; fi
+
+step "a caller that hangs up: its Mount is undone when it completes"
+echo 3 > "$T/delay"
+stop_cephvold
+start_cephvold -o plugin.timeout=60
+curl -sS -m 1 --unix-socket "$PLUGIN_SOCK" -X POST -H 'Content-Type:' \
+    --data-binary '{"Name":"v1","ID":"gone"}' "http://plugin/VolumeDriver.Mount" >/dev/null 2>&1 || true
+wait_for 30 grep -q "VolumeDriver.Mount volume=v1: the caller hung up" "$T/cephvold.log"
+wait_for 30 grep -q "Mount volume=v1: the request timed out meanwhile: detaching again" "$T/cephvold.log"
+wait_for 30 sh -c "! pgrep -f '[c]ephvol-mount.*$T/' >/dev/null"
+wait_for 30 jq -e '.volumes == {}' "$T/state/mounts.json"
+if mountpoint -q "$T/mnt/v1"; then fail "v1 mounted after its caller hung up"; fi
 stop_cephvold
 assert_eq "$CEPHVOLD_STATUS" 0 "cephvold exit status"
