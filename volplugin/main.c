@@ -171,8 +171,10 @@ main(int argc, char **argv)
 		goto out_free_config;
 	}
 	if (check) {
+		char shown[512];
 		printf("configuration ok%s%s\n", cfg.path ? ": " : " (defaults)",
-		    cfg.path ? cfg.path : "");
+		    cfg.path ? str_escape(shown, sizeof(shown), cfg.path,
+		    strlen(cfg.path)) : "");
 		goto out_free_config;
 	}
 	if (log_level_parse(cfg.log_level, &level) < 0)
