@@ -77,11 +77,16 @@
 
 static struct lease *held;	/* released by fail_start() */
 static char volume_name[NAME_MAX_LEN + 1];
-/* What the signal and lease threads may touch; g_lock guards both, and
- * main clears them under it before freeing. */
+/* What the lease thread may touch; g_lock guards both, and main clears
+ * them under it before freeing. Never held long: the lease's hold, resume
+ * and lost must not wait. */
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct image *g_img;
 static struct imagefs *g_fs;
+/* The signal thread's own pointer and lock (imagefs_stop() can take
+ * seconds while a stalled request is being answered). */
+static pthread_mutex_t g_stop_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct imagefs *g_stop_fs;
 
 static void
 usage(FILE *out)
@@ -189,11 +194,11 @@ signal_main(void *arg)
 			continue;
 		log_info("volume=%s: %s, stopping", volume_name, strsignal(sig));
 		/* imagefs_stop() returns once the loop has ended, so main,
-		 * which takes g_lock only after that, never waits long. */
-		pthread_mutex_lock(&g_lock);
-		if (g_fs)
-			imagefs_stop(g_fs);
-		pthread_mutex_unlock(&g_lock);
+		 * which takes g_stop_lock only after that, never waits long. */
+		pthread_mutex_lock(&g_stop_lock);
+		if (g_stop_fs)
+			imagefs_stop(g_stop_fs);
+		pthread_mutex_unlock(&g_stop_lock);
 	}
 	return NULL;
 }
@@ -388,6 +393,9 @@ main(int argc, char **argv)
 	pthread_mutex_lock(&g_lock);
 	g_fs = fs;
 	pthread_mutex_unlock(&g_lock);
+	pthread_mutex_lock(&g_stop_lock);
+	g_stop_fs = fs;
+	pthread_mutex_unlock(&g_stop_lock);
 	if (lease_lost(ls))
 		imagefs_fence(fs, -EIO);
 
@@ -433,6 +441,9 @@ main(int argc, char **argv)
 	    PRIu64 " errors, at most %u in flight", volume, s.reads, s.bytes_read,
 	    s.writes, s.bytes_written, s.discards, s.flushes, s.errors,
 	    s.max_inflight_seen);
+	pthread_mutex_lock(&g_stop_lock);
+	g_stop_fs = NULL;
+	pthread_mutex_unlock(&g_stop_lock);
 	pthread_mutex_lock(&g_lock);
 	g_fs = NULL;
 	g_img = NULL;

@@ -794,10 +794,14 @@ catalog_remove(struct store *st, const char *name, char *err, size_t errlen)
 			return r;
 		}
 		catalog_crash_point("remove.mark");
+		/* Marked: no lease can be taken on it any more (lease.c checks
+		 * the entry), so ours has done its work. Let go now, before
+		 * the header and its lock go away under the renewer. */
+		if (ls)
+			lease_release(ls);
+		ls = NULL;
 		entry_clear(&e);
 		if ((r = catalog_entry_get(st, name, &e)) < 0) {
-			if (ls)
-				lease_release(ls);
 			if (r == -ENOENT)	/* finished by someone else */
 				return 0;
 			snprintf(err, errlen, "cannot read the catalogue: %s",
@@ -806,8 +810,6 @@ catalog_remove(struct store *st, const char *name, char *err, size_t errlen)
 		}
 	}
 	r = catalog_finish_remove(st, &e);
-	if (ls)
-		lease_release(ls);	/* the header and its lock are gone */
 	if (r < 0)
 		snprintf(err, errlen, "cannot finish removing volume %s (id %s): "
 		    "%s; re-run 'cephvol volume rm %s' or 'cephvol fsck --repair'",

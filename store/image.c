@@ -7,9 +7,11 @@
  * held by the submitter while it submits; io->priv_result keeps the first
  * error (compare-and-swap from 0). Whoever takes priv_pending to zero
  * calls done(). The submitter never does: if its own reference is the
- * last (every piece already finished, or none could be sent), the
- * completion is handed to a librados finisher thread with
- * rados_aio_flush_async(), so done() never runs inline in a submit call.
+ * last (every piece already finished, or none could be sent), the request
+ * goes to the image's own finisher thread, so done() never runs inline in
+ * a submit call. (Not rados_aio_flush_async(): that waits for every
+ * earlier write of the ioctx, so a fast read would wait for a slow
+ * unrelated write.)
  *
  * Pieces:
  *	read	rados_aio_read; -ENOENT and a short read are zero-filled.
@@ -102,7 +104,7 @@ struct req {
 	uint64_t	 seq;			/* submission order */
 	uint64_t	 ticket;		/* mutating only, else 0 */
 	struct req	*prev, *next;		/* img->lock: mutating list */
-	rados_completion_t defer;		/* completion handed off, or NULL */
+	struct req	*defer_next;		/* img->lock: finisher's queue */
 	unsigned	 n;
 	struct piece	 p[];
 };
@@ -134,7 +136,13 @@ struct image {
 	struct req	*mut_tail;		/* lock */
 	uint64_t	 next_ticket;		/* lock: last ticket given */
 	unsigned	 n_inflight;		/* lock: requests not yet freed */
+	struct req	*defer_head, *defer_tail;	/* lock: the finisher's */
+	pthread_cond_t	 defer_cond;		/* the finisher waits on it */
+	bool		 finisher_stop;		/* lock */
+	pthread_t	 finisher;
 };
+
+static void *finisher_main(void *arg);
 
 static void
 oid_make(const struct image *img, uint64_t objno, char *buf)
@@ -167,6 +175,14 @@ image_open(struct store *st, const struct image_geometry *geom,
 	atomic_init(&img->fence, 0);
 	pthread_mutex_init(&img->lock, NULL);
 	pthread_cond_init(&img->cond, NULL);
+	pthread_cond_init(&img->defer_cond, NULL);
+	if (pthread_create(&img->finisher, NULL, finisher_main, img) != 0) {
+		pthread_cond_destroy(&img->defer_cond);
+		pthread_cond_destroy(&img->cond);
+		pthread_mutex_destroy(&img->lock);
+		free(img);
+		return -EAGAIN;
+	}
 	*out = img;
 	return 0;
 }
@@ -263,8 +279,6 @@ req_free(struct req *rq)
 		if (rq->p[i].wop)
 			rados_release_write_op(rq->p[i].wop);
 	}
-	if (rq->defer)
-		rados_aio_release(rq->defer);
 	free(rq);
 }
 
@@ -335,11 +349,30 @@ finish_failed(struct plist *failed)
 	failed->head = failed->tail = NULL;
 }
 
-static void
-defer_done(rados_completion_t c, void *arg)
+/* The finisher: requests whose last reference was their submitter's. */
+static void *
+finisher_main(void *arg)
 {
-	(void)c;
-	req_finish(arg);
+	struct image *img = arg;
+
+	pthread_mutex_lock(&img->lock);
+	for (;;) {
+		struct req *rq = img->defer_head;
+		if (rq == NULL) {
+			if (img->finisher_stop)
+				break;
+			pthread_cond_wait(&img->defer_cond, &img->lock);
+			continue;
+		}
+		img->defer_head = rq->defer_next;
+		if (img->defer_head == NULL)
+			img->defer_tail = NULL;
+		pthread_mutex_unlock(&img->lock);
+		req_finish(rq);
+		pthread_mutex_lock(&img->lock);
+	}
+	pthread_mutex_unlock(&img->lock);
+	return NULL;
 }
 
 /* ---- sending and the gate --------------------------------------------------- */
@@ -556,6 +589,26 @@ image_held(struct image *img)
 	return n;
 }
 
+/* Is an older write or discard of p's object held, or being cancelled
+ * to be held? img->lock held. */
+static bool
+older_held_locked(struct image *img, const struct piece *p)
+{
+	uint64_t obj = p->off >> img->shift;
+
+	if (img->n_cancelling == 0 && img->parked.head == NULL)
+		return false;
+	for (struct piece *q = img->parked.head; q; q = q->next)
+		if (q->rq->op != OP_READ && (q->off >> img->shift) == obj &&
+		    piece_before(q, p))
+			return true;
+	for (struct piece *q = img->sent.head; q; q = q->next)
+		if (q->cancelling && q->rq->op != OP_READ &&
+		    (q->off >> img->shift) == obj && piece_before(q, p))
+			return true;
+	return false;
+}
+
 static void
 piece_done(rados_completion_t c, void *arg)
 {
@@ -583,6 +636,18 @@ piece_done(rados_completion_t c, void *arg)
 				return;
 			}
 		}
+	}
+	/* A write that landed while an older write or discard of the same
+	 * object is held (cancelled, to be sent again): the older one would
+	 * land after it. Send this one again too, after it (its buffer is
+	 * still ours: done() has not run). */
+	if (rq->op != OP_READ && (r >= 0 || (r == -ENOENT && rq->op == OP_DISCARD)) &&
+	    img->gate != GATE_FENCED && older_held_locked(img, p)) {
+		park_locked(img, p);
+		drain_locked(img, &failed);
+		pthread_mutex_unlock(&img->lock);
+		finish_failed(&failed);
+		return;
 	}
 	if (rq->op != OP_READ && (r == -EBLOCKLISTED || r == -ESHUTDOWN))
 		fence_locked(img, r, &failed);
@@ -675,12 +740,16 @@ submit(struct image *img, struct image_io *io, enum op op)
 
 	if (__atomic_sub_fetch(&io->priv_pending, 1, __ATOMIC_ACQ_REL) == 0) {
 		/* every piece is already back (or there were none): finish
-		 * on a librados thread, never inline */
-		if (rados_aio_create_completion2(rq, defer_done, &rq->defer) < 0 ||
-		    rados_aio_flush_async(img->ioctx, rq->defer) < 0) {
-			log_err("image %s: cannot hand off a completion", img->id);
-			req_finish(rq);
-		}
+		 * on the finisher thread, never inline */
+		pthread_mutex_lock(&img->lock);
+		rq->defer_next = NULL;
+		if (img->defer_tail)
+			img->defer_tail->defer_next = rq;
+		else
+			img->defer_head = rq;
+		img->defer_tail = rq;
+		pthread_cond_signal(&img->defer_cond);
+		pthread_mutex_unlock(&img->lock);
 	}
 	return 0;
 }
@@ -720,7 +789,11 @@ image_flush(struct image *img)
 	 * success after another host took the volume. Wait for the lease to
 	 * be confirmed, or lost. */
 	while (img->gate != GATE_FENCED && (img->gate == GATE_HELD || !guard_ok(img))) {
-		hold_locked(img);
+		if (img->gate == GATE_OPEN) {
+			hold_locked(img);
+			if (img->gate == GATE_OPEN)
+				continue;	/* renewed meanwhile: look again */
+		}
 		pthread_cond_wait(&img->cond, &img->lock);
 	}
 	pthread_mutex_unlock(&img->lock);
@@ -735,7 +808,11 @@ image_close(struct image *img)
 	pthread_mutex_lock(&img->lock);
 	while (img->n_inflight > 0)
 		pthread_cond_wait(&img->cond, &img->lock);
+	img->finisher_stop = true;
+	pthread_cond_signal(&img->defer_cond);
 	pthread_mutex_unlock(&img->lock);
+	pthread_join(img->finisher, NULL);
+	pthread_cond_destroy(&img->defer_cond);
 	pthread_cond_destroy(&img->cond);
 	pthread_mutex_destroy(&img->lock);
 	free(img);

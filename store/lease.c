@@ -80,6 +80,8 @@
 #define LEASE_LOCK	"cephvol.lease"
 #define GEN_XATTR	"cephvol.lease_gen"
 #define REG_TAG		"cephvol.mounted"
+/* "client.N COOKIE" of the last holder that let go cleanly */
+#define RELEASED_XATTR	"cephvol.lease_released"
 #define GEN_LEN		16
 #define NSEC		1000000000ull
 #define MAX_LOCKERS	16
@@ -96,6 +98,7 @@ struct lease {
 	char		 desc[512];
 	char		 gen[GEN_LEN + 1];	/* ours; "" = none (old volume) */
 	unsigned	 seconds;
+	uint64_t	 t_locked;		/* boottime ns, when the lock was asked */
 	bool		 shared;
 	struct lease_events ev;
 	struct lease_holder taken_from;
@@ -376,63 +379,114 @@ blocklist(struct store *st, const struct lease_holder *h, char *err, size_t errl
 	return 0;
 }
 
-int
-lease_break(struct store *st, const char *id, struct lease_holder *broken,
-    char *err, size_t errlen)
+/* Break one locker's lock; -ENOENT (already gone, or its lock expired
+ * and is trimmed) counts as done. */
+static int
+break_one(struct store *st, const char *oid, const struct lease_holder *h)
 {
-	struct lease_holder h[MAX_LOCKERS];
-	char oid[64], gen[GEN_LEN + 1], next[GEN_LEN + 1];
-	char buf[MAX_LOCKERS][LOCKOP_BUF];
-	int n, r;
+	rados_write_op_t op = rados_create_write_op();
+	char buf[LOCKOP_BUF];
+	int r = -ENOMEM;
 
-	catalog_header_oid(id, oid, sizeof(oid));
-	for (int attempt = 0; attempt < 16; attempt++) {
-		n = holders(st, oid, h, MAX_LOCKERS);
-		if (n == 0) {
-			snprintf(err, errlen, "no lease is held");
-			return -ENOENT;
-		}
-		if (n < 0) {
-			snprintf(err, errlen, "cannot read lock %s on %s: %s", LEASE_LOCK,
-			    oid, strerror(-n));
-			return n;
-		}
-		if (broken)
-			*broken = h[0];
-		for (int i = 0; i < n; i++)
-			if ((r = blocklist(st, &h[i], err, errlen)) < 0)
-				return r;
-		if ((r = gen_read(st, oid, gen)) < 0) {
-			snprintf(err, errlen, "cannot read the lease generation of %s: %s",
-			    oid, strerror(-r));
+	if (op && (r = lockop_break(op, LEASE_LOCK, h->client, h->cookie, buf,
+	    sizeof(buf))) == 0)
+		r = rados_write_op_operate(op, store_ioctx(st), oid, NULL,
+		    LIBRADOS_OPERATION_FULL_FORCE);
+	if (op)
+		rados_release_write_op(op);
+	return r == -ENOENT ? 0 : r;
+}
+
+/* Move the generation on, guarded by the one read: every holder of the
+ * old one is lost from its next renewal, whatever its blocklist says. */
+static int
+bump_generation(struct store *st, const char *oid, char *next)
+{
+	char gen[GEN_LEN + 1];
+	int r = -EAGAIN;
+
+	for (int attempt = 0; attempt < 16 && r == -EAGAIN; attempt++) {
+		if ((r = gen_read(st, oid, gen)) < 0)
 			return r;
-		}
 		gen_next(gen, next);
 		rados_write_op_t op = rados_create_write_op();
 		if (op == NULL)
 			return -ENOMEM;
 		guard_generation(op, gen);
-		for (int i = 0; i < n; i++)
-			lockop_break(op, LEASE_LOCK, h[i].client, h[i].cookie, buf[i],
-			    sizeof(buf[i]));
 		rados_write_op_setxattr(op, GEN_XATTR, next, strlen(next));
 		r = rados_write_op_operate(op, store_ioctx(st), oid, NULL,
 		    LIBRADOS_OPERATION_FULL_FORCE);
 		rados_release_write_op(op);
-		/* -ECANCELED: the generation moved; -ENOENT: a locker went
-		 * away meanwhile. Look again. */
-		if (r == -ECANCELED || r == -ENOENT)
-			continue;
-		if (r < 0) {
-			snprintf(err, errlen, "blocklisted %s but cannot break its lock on "
-			    "%s: %s", h[0].addr, oid, strerror(-r));
+		if (r == -ECANCELED)
+			r = -EAGAIN;
+	}
+	return r;
+}
+
+int
+lease_break(struct store *st, const char *id, struct lease_holder *broken,
+    char *err, size_t errlen)
+{
+	struct lease_holder h[MAX_LOCKERS];
+	char oid[64], next[GEN_LEN + 1], done[64][128];
+	unsigned ndone = 0;
+	bool any = false;
+	int n, r;
+
+	catalog_header_oid(id, oid, sizeof(oid));
+	/* Blocklist, then move the generation, then break; again while the
+	 * record lists a live locker not yet handled (a registration that
+	 * joined meanwhile, or more than one read holds). An expired locker
+	 * stays in the record until the next lock write: handled once. */
+	for (int round = 0; round < 64; round++) {
+		int todo = 0;
+
+		n = holders(st, oid, h, MAX_LOCKERS);
+		if (n < 0) {
+			snprintf(err, errlen, "cannot read lock %s on %s: %s", LEASE_LOCK,
+			    oid, strerror(-n));
+			return n;
+		}
+		for (int i = 0; i < n; i++) {
+			char key[128];
+			bool seen = false;
+			snprintf(key, sizeof(key), "%s %s", h[i].client, h[i].cookie);
+			for (unsigned k = 0; k < ndone && !seen; k++)
+				seen = strcmp(done[k], key) == 0;
+			if (seen || (any && h[i].expired))
+				continue;
+			h[todo++] = h[i];
+			if (ndone < 64)
+				snprintf(done[ndone++], sizeof(done[0]), "%s", key);
+		}
+		n = todo;
+		if (n == 0)
+			break;
+		if (!any && broken)
+			*broken = h[0];
+		for (int i = 0; i < n; i++)
+			if ((r = blocklist(st, &h[i], err, errlen)) < 0)
+				return r;
+		if ((r = bump_generation(st, oid, next)) < 0) {
+			snprintf(err, errlen, "blocklisted %s but cannot move the lease "
+			    "generation of %s: %s", h[0].addr, oid, strerror(-r));
 			return r;
 		}
+		for (int i = 0; i < n; i++) {
+			if ((r = break_one(st, oid, &h[i])) < 0) {
+				snprintf(err, errlen, "blocklisted %s but cannot break its "
+				    "lock on %s: %s", h[i].addr, oid, strerror(-r));
+				return r;
+			}
+		}
+		any = true;
 		log_info("broke the lease on %s (generation %s)", oid, next);
-		return 0;
 	}
-	snprintf(err, errlen, "the lease on %s kept changing; retry", oid);
-	return -EAGAIN;
+	if (!any) {
+		snprintf(err, errlen, "no lease is held");
+		return -ENOENT;
+	}
+	return 0;
 }
 
 /* ---- our own lease: events -------------------------------------------------- */
@@ -454,16 +508,21 @@ tell_lost(struct lease *ls, int err)
 		ls->ev.lost(ls->ev.arg, err);
 }
 
+/* Told on every watchdog tick while the deadline is past (holding is
+ * idempotent, and a hold skipped because a renewal landed meanwhile must
+ * be asked again if that renewal's own deadline passes too). */
 static void
 tell_hold(struct lease *ls)
 {
-	if (ls->held || ls->lost_told)
+	if (ls->lost_told)
 		return;
-	ls->held = true;
-	ls->held_since = boot_ns();
-	log_warn("lease on volume=%s not renewed in %u s (cluster stalled or this "
-	    "process stopped): I/O is held until it is renewed", ls->volume,
-	    ls->seconds);
+	if (!ls->held) {
+		ls->held = true;
+		ls->held_since = boot_ns();
+		log_warn("lease on volume=%s not renewed in %u s (cluster stalled or "
+		    "this process stopped): I/O is held until it is renewed",
+		    ls->volume, ls->seconds);
+	}
 	if (ls->ev.hold)
 		ls->ev.hold(ls->ev.arg);
 }
@@ -572,7 +631,7 @@ renewer_main(void *arg)
 {
 	struct lease *ls = arg;
 	uint64_t every = (uint64_t)ls->seconds * NSEC / 3;
-	uint64_t next = boot_ns() + every;
+	uint64_t next = ls->t_locked + every;	/* from the lock, not from now */
 
 	for (;;) {
 		uint64_t now = boot_ns();
@@ -656,16 +715,23 @@ lease_new(struct store *st, const char *volume, const char *id, unsigned seconds
 	return ls;
 }
 
+/* Let go, and say so in the same step (RELEASED_XATTR): the next
+ * acquirer then knows it need not fence us. */
 static void
 unlock_quietly(struct lease *ls)
 {
 	rados_write_op_t op = rados_create_write_op();
-	char buf[LOCKOP_BUF];
+	char buf[LOCKOP_BUF], name[192];
 	int r = -ENOMEM;
 
-	if (op && lockop_unlock(op, LEASE_LOCK, ls->cookie, buf, sizeof(buf)) == 0)
+	snprintf(name, sizeof(name), "client.%" PRIu64 " %s",
+	    store_instance_id(ls->st), ls->cookie);
+	if (op && lockop_unlock(op, LEASE_LOCK, ls->cookie, buf, sizeof(buf)) == 0) {
+		if (!ls->shared)
+			rados_write_op_setxattr(op, RELEASED_XATTR, name, strlen(name));
 		r = rados_write_op_operate(op, store_ioctx(ls->st), ls->oid, NULL,
 		    LIBRADOS_OPERATION_FULL_FORCE);
+	}
 	if (op)
 		rados_release_write_op(op);
 	if (r < 0 && r != -ENOENT)
@@ -734,7 +800,7 @@ acquire(struct store *st, const char *volume, const char *id, unsigned seconds,
 	struct lease *ls;
 	char next[GEN_LEN + 1];
 	uint64_t t0 = 0;
-	int nprev, r = -EAGAIN;
+	int nprev = 0, r = -EAGAIN;
 
 	if (seconds < 1) {
 		snprintf(err, errlen, "a lease needs at least one second");
@@ -744,17 +810,21 @@ acquire(struct store *st, const char *volume, const char *id, unsigned seconds,
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	nprev = holders(st, ls->oid, prev, MAX_LOCKERS);
-	if (nprev < 0) {
-		snprintf(err, errlen, "cannot read the lease of volume %s: %s",
-		    volume, strerror(-nprev));
-		r = nprev;
-		goto out_free;
-	}
 	for (int attempt = 0; attempt < 16; attempt++) {
+		/* generation, then lockers, then the lock guarded by that
+		 * generation: whoever took the lock after we read it moved the
+		 * generation (-ECANCELED, look again), whoever took it before
+		 * is in the record we read */
 		r = gen_read(st, ls->oid, ls->gen);
 		if (r < 0)
 			break;
+		nprev = holders(st, ls->oid, prev, MAX_LOCKERS);
+		if (nprev < 0) {
+			snprintf(err, errlen, "cannot read the lease of volume %s: %s",
+			    volume, strerror(-nprev));
+			r = nprev;
+			goto out_free;
+		}
 		t0 = boot_ns();
 		if (shared)
 			r = lock_op(ls, 0, NULL);
@@ -786,22 +856,32 @@ acquire(struct store *st, const char *volume, const char *id, unsigned seconds,
 		goto out_free;
 	}
 	atomic_store(&ls->deadline, t0 + lease_ns(ls));
+	ls->t_locked = t0;
 
 	if ((r = check_catalogue(ls, id, err, errlen)) < 0) {
 		unlock_quietly(ls);
 		goto out_free;
 	}
 
-	/* Our lock succeeded where another client was recorded: its lock
-	 * expired and cls_lock dropped it. Fence it before we write. (A
-	 * registration fences only an exclusive holder that expired.) */
-	char me[64];
+	/* Our lock succeeded where another holder was recorded: its lock
+	 * expired and cls_lock dropped it, or it let go meanwhile. Fence it
+	 * before we write, unless it let go: a clean release leaves its
+	 * name in RELEASED_XATTR in the same operation (a process that lets
+	 * go of a lease may live on with the same RADOS client, as cephvold
+	 * does after a volume rm). Registrations are readers: never fenced. */
+	char me[64], released[192] = "";
 	snprintf(me, sizeof(me), "client.%" PRIu64, store_instance_id(st));
+	int rl = rados_getxattr(store_ioctx(st), ls->oid, RELEASED_XATTR, released,
+	    sizeof(released) - 1);
+	released[rl > 0 ? rl : 0] = '\0';
 	for (int i = 0; i < nprev && i < MAX_LOCKERS; i++) {
-		char why[512], who[512];
+		char why[512], who[512], name[192];
 		if (strcmp(prev[i].client, me) == 0 || prev[i].addr[0] == '\0')
 			continue;
-		if (shared && prev[i].shared)
+		if (prev[i].shared)
+			continue;
+		snprintf(name, sizeof(name), "%s %s", prev[i].client, prev[i].cookie);
+		if (strcmp(name, released) == 0)
 			continue;
 		r = blocklist(st, &prev[i], why, sizeof(why));
 		if (r < 0) {

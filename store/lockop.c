@@ -30,6 +30,8 @@
 
 #define ENTITY_CLIENT	8
 #define ENTITY_OSD	4
+/* The largest lock record read (a shared lock of ~5000 lockers). */
+#define LOCKOP_RECORD_MAX	(1 << 20)
 
 /* ---- encoding ------------------------------------------------------------ */
 
@@ -290,22 +292,51 @@ dec_addr(struct dec *d, char *buf, size_t len)
 	snprintf(buf, len, "%s:%u/%" PRIu32, ip, port, nonce);
 }
 
+static int decode_lockers(const char *buf, size_t len, const char *name,
+    const char *oid, struct lockop_locker *out, int max, enum lockop_type *type);
+
 int
 lockop_lockers(rados_ioctx_t io, const char *oid, const char *name,
     struct lockop_locker *out, int max, enum lockop_type *type)
 {
-	char key[128], buf[16384];
-	struct dec d;
-	int r, n = 0;
+	char key[128], *buf = NULL;
+	size_t cap = 16384;
+	int r;
 
 	snprintf(key, sizeof(key), "lock.%s", name);
-	r = rados_getxattr(io, oid, key, buf, sizeof(buf));
+	/* a shared lock of many hosts outgrows the first guess */
+	for (;;) {
+		char *nb = realloc(buf, cap);
+		if (nb == NULL) {
+			free(buf);
+			return -ENOMEM;
+		}
+		buf = nb;
+		r = rados_getxattr(io, oid, key, buf, cap);
+		if (r != -ERANGE || cap >= LOCKOP_RECORD_MAX)
+			break;
+		cap *= 4;
+	}
 	if (r == -ENODATA || r == -ENOENT || r == 0)
-		return 0;
-	if (r < 0)
+		r = 0;
+	if (r <= 0) {
+		free(buf);
 		return r;
+	}
+	r = decode_lockers(buf, (size_t)r, name, oid, out, max, type);
+	free(buf);
+	return r;
+}
+
+static int
+decode_lockers(const char *buf, size_t len, const char *name, const char *oid,
+    struct lockop_locker *out, int max, enum lockop_type *type)
+{
+	struct dec d;
+	int n = 0;
+
 	d.p = (const unsigned char *)buf;
-	d.end = d.p + r;
+	d.end = d.p + len;
 	d.bad = false;
 	const unsigned char *end = dec_struct(&d);
 	uint32_t count = (uint32_t)dec_le(&d, 4);

@@ -144,3 +144,26 @@ echo "--- after the stop:"; echo "$after"
 out=$(cephvol lock ls "$vol")
 assert_not_contains "$out" "pid:     $a"
 check_image "$id" A
+
+# lock break of a holder whose lock has already expired (stopped past its
+# lease): it must succeed and move the generation, so that A, resumed after
+# its blocklist entry is gone, still never writes again.
+vol=fv6
+cephvol volume create "$vol" -o size=64M -o objectsize=1M >/dev/null
+id=$(cephvol --json volume inspect "$vol" | jq -r .id)
+step "$vol: A is stopped past its lease; lock break succeeds on the expired holder"
+start_holder a "$T/$vol.a" "$vol" A
+wait_for 15 grep -q "write 2 ok" "$T/$vol.a"
+addr=$(sed -n 's/.*acquired .* addr=\([^ ]*\).*/\1/p' "$T/$vol.a")
+kill -STOP "$a"
+mark=$(wc -l < "$T/$vol.a")
+sleep $((LEASE + 1))
+assert_contains "$(cephvol lock ls "$vol")" "(expired)"
+cephvol --yes lock break "$vol" || fail "lock break of an expired holder failed"
+ceph osd blocklist rm "$addr" >/dev/null 2>&1
+kill -CONT "$a"
+wait_for 10 grep -q refused "$T/$vol.a"
+kill "$a"; wait "$a" || true
+check_fenced "$T/$vol.a" "$mark"
+grep -q "lost: Operation canceled" "$T/$vol.a" || fail "A was not lost by the moved generation"
+check_image "$id" A
