@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # install-deps.sh - install every Debian package that building, running and
-# testing cephvol need. Idempotent: packages already present are skipped and
-# apt-get update runs at most once per invocation (and only when something
-# is missing).
+# testing cephvol need. Idempotent: packages already present are skipped,
+# apt-get update runs at most once per invocation, and only when something
+# is missing; only then is root needed.
 #
 #   deploy/install-deps.sh [build|run|test|bench|all]   install that set
 #   deploy/install-deps.sh --list [SET]                  print it, one a line
@@ -11,7 +11,8 @@
 # `make demo` use (a private Ceph cluster, dockerd, FUSE, mkfs). test: what
 # tests/ uses on top; every command a test `requires` must come from here,
 # else a fresh machine skips that test (tests/integ/deps_complete.sh checks).
-# bench: the peers the benchmarks compare against.
+# bench: what the benchmarks add: PostgreSQL for pgbench, and the peers
+# they compare against (rbd-fuse; CephFS through ceph-fuse, an MDS and a mgr).
 set -euo pipefail
 
 list=
@@ -44,11 +45,6 @@ if [ -n "$list" ]; then
 	exit 0
 fi
 
-if [ "$(id -u)" != 0 ]; then
-	echo "install-deps: must run as root to install packages" >&2
-	exit 1
-fi
-
 missing=()
 for p in "${want[@]}"; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
@@ -56,6 +52,13 @@ for p in "${want[@]}"; do
 	fi
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
+
+# Only installing needs root: with everything present, anyone may run this
+# (make check calls it first).
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: missing ${missing[*]}; run as root to install them" >&2
+	exit 1
+fi
 
 echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
