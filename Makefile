@@ -6,6 +6,7 @@
 
 BUILD	?= build
 PREFIX	?= /usr/local
+DOCDIR	?= $(PREFIX)/share/doc/cephvol
 DESTDIR	?=
 CC	?= cc
 
@@ -95,7 +96,10 @@ install: all
 	install -d $(DESTDIR)/etc/cephvol $(DESTDIR)/lib/systemd/system $(DESTDIR)/etc/docker/plugins
 	test -e $(DESTDIR)/etc/cephvol/cephvol.conf || \
 		install -m 0644 deploy/cephvol.conf $(DESTDIR)/etc/cephvol/cephvol.conf
-	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' deploy/cephvold.service > $(DESTDIR)/lib/systemd/system/cephvold.service
+	install -d $(DESTDIR)$(DOCDIR)
+	install -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|g; s|@DOCDIR@|$(DOCDIR)|g' deploy/cephvold.service \
+		> $(DESTDIR)/lib/systemd/system/cephvold.service
 	install -m 0644 deploy/cephvol.spec $(DESTDIR)/etc/docker/plugins/cephvol.spec
 
 clean:
