@@ -30,11 +30,13 @@ BINS	 = $(BUILD)/bin/cephvold $(BUILD)/bin/cephvol-mount $(BUILD)/bin/cephvol
 UNITS	 = $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 TESTPROGS = $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(TESTPROG_SRCS))
 LIB	 = $(BUILD)/libcephvol.a
+# helpers of tests/bench that need no cephvol code
+BENCHPROGS = $(BUILD)/bench/radosdu
 
 .PHONY: all check asan bench demo install clean deps
 # Keep test objects: they are not throw-away intermediates.
 .SECONDARY:
-all: $(BINS) $(UNITS) $(TESTPROGS)
+all: $(BINS) $(UNITS) $(TESTPROGS) $(BENCHPROGS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -63,6 +65,10 @@ $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/c/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bench/radosdu: $(BUILD)/obj/tests/bench/radosdu.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lrados
 
 deps:
 	deploy/install-deps.sh test
@@ -103,6 +109,6 @@ install: all
 	install -m 0644 deploy/cephvol.spec $(DESTDIR)/etc/docker/plugins/cephvol.spec
 
 clean:
-	rm -rf build build-asan
+	rm -rf $(BUILD) build-asan
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -162,13 +162,11 @@ kib_mib() { awk -v k="${1:-0}" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
 # rados_du POOL [PREFIX]: "BYTES OBJECTS" summed over the objects of POOL
 # whose name starts with PREFIX (object sizes from stat; RADOS has no
-# per-object allocation figure). Uses a small C helper built on first use.
+# per-object allocation figure), by tests/bench/radosdu.c, which `make`
+# builds into BUILD/bench/radosdu.
 rados_du() {
-	local helper=$BENCH_OUT/radosdu
-	if [ ! -x "$helper" ]; then
-		cc -O2 -o "$helper" "$CEPHVOL_SRC/tests/bench/radosdu.c" -lrados 2>"$BENCH_OUT/radosdu.build.log" \
-			|| { warn "cannot build radosdu (see $BENCH_OUT/radosdu.build.log)"; return 1; }
-	fi
+	local helper=$CEPHVOL_BUILD/bench/radosdu
+	[ -x "$helper" ] || { warn "no $helper (run make)"; return 1; }
 	"$helper" "$CEPH_CONF" "$1" "${2:-}"
 }
 

@@ -6,8 +6,8 @@
  *
  * The size of an object is what rados_stat reports (its logical length);
  * RADOS exposes no per-object allocation, and cluster statistics need a
- * mgr. Built by tests/bench/lib.sh on first use with `cc -lrados`; a
- * benchmark helper only, not part of cephvol.
+ * mgr. `make` builds it into BUILD/bench/radosdu for tests/bench/lib.sh;
+ * a benchmark helper only, linked with librados alone, not part of cephvol.
  */
 #include <errno.h>
 #include <stdint.h>

@@ -64,7 +64,7 @@ export CEPHVOL_SRC=$src CEPHVOL_BUILD=$build CEPHVOL_BIN=$build/bin
 . "$src/tests/bench/workloads.sh"
 . "$src/tests/bench/peers.sh"
 
-for c in fio jq rados rbd ceph losetup mkfs.ext4 python3 cc; do
+for c in fio jq rados rbd ceph losetup mkfs.ext4 python3; do
 	command -v "$c" >/dev/null || die "$c missing (run deploy/install-deps.sh bench)"
 done
 
