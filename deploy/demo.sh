@@ -11,9 +11,11 @@
 # already running there is reused.
 #
 # The demo is a list of stages (STAGES below), each one function that
-# prints what it does and the commands it runs. Later stages (create a
-# volume, run a container on it, read a secret) are added to the list;
-# a stage that starts something registers how to stop it in stop_demo.
+# prints what it does and the commands it runs: the cluster, the config, a
+# master key and a secret, cephvold, a private dockerd, a container writing
+# a volume and the next reading it, a container reading the secret. What
+# they start (dockerd, cephvold, the mounts, the cluster) is stopped by
+# stop_demo, by pid.
 set -euo pipefail
 unset CEPH_ARGS
 
@@ -105,7 +107,7 @@ stage_status() {
 	run "$bin/cephvol" status --create-pool
 }
 
-# wait_pid_file_gone PID: TERM, wait up to 15 s, then KILL.
+# stop_pid PID: TERM, wait up to 15 s, then KILL.
 stop_pid() {
 	local pid=$1 i
 	kill -0 "$pid" 2>/dev/null || return 0
