@@ -13,9 +13,9 @@
 # The demo is a list of stages (STAGES below), each one function that
 # prints what it does and the commands it runs: the cluster, the config, a
 # master key and a secret, cephvold, a private dockerd, a container writing
-# a volume and the next reading it, a container reading the secret. What
-# they start (dockerd, cephvold, the mounts, the cluster) is stopped by
-# stop_demo, by pid.
+# a volume and the next reading it, a container reading the secret.
+# stop_demo stops what they started: dockerd and cephvold by pid, then any
+# mount left under the demo directory, then the cluster.
 set -euo pipefail
 unset CEPH_ARGS
 
