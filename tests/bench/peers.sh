@@ -8,7 +8,7 @@
 # Peers (--peers):   rbd-fuse + loop (direct I/O) + ext4, CephFS through
 #                    ceph-fuse (a mgr and an MDS are added to the run's
 #                    cluster for it), ext4 on a loop file on local disk.
-# Setups follow ../shared/FACTS.md, "How those references were set up".
+# Each setup is described in docs/benchmarks.md ("Targets").
 
 ceph_q() { timeout 60 ceph --conf "$CEPH_CONF" "$@"; }
 

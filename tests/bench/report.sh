@@ -6,8 +6,8 @@
 # Reads DIR/results.tsv (target, workload, rep, value, unit), DIR/notes.tsv
 # (target, durability), DIR/meta.tsv, and the stdout of other benches in
 # DIR/NAME/stdout. Prints the table (median and min-max of the
-# repetitions per cell), the ratios against the targets of the data path
-# issue (#4), the durability notes and the other benches' output; writes
+# repetitions per cell), the ratios against cephvol's goals
+# (docs/benchmarks.md), the durability notes and the other benches' output; writes
 # DIR/results.json with the same figures. Can be re-run on an old DIR.
 set -euo pipefail
 dir=${1:?usage: report.sh DIR}
@@ -111,7 +111,7 @@ if extra:
         s = stat(t, w)
         print("  %-16s %-24s %s %s" % (t, w, cell(s), s["unit"]))
 
-# targets of the data path issue (#4)
+# cephvol's goals (docs/benchmarks.md)
 GOALS = [
     ("seq write vs librbd", "seqwrite", "librbd", ">=", 0.85),
     ("seq read vs librbd", "seqread", "librbd", ">=", 0.80),

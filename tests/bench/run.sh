@@ -209,7 +209,7 @@ EOF
 	cleanup_to "$mark"
 }
 
-# --- other engineers' benches ------------------------------------------------
+# --- the other benches of the tree ------------------------------------------
 other_bench() {
 	local name=$1 script=$src/tests/bench/$1.sh rc
 	[ -x "$script" ] || return 0

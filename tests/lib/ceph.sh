@@ -24,7 +24,7 @@
 #
 # Every pid the script starts is recorded in DIR/pids (from the daemons' pid
 # files); stop signals only those, and only while /proc/PID/cmdline still
-# names DIR, so a reused pid is never hit. See ../shared/FACTS.md.
+# names DIR, so a reused pid is never hit.
 set -euo pipefail
 unset CEPH_ARGS
 
