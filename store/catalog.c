@@ -34,7 +34,6 @@
  * No state in this file; no locking: RADOS ops are the synchronisation.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +45,7 @@
 #include <rados/librados.h>
 
 #include "common/log.h"
+#include "common/testhook.h"
 #include "common/util.h"
 #include "store/catalog.h"
 #include "store/conn.h"
@@ -58,31 +58,6 @@
 #define RETRIES			16
 #define REMOVE_LOCK_SECONDS	30
 #define LIST_WINDOW		128	/* header reads in flight in catalog_list */
-
-void
-catalog_crash_point(const char *step)
-{
-	const char *at = getenv("CEPHVOL_CRASH_AT");
-	const char *wait_at = getenv("CEPHVOL_WAIT_AT");
-	const char *wait_file = getenv("CEPHVOL_WAIT_FILE");
-
-	/* Tests line racers up: say "ready" (FILE.ready.PID), then wait (30 s
-	 * at most) for FILE to appear. */
-	if (wait_at && wait_file && strcmp(wait_at, step) == 0) {
-		char ready[4096];
-		snprintf(ready, sizeof(ready), "%s.ready.%d", wait_file, (int)getpid());
-		int fd = open(ready, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-		if (fd >= 0)
-			close(fd);
-		for (int i = 0; i < 30000 && access(wait_file, F_OK) < 0; i++)
-			usleep(1000);
-	}
-
-	if (at && strcmp(at, step) == 0) {
-		fprintf(stderr, "cephvol: crash injected at %s\n", step);
-		_exit(99);
-	}
-}
 
 const char *
 catalog_header_oid(const char *id, char *buf, size_t len)
@@ -430,14 +405,14 @@ catalog_finish_remove(struct store *st, const struct catalog_entry *e)
 		    e->name, e->id, strerror(-r));
 		return r;
 	}
-	catalog_crash_point("remove.data");
+	testhook_point("remove.data");
 	r = rados_remove(store_ioctx(st), catalog_header_oid(e->id, oid, sizeof(oid)));
 	if (r < 0 && r != -ENOENT) {
 		log_err("cannot remove header %s of volume=%s: %s", oid, e->name,
 		    strerror(-r));
 		return r;
 	}
-	catalog_crash_point("remove.header");
+	testhook_point("remove.header");
 	r = entry_swap(st, e->name, e->raw, NULL);
 	if (r == -ECANCELED) {
 		/* Someone finished it first (a concurrent rm or fsck). */
@@ -456,7 +431,7 @@ catalog_create(struct store *st, const struct volume_meta *want,
 	struct catalog_entry e;
 	int r = -EAGAIN;
 
-	catalog_crash_point("create.begin");
+	testhook_point("create.begin");
 	for (int attempt = 0; attempt < RETRIES; attempt++) {
 		struct volume_meta have, mine;
 		bool created_header = false;
@@ -485,7 +460,7 @@ catalog_create(struct store *st, const struct volume_meta *want,
 				    CATALOG_OID, store_pool(st), strerror(-r));
 				return r;
 			}
-			catalog_crash_point("create.entry");
+			testhook_point("create.entry");
 			if ((e.raw = entry_encode(&e)) == NULL)
 				return -ENOMEM;
 		} else if (r < 0) {
@@ -517,7 +492,7 @@ catalog_create(struct store *st, const struct volume_meta *want,
 			volume_meta_free(&mine);
 			if (r == 0) {
 				created_header = true;
-				catalog_crash_point("create.header");
+				testhook_point("create.header");
 			} else if (r == -EEXIST)
 				log_debug("volume=%s id=%s: header made by another "
 				    "creator; comparing with it", e.name, e.id);
@@ -552,7 +527,7 @@ catalog_create(struct store *st, const struct volume_meta *want,
 				entry_clear(&e);
 				return r;
 			}
-			catalog_crash_point("create.ready");
+			testhook_point("create.ready");
 		}
 		/* Ready (now or before): the header is the truth. */
 		r = catalog_header_read(st, e.id, &have);
@@ -704,7 +679,7 @@ catalog_list(struct store *st, struct volume_meta **out, size_t *n)
 	r = catalog_entries(st, &e, &ne);
 	if (r < 0)
 		return r;
-	catalog_crash_point("list.headers");
+	testhook_point("list.headers");
 	v = calloc(ne ? ne : 1, sizeof(*v));
 	hr = calloc(ne ? ne : 1, sizeof(*hr));
 	if (v == NULL || hr == NULL) {
@@ -793,7 +768,7 @@ catalog_remove(struct store *st, const char *name, char *err, size_t errlen)
 			entry_clear(&e);
 			return r;
 		}
-		catalog_crash_point("remove.mark");
+		testhook_point("remove.mark");
 		/* Marked: no lease can be taken on it any more (lease.c checks
 		 * the entry), so ours has done its work. Let go now, before
 		 * the header and its lock go away under the renewer. */

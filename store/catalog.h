@@ -108,16 +108,6 @@ int	catalog_resize(struct store *st, const char *name, uint64_t new_size,
 const char *catalog_header_oid(const char *id, char *buf, size_t len);
 
 /*
- * Crash injection for tests: when $CEPHVOL_CRASH_AT equals step, the
- * process _exit(99)s right there. Steps are named in catalog.c ("create.entry",
- * "create.header", "remove.mark", "remove.data", "remove.header", ...).
- * When $CEPHVOL_WAIT_AT equals step, it first creates $CEPHVOL_WAIT_FILE.ready.PID
- * and waits (30 s at most) until the file $CEPHVOL_WAIT_FILE exists, so a
- * test can start racers together ("create.begin").
- */
-void	catalog_crash_point(const char *step);
-
-/*
  * Below: the catalogue's raw state, for fsck (store/fsck.c) and the lease.
  *
  * A catalogue entry moves creating -> ready -> removing -> (gone). Only
