@@ -51,6 +51,7 @@
 #include "store/conn.h"
 #include "store/image.h"
 #include "store/lease.h"
+#include "store/omap.h"
 
 #define CATALOG_OID		"cephvol.catalog"
 #define HEADER_PREFIX		"cephvol.header."
@@ -140,54 +141,13 @@ entry_decode(const char *name, char *raw, struct catalog_entry *e)
 	json_decref(j);
 }
 
-static char *
-strndup_val(const char *v, size_t len)
-{
-	char *s = malloc(len + 1);
-
-	if (s) {
-		memcpy(s, v, len);
-		s[len] = '\0';
-	}
-	return s;
-}
-
-/* Read one omap value of oid into a new NUL-terminated string. */
-static int
-omap_get_one(rados_ioctx_t io, const char *oid, const char *key, char **out)
-{
-	rados_read_op_t op = rados_create_read_op();
-	rados_omap_iter_t it = NULL;
-	const char *keys[] = { key };
-	int prval = 0, r;
-
-	*out = NULL;
-	rados_read_op_omap_get_vals_by_keys(op, keys, 1, &it, &prval);
-	r = rados_read_op_operate(op, io, oid, 0);
-	if (r == 0 && prval < 0)
-		r = prval;
-	if (r == 0) {
-		char *k = NULL, *v = NULL;
-		size_t len = 0;
-		r = -ENOENT;
-		if (rados_omap_get_next(it, &k, &v, &len) == 0 && k != NULL) {
-			*out = strndup_val(v, len);
-			r = *out ? 0 : -ENOMEM;
-		}
-	}
-	if (it)
-		rados_omap_get_end(it);
-	rados_release_read_op(op);
-	return r;
-}
-
 int
 catalog_entry_get(struct store *st, const char *name, struct catalog_entry *out)
 {
 	char *raw;
 	int r;
 
-	r = omap_get_one(store_ioctx(st), CATALOG_OID, name, &raw);
+	r = omap_get(st, CATALOG_OID, name, &raw, NULL);
 	if (r < 0)
 		return r;
 	entry_decode(name, raw, out);
@@ -226,7 +186,7 @@ catalog_entries(struct store *st, struct catalog_entry **out, size_t *n)
 					}
 					v = nv;
 				}
-				char *raw = strndup_val(val, len);
+				char *raw = omap_value_dup(val, len);
 				if (raw == NULL) {
 					r = -ENOMEM;
 					break;
@@ -267,8 +227,8 @@ header_read_raw(struct store *st, const char *id, char **raw)
 {
 	char oid[64];
 
-	return omap_get_one(store_ioctx(st), catalog_header_oid(id, oid, sizeof(oid)),
-	    META_KEY, raw);
+	return omap_get(st, catalog_header_oid(id, oid, sizeof(oid)), META_KEY, raw,
+	    NULL);
 }
 
 static int
@@ -647,7 +607,7 @@ list_window(struct store *st, const struct catalog_entry *e,
 			int rr = rados_aio_get_return_value(hr[i].c);
 			if (rr == 0 && hr[i].prval == 0 &&
 			    rados_omap_get_next(hr[i].it, &k, &val, &len) == 0 && k) {
-				char *raw = strndup_val(val, len);
+				char *raw = omap_value_dup(val, len);
 				if (raw && meta_decode(raw, &v[*cnt]) == 0)
 					(*cnt)++;
 				else

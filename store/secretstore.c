@@ -37,6 +37,7 @@
 #include "secrets/masterkey.h"
 #include "secrets/seal.h"
 #include "store/conn.h"
+#include "store/omap.h"
 #include "store/secretstore.h"
 
 #define LIST_OID	"cephvol.secrets"
@@ -326,40 +327,6 @@ secret_versions(struct store *st, const char *name, uint32_t **out, size_t *n)
 	return 0;
 }
 
-/* Read one omap value of the secret object: *out malloc'd. */
-static int
-omap_get_one(struct store *st, const char *oid, const char *key, char **out, size_t *len)
-{
-	rados_omap_iter_t it;
-	rados_read_op_t op = rados_create_read_op();
-	const char *keys[] = { key };
-	int r, rv = 0;
-
-	rados_read_op_omap_get_vals_by_keys(op, keys, 1, &it, &rv);
-	r = rados_read_op_operate(op, store_ioctx(st), oid, 0);
-	if (r == 0 && rv < 0)
-		r = rv;
-	if (r == 0) {
-		char *k, *v;
-		size_t vlen;
-		r = -ENOENT;
-		if (rados_omap_get_next(it, &k, &v, &vlen) == 0 && k) {
-			*out = malloc(vlen ? vlen : 1);
-			if (*out == NULL)
-				r = -ENOMEM;
-			else {
-				if (vlen)	/* an empty value may come as NULL */
-					memcpy(*out, v, vlen);
-				*len = vlen;
-				r = 0;
-			}
-		}
-		rados_omap_get_end(it);
-	}
-	rados_release_read_op(op);
-	return r;
-}
-
 int
 secret_value_get(struct store *st, const struct masterkey *mk, const char *name,
     uint32_t version, struct secret_value *out, char *err, size_t errlen)
@@ -402,7 +369,7 @@ secret_value_get(struct store *st, const struct masterkey *mk, const char *name,
 		version = m.latest;
 	secret_oid(name, oid, sizeof(oid));
 	version_key(version, vk, sizeof(vk));
-	r = omap_get_one(st, oid, vk, &rec, &reclen);
+	r = omap_get(st, oid, vk, &rec, &reclen);
 	if (r < 0) {
 		snprintf(err, errlen, r == -ENOENT ? "secret %s has no version %" PRIu32 :
 		    "cannot read secret %s version %" PRIu32 ": %s", name, version,
@@ -464,7 +431,7 @@ list_has(struct store *st, const char *name)
 {
 	char *v = NULL;
 	size_t len;
-	int r = omap_get_one(st, LIST_OID, name, &v, &len);
+	int r = omap_get(st, LIST_OID, name, &v, &len);
 
 	free(v);
 	return r == 0;
@@ -651,7 +618,7 @@ secret_rekey(struct store *st, const struct masterkey *oldk,
 		struct secret_value v;
 
 		version_key(vs[i], vk, sizeof(vk));
-		r = omap_get_one(st, oid, vk, &rec, &reclen);
+		r = omap_get(st, oid, vk, &rec, &reclen);
 		if (r < 0) {
 			snprintf(err, errlen, "cannot read secret %s version %" PRIu32,
 			    name, vs[i]);
