@@ -1,6 +1,7 @@
 /*
  * volopts.c - a volume's options: Docker's `-o key=value` map to struct
- * volume_meta and back, and the JSON form stored in the header.
+ * volume_meta and back, and the JSON form stored in the header
+ * (store/volopts.h).
  *
  * One parser serves `docker volume create -o` (cephvold) and
  * `cephvol volume create -o` so both accept exactly the same keys with the
@@ -16,7 +17,7 @@
 
 #include "common/config.h"
 #include "common/util.h"
-#include "store/catalog.h"
+#include "store/volopts.h"
 
 #define ACCEPTED_OPTS \
 	"accepted options: size=SIZE (e.g. 10G, 512M), fs=ext4|xfs, " \

@@ -14,7 +14,7 @@
 
 #include "common/config.h"
 #include "common/util.h"
-#include "store/catalog.h"
+#include "store/volopts.h"
 #include "tests/unit/harness.h"
 
 static struct config cfg;
