@@ -21,6 +21,7 @@
 #include "common/util.h"
 #include "secrets/masterkey.h"
 #include "store/conn.h"
+#include "store/secret_grant.h"
 #include "store/secretstore.h"
 
 

@@ -26,6 +26,9 @@
 #include <jansson.h>
 
 #include "common/util.h"
+/* secret_grant_parse, secret_grants_check: moved there; included until
+ * their callers include it themselves */
+#include "store/secret_grant.h"
 
 struct store;
 struct masterkey;
@@ -79,14 +82,5 @@ void	secret_unwatch(struct store *st, uint64_t handle);
 int	secret_rekey(struct store *st, const struct masterkey *oldk,
 	    const struct masterkey *newk, const char *name, bool *changed,
 	    char *err, size_t errlen);
-
-/* Every grant ("name" / "name@N") of a secrets volume names an existing
- * secret and version; else -ENOENT and a sentence in err. */
-int	secret_grants_check(struct store *st, json_t *grants, char *err,
-	    size_t errlen);
-
-/* "name" or "name@3" -> name and version (0 = follow latest). */
-int	secret_grant_parse(const char *grant, char *name, size_t namelen,
-	    uint32_t *version);
 
 #endif
