@@ -32,6 +32,12 @@ enum store_flags {
 int	store_connect(const struct config *cfg, unsigned flags, struct store **out,
 	    char *err, size_t errlen);
 void	store_close(struct store *st);
+/*
+ * Prove the pool works: write a probe object of our own
+ * ("cephvol.probe.<host>.<pid>"), read it back and remove it. On failure
+ * -errno and a sentence in err naming the object and the pool.
+ */
+int	store_probe(struct store *st, char *err, size_t errlen);
 
 rados_t		 store_cluster(struct store *st);	/* borrowed */
 rados_ioctx_t	 store_ioctx(struct store *st);		/* borrowed */
