@@ -2,9 +2,11 @@
  * store/catalog.h - which volumes exist, and each one's metadata.
  *
  * RADOS layout (pool from config):
- *   "cephvol.catalog"            omap: volume name -> JSON {"id","type","created"}
+ *   "cephvol.catalog"            omap: volume name -> JSON {"id","type","created",
+ *                                "state"} (store/catalog_entry.h)
  *   "cephvol.header.<id>"        the volume's header: its full metadata as JSON
  *                                (omap key "meta"); its RADOS lock is the lease
+ *                                (store/catalog_header.h)
  *   "cephvol.data.<id>.<16 hex>" data objects (store/image.h)
  * List and Get read the catalogue object and headers only, so they are the
  * same on every host. Changes spanning objects are ordered so that a crash
@@ -19,6 +21,7 @@
 #include <stdint.h>
 
 #include "common/util.h"
+#include "store/catalog_entry.h"
 #include "store/volopts.h"
 
 struct store;
@@ -40,47 +43,16 @@ int	catalog_remove(struct store *st, const char *name, char *err, size_t errlen)
 int	catalog_resize(struct store *st, const char *name, uint64_t new_size,
 	    char *err, size_t errlen);
 
-/* Name of the header object of volume id, into buf. */
-const char *catalog_header_oid(const char *id, char *buf, size_t len);
-
 /*
- * Below: the catalogue's raw state, for fsck (store/fsck.c) and the lease.
- *
- * A catalogue entry moves creating -> ready -> removing -> (gone). Only
- * "ready" volumes are visible to catalog_get/catalog_list.
- *   creating: the entry names the id; the header may not exist yet. The
- *             exclusive create of the header decides the volume's options.
- *   removing: the volume is going away; no lease may be taken on it.
+ * Below: finishing or undoing a change that was interrupted, for fsck
+ * (store/fsck.c). The raw state they work on is in store/catalog_entry.h
+ * and store/catalog_header.h.
  */
-enum catalog_state {
-	CATALOG_READY = 0,
-	CATALOG_CREATING,
-	CATALOG_REMOVING,
-};
-
-struct catalog_entry {
-	char		 name[NAME_MAX_LEN + 1];
-	char		 id[VOLUME_ID_LEN + 1];
-	enum volume_type type;
-	int64_t		 created;
-	enum catalog_state state;
-	bool		 bad;		/* value did not parse: see raw */
-	char		*raw;		/* owned: the stored value */
-};
-
-/* Every entry, whatever its state. *out is new: catalog_entries_free(). */
-int	catalog_entries(struct store *st, struct catalog_entry **out, size_t *n);
-void	catalog_entries_free(struct catalog_entry *e, size_t n);
-/* One entry; -ENOENT if absent. out->raw is new: free() it. */
-int	catalog_entry_get(struct store *st, const char *name, struct catalog_entry *out);
-/* The header's metadata; -ENOENT if no header, -EINVAL if unreadable. */
-int	catalog_header_read(struct store *st, const char *id, struct volume_meta *out);
 /* Finish an interrupted creation whose header exists (entry -> ready). */
 int	catalog_finish_create(struct store *st, const struct catalog_entry *e);
 /* Drop an entry still creating with no header (guarded by its value). */
 int	catalog_drop_entry(struct store *st, const struct catalog_entry *e);
 /* Finish an interrupted removal: data, header, entry. */
 int	catalog_finish_remove(struct store *st, const struct catalog_entry *e);
-const char *catalog_state_name(enum catalog_state s);
 
 #endif

@@ -21,11 +21,11 @@
 #include <rados/librados.h>
 
 #include "common/log.h"
+#include "store/catalog_header.h"
 #include "store/conn.h"
 #include "store/fsck.h"
 #include "store/image.h"
 
-#define HEADER_PREFIX	"cephvol.header."
 #define DATA_PREFIX	"cephvol.data."
 
 struct idcount {
@@ -110,8 +110,8 @@ list_pool(struct store *st, struct idset *headers, struct idset *data,
 		return r;
 	while ((r = rados_nobjects_list_next(ctx, &oid, NULL, NULL)) == 0) {
 		(*count)++;
-		if (strncmp(oid, HEADER_PREFIX, strlen(HEADER_PREFIX)) == 0) {
-			const char *id = oid + strlen(HEADER_PREFIX);
+		if (strncmp(oid, CATALOG_HEADER_PREFIX, strlen(CATALOG_HEADER_PREFIX)) == 0) {
+			const char *id = oid + strlen(CATALOG_HEADER_PREFIX);
 			if (id_ok(id, strlen(id)) && (r = idset_add(headers, id)) < 0)
 				break;
 		} else if (strncmp(oid, DATA_PREFIX, strlen(DATA_PREFIX)) == 0) {

@@ -72,7 +72,8 @@
 
 #include "common/log.h"
 #include "common/util.h"
-#include "store/catalog.h"
+#include "store/catalog_entry.h"
+#include "store/catalog_header.h"
 #include "store/conn.h"
 #include "store/lease.h"
 #include "store/lockop.h"
