@@ -26,8 +26,6 @@
 #include "store/fsck.h"
 #include "store/image.h"
 
-#define DATA_PREFIX	"cephvol.data."
-
 struct idcount {
 	char		 id[VOLUME_ID_LEN + 1];
 	uint64_t	 n;
@@ -110,12 +108,14 @@ list_pool(struct store *st, struct idset *headers, struct idset *data,
 		return r;
 	while ((r = rados_nobjects_list_next(ctx, &oid, NULL, NULL)) == 0) {
 		(*count)++;
-		if (strncmp(oid, CATALOG_HEADER_PREFIX, strlen(CATALOG_HEADER_PREFIX)) == 0) {
+		if (strncmp(oid, CATALOG_HEADER_PREFIX,
+		    strlen(CATALOG_HEADER_PREFIX)) == 0) {
 			const char *id = oid + strlen(CATALOG_HEADER_PREFIX);
 			if (id_ok(id, strlen(id)) && (r = idset_add(headers, id)) < 0)
 				break;
-		} else if (strncmp(oid, DATA_PREFIX, strlen(DATA_PREFIX)) == 0) {
-			const char *id = oid + strlen(DATA_PREFIX);
+		} else if (strncmp(oid, IMAGE_OID_PREFIX,
+		    strlen(IMAGE_OID_PREFIX)) == 0) {
+			const char *id = oid + strlen(IMAGE_OID_PREFIX);
 			const char *dot = strchr(id, '.');
 			if (dot && id_ok(id, (size_t)(dot - id)) &&
 			    (r = idset_add(data, id)) < 0)
