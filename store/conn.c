@@ -212,22 +212,6 @@ store_fsid(struct store *st)
 	return st->fsid;
 }
 
-unsigned
-store_timeout(struct store *st)
-{
-	return st->timeout;
-}
-
-int
-store_mon_command(struct store *st, const char *json, char **outbuf,
-    size_t *outlen, char **outs, size_t *outslen)
-{
-	const char *cmd[] = { json };
-
-	return rados_mon_command(st->cluster, cmd, 1, "", 0, outbuf, outlen,
-	    outs, outslen);
-}
-
 int
 store_probe(struct store *st, char *err, size_t errlen)
 {

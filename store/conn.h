@@ -48,11 +48,5 @@ const char	*store_addr(struct store *st);
 uint64_t	 store_instance_id(struct store *st);
 /* The cluster's fsid. */
 const char	*store_fsid(struct store *st);
-/* Seconds from ceph.timeout, for layers that bound their own waits. */
-unsigned	 store_timeout(struct store *st);
-
-/* Run a mon command given as JSON; outbuf/outs may be NULL. */
-int	store_mon_command(struct store *st, const char *json, char **outbuf,
-	    size_t *outlen, char **outs, size_t *outslen);
 
 #endif

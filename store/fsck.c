@@ -182,8 +182,6 @@ finding(struct run *run, struct fsck_finding *f)
 	run->res->found++;
 	if (f->repaired == 1)
 		run->res->repaired++;
-	else if (f->repaired < 0)
-		run->res->failed++;
 	if (run->report)
 		run->report(run->arg, f);
 }

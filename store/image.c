@@ -112,8 +112,7 @@ struct plist {
 };
 
 struct image {
-	struct store	*st;			/* borrowed */
-	rados_ioctx_t	 ioctx;			/* borrowed from st */
+	rados_ioctx_t	 ioctx;			/* borrowed from the store */
 	char		 id[40];
 	uint64_t	 size;
 	uint64_t	 osz;
@@ -163,7 +162,6 @@ image_open(struct store *st, const struct image_geometry *geom,
 		shift++;
 	if ((img = calloc(1, sizeof(*img))) == NULL)
 		return -ENOMEM;
-	img->st = st;
 	img->ioctx = store_ioctx(st);
 	snprintf(img->id, sizeof(img->id), "%s", geom->id);
 	img->size = geom->size;

@@ -209,12 +209,6 @@ lease_lost(struct lease *ls)
 	return atomic_load(&ls->lost);
 }
 
-const char *
-lease_generation(struct lease *ls)
-{
-	return ls->gen;
-}
-
 bool
 lease_taken_from(struct lease *ls, struct lease_holder *out)
 {

@@ -86,8 +86,6 @@ int	lease_register(struct store *st, const char *volume, const char *id,
 bool	lease_valid(struct lease *ls);
 /* Lost for good. */
 bool	lease_lost(struct lease *ls);
-/* The generation this lease holds (16 hex digits, borrowed). */
-const char *lease_generation(struct lease *ls);
 /*
  * When acquiring took over from an expired holder, lease_taken_from()
  * fills *out with the holder that was blocklisted and returns true.
