@@ -18,6 +18,7 @@
 
 #include <rados/librados.h>
 
+#include "common/util.h"
 #include "store/catalog_entry.h"
 #include "store/conn.h"
 #include "store/omap.h"
@@ -115,15 +116,8 @@ catalog_entries(struct store *st, struct catalog_entry **out, size_t *n)
 			char *k, *val;
 			size_t len;
 			while (rados_omap_get_next(it, &k, &val, &len) == 0 && k) {
-				if (cnt == cap) {
-					cap = cap ? cap * 2 : 16;
-					void *nv = realloc(v, cap * sizeof(*v));
-					if (nv == NULL) {
-						r = -ENOMEM;
-						break;
-					}
-					v = nv;
-				}
+				if ((r = array_grow(&v, &cap, cnt, sizeof(*v), 16)) < 0)
+					break;
 				char *raw = omap_value_dup(val, len);
 				if (raw == NULL) {
 					r = -ENOMEM;

@@ -21,6 +21,7 @@
 #include <rados/librados.h>
 
 #include "common/log.h"
+#include "common/util.h"
 #include "store/catalog_header.h"
 #include "store/conn.h"
 #include "store/fsck.h"
@@ -45,14 +46,10 @@ id_ok(const char *s, size_t len)
 static int
 idset_add(struct idset *s, const char *id)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		void *nv = realloc(s->v, cap * sizeof(*s->v));
-		if (nv == NULL)
-			return -ENOMEM;
-		s->v = nv;
-		s->cap = cap;
-	}
+	int r = array_grow(&s->v, &s->cap, s->n, sizeof(*s->v), 64);
+
+	if (r < 0)
+		return r;
 	memcpy(s->v[s->n].id, id, VOLUME_ID_LEN);
 	s->v[s->n].id[VOLUME_ID_LEN] = '\0';
 	s->v[s->n].n = 1;

@@ -193,15 +193,8 @@ secret_versions(struct store *st, const char *name, uint32_t **out, size_t *n)
 			kb[klen] = '\0';
 			if (parse_version_key(kb, &v) < 0)
 				continue;
-			if (cnt == cap) {
-				cap = cap ? cap * 2 : 8;
-				uint32_t *nv = realloc(vs, cap * sizeof(*vs));
-				if (nv == NULL) {
-					r = -ENOMEM;
-					break;
-				}
-				vs = nv;
-			}
+			if ((r = array_grow(&vs, &cap, cnt, sizeof(*vs), 8)) < 0)
+				break;
 			vs[cnt++] = v;
 		}
 		rados_omap_get_end(it);
@@ -615,15 +608,8 @@ secret_list(struct store *st, struct secret_meta **out, size_t *n)
 				continue;
 			memcpy(name, key, klen);
 			name[klen] = '\0';
-			if (cnt == cap) {
-				cap = cap ? cap * 2 : 16;
-				struct secret_meta *nl = realloc(list, cap * sizeof(*list));
-				if (nl == NULL) {
-					r = -ENOMEM;
-					break;
-				}
-				list = nl;
-			}
+			if ((r = array_grow(&list, &cap, cnt, sizeof(*list), 16)) < 0)
+				break;
 			if (secret_meta_get(st, name, &list[cnt]) < 0) {
 				/* listed but unreadable: show the name only */
 				memset(&list[cnt], 0, sizeof(list[cnt]));
