@@ -28,6 +28,7 @@
 
 #include "cli/cli.h"
 #include "common/testhook.h"
+#include "common/util.h"
 #include "secrets/masterkey.h"
 #include "store/conn.h"
 #include "store/secretstore.h"
@@ -187,17 +188,16 @@ key_rotate(struct cli *cli, int argc, char **argv)
 int
 cmd_key(struct cli *cli, int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(struct cli *, int, char **);
-	} verbs[] = {
-		{ "init", key_init }, { "rotate", key_rotate }, { "show", key_show },
+	static const struct cli_verb verbs[] = {
+		{ "init", key_init, NULL }, { "rotate", key_rotate, NULL },
+		{ "show", key_show, NULL },
 	};
+	int status;
 
 	if (argc < 2)
 		usage_die("cephvol key init|rotate [--new-key FILE]|show");
-	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		if (strcmp(argv[1], verbs[i].name) == 0)
-			return verbs[i].fn(cli, argc - 1, argv + 1);
-	usage_die("unknown key command '%s'; expected init, rotate or show", argv[1]);
+	if ((status = cli_verb_run(cli, verbs, ARRAY_SIZE(verbs), argc, argv)) < 0)
+		usage_die("unknown key command '%s'; expected init, rotate or show",
+		    argv[1]);
+	return status;
 }
