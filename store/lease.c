@@ -70,10 +70,19 @@
 #include "store/catalog_entry.h"
 #include "store/catalog_header.h"
 #include "store/conn.h"
-#include "store/lease_internal.h"
+#include "store/lease.h"
+#include "store/lease_gen.h"
+#include "store/lease_holder.h"
 #include "store/lockop.h"
 
+#define REG_TAG		"cephvol.mounted"
+/* "client.N COOKIE" of the last holder that let go cleanly */
+#define RELEASED_XATTR	"cephvol.lease_released"
 #define NSEC		1000000000ull
+
+#ifndef EBLOCKLISTED
+#define EBLOCKLISTED	ESHUTDOWN
+#endif
 
 struct lease {
 	struct store	*st;			/* borrowed */
@@ -134,7 +143,7 @@ lock_op(struct lease *ls, uint8_t flags, const char *set_gen)
 		return -ENOMEM;
 	lease_gen_guard(op, ls->gen);
 	r = lockop_lock(op, LEASE_LOCK, ls->shared ? LOCKOP_SHARED : LOCKOP_EXCLUSIVE,
-	    ls->cookie, ls->shared ? LEASE_REG_TAG : "", ls->desc, ls->seconds, flags,
+	    ls->cookie, ls->shared ? REG_TAG : "", ls->desc, ls->seconds, flags,
 	    buf, sizeof(buf), NULL);
 	if (r == 0 && set_gen)
 		rados_write_op_setxattr(op, LEASE_GEN_XATTR, set_gen, strlen(set_gen));
@@ -365,7 +374,7 @@ lease_new(struct store *st, const char *volume, const char *id, unsigned seconds
 	return ls;
 }
 
-/* Let go, and say so in the same step (LEASE_RELEASED_XATTR): the next
+/* Let go, and say so in the same step (RELEASED_XATTR): the next
  * acquirer then knows it need not fence us. */
 static void
 unlock_quietly(struct lease *ls)
@@ -378,7 +387,7 @@ unlock_quietly(struct lease *ls)
 	    store_instance_id(ls->st), ls->cookie);
 	if (op && lockop_unlock(op, LEASE_LOCK, ls->cookie, buf, sizeof(buf)) == 0) {
 		if (!ls->shared)
-			rados_write_op_setxattr(op, LEASE_RELEASED_XATTR, name, strlen(name));
+			rados_write_op_setxattr(op, RELEASED_XATTR, name, strlen(name));
 		r = rados_write_op_operate(op, store_ioctx(ls->st), ls->oid, NULL,
 		    LIBRADOS_OPERATION_FULL_FORCE);
 	}
@@ -516,12 +525,12 @@ acquire(struct store *st, const char *volume, const char *id, unsigned seconds,
 	/* Our lock succeeded where another holder was recorded: its lock
 	 * expired and cls_lock dropped it, or it let go meanwhile. Fence it
 	 * before we write, unless it let go: a clean release leaves its
-	 * name in LEASE_RELEASED_XATTR in the same operation (a process that lets
+	 * name in RELEASED_XATTR in the same operation (a process that lets
 	 * go of a lease may live on with the same RADOS client, as cephvold
 	 * does after a volume rm). Registrations are readers: never fenced. */
 	char me[64], released[192] = "";
 	snprintf(me, sizeof(me), "client.%" PRIu64, store_instance_id(st));
-	int rl = rados_getxattr(store_ioctx(st), ls->oid, LEASE_RELEASED_XATTR, released,
+	int rl = rados_getxattr(store_ioctx(st), ls->oid, RELEASED_XATTR, released,
 	    sizeof(released) - 1);
 	released[rl > 0 ? rl : 0] = '\0';
 	for (int i = 0; i < nprev && i < LEASE_MAX_LOCKERS; i++) {

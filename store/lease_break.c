@@ -22,7 +22,9 @@
 #include "common/log.h"
 #include "store/catalog_header.h"
 #include "store/conn.h"
-#include "store/lease_internal.h"
+#include "store/lease.h"
+#include "store/lease_gen.h"
+#include "store/lease_holder.h"
 #include "store/lockop.h"
 
 /* Break one locker's lock; -ENOENT (already gone, or its lock expired

@@ -1,5 +1,5 @@
 /*
- * lease_gen.c - a volume's lease generation (store/lease_internal.h).
+ * lease_gen.c - a volume's lease generation (store/lease_gen.h).
  *
  * The header's xattr "cephvol.lease_gen" (16 hex digits) is bumped in the
  * same atomic operation that takes the lock (store/lease.c), and by
@@ -25,7 +25,7 @@
 #include <rados/librados.h>
 
 #include "store/conn.h"
-#include "store/lease_internal.h"
+#include "store/lease_gen.h"
 
 int
 lease_gen_read(struct store *st, const char *oid, char *gen)

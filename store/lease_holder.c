@@ -27,7 +27,7 @@
 #include "common/util.h"
 #include "store/catalog_header.h"
 #include "store/conn.h"
-#include "store/lease_internal.h"
+#include "store/lease_holder.h"
 #include "store/lockop.h"
 
 static void

@@ -1,6 +1,6 @@
 /*
  * secret_record.c - one version of a secret as a sealed record
- * (store/secret_internal.h): sealed under the master key with associated
+ * (store/secret_record.h): sealed under the master key with associated
  * data that binds it to its place, and opened with whichever key sealed it.
  *
  * Record: "CVS1" | key id (8) | nonce (24) | XChaCha20-Poly1305 ciphertext
@@ -24,7 +24,7 @@
 #include "secrets/masterkey.h"
 #include "secrets/seal.h"
 #include "store/conn.h"
-#include "store/secret_internal.h"
+#include "store/secret_record.h"
 
 static size_t
 make_ad(struct store *st, const struct secret_meta *m, uint32_t version,
@@ -130,4 +130,14 @@ secret_record_open(struct store *st, const struct masterkey *mk, const struct se
 		return -EBADMSG;
 	}
 	return 0;
+}
+
+void
+secret_value_free(struct secret_value *v)
+{
+	if (v == NULL)
+		return;
+	sodium_free(v->data);
+	v->data = NULL;
+	v->len = 0;
 }

@@ -1,14 +1,13 @@
 /*
- * secret_watch.c - telling the hosts that serve a secret that it changed
- * (store/secretstore.h): a RADOS watch on the secret's object, notified
- * after every update.
+ * secret_watch.c - how a host that serves a secret learns that it changed
+ * (store/secretstore.h): a RADOS watch on the secret's object.
  *
  * A watcher lives from secret_watch() to secret_unwatch(); its callback
- * runs on a librados thread, also when the watch ends (the object was
+ * runs on a librados thread after each notify (secretstore.c sends one
+ * after every update), and also when the watch ends (the object was
  * removed, or the watch lapsed), so the owner re-reads the secret either
- * way. secret_unwatch() flushes librados' watch callbacks, so none runs
- * after it returns. A notify waits 5 s at most for the watchers' acks;
- * one that does not answer re-reads at its next failure or change.
+ * way. A notify is acked at once. secret_unwatch() flushes librados'
+ * watch callbacks, so none runs after it returns.
  * No state but the watcher; no locking.
  */
 #include <errno.h>
@@ -23,17 +22,6 @@
 #include "store/conn.h"
 #include "store/secret_internal.h"
 #include "store/secretstore.h"
-
-void
-secret_watch_notify(struct store *st, const char *name)
-{
-	char oid[300], *reply = NULL;
-	size_t rlen = 0;
-
-	secret_oid(name, oid, sizeof(oid));
-	if (rados_notify2(store_ioctx(st), oid, "changed", 7, 5000, &reply, &rlen) == 0)
-		rados_buffer_free(reply);
-}
 
 struct secret_watcher {
 	struct store	*st;

@@ -140,16 +140,6 @@ secret_meta_get(struct store *st, const char *name, struct secret_meta *out)
 	return r;
 }
 
-void
-secret_value_free(struct secret_value *v)
-{
-	if (v == NULL)
-		return;
-	sodium_free(v->data);
-	v->data = NULL;
-	v->len = 0;
-}
-
 /* ---- versions --------------------------------------------------------- */
 
 static int
@@ -280,6 +270,19 @@ check_value(const char *name, const struct secret_value *val, char *err, size_t 
 		return -EFBIG;
 	}
 	return 0;
+}
+
+/* Tell the watchers of secret name that it changed (store/secret_watch.c);
+ * wait 5 s at most for their acks. */
+static void
+notify_watchers(struct store *st, const char *name)
+{
+	char oid[300], *reply = NULL;
+	size_t rlen = 0;
+
+	secret_oid(name, oid, sizeof(oid));
+	if (rados_notify2(store_ioctx(st), oid, "changed", 7, 5000, &reply, &rlen) == 0)
+		rados_buffer_free(reply);
 }
 
 static int
@@ -440,7 +443,7 @@ secret_update(struct store *st, const struct masterkey *mk, const char *name,
 	}
 	log_info("secret updated name=%s version=%" PRIu32 " bytes=%zu", name,
 	    *version, val->len);
-	secret_watch_notify(st, name);
+	notify_watchers(st, name);
 	return 0;
 }
 
