@@ -1,6 +1,7 @@
 /*
- * lease_holder.c - who holds a volume's lease (store/lease.h): the lock's
- * record read into struct lease_holder, said in a sentence, and fenced.
+ * lease_holder.c - who holds a volume's lease (store/lease_holder.h): the
+ * lock's record read into struct lease_holder, said in a sentence, and
+ * fenced.
  *
  * cls_lock's own listing hides lockers whose lock expired; the lease must
  * know them (an acquirer takes over from them, lease_break() fences them),
