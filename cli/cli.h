@@ -10,6 +10,7 @@
 #define CEPHVOL_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdnoreturn.h>
 
 #include "common/config.h"
@@ -27,6 +28,23 @@ struct cli {
 struct store	*cli_store(struct cli *cli);
 /* Same, creating the pool if it is missing. */
 struct store	*cli_store_create_pool(struct cli *cli);
+
+/*
+ * A command of cephvol, or a verb of a command: fn(cli, argc, argv) with
+ * argv[0] its own name. summary is for `cephvol --help` (NULL for verbs).
+ */
+struct cli_verb {
+	const char	*name;
+	int		(*fn)(struct cli *, int, char **);
+	const char	*summary;
+};
+/*
+ * Run the verb that argv[1] names with argv + 1, getopt reset for its own
+ * options, and return its exit status; -ENOENT when none has that name
+ * (the caller says what is accepted).
+ */
+int	cli_verb_run(struct cli *cli, const struct cli_verb *verbs, size_t n,
+	    int argc, char **argv);
 
 /* "cephvol: error: ..." on stderr, exit 1. */
 noreturn void	die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

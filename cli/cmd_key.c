@@ -11,7 +11,8 @@
  *      at "<key>";
  *   4. "<key>.old" is wiped and removed.
  * Running `cephvol key rotate` again after an interruption at any point
- * finishes the job. CEPHVOL_CRASH_AT=<step> stops after a step (tests).
+ * finishes the job. CEPHVOL_CRASH_AT=<step> stops after a step (tests,
+ * common/testhook.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,21 +27,11 @@
 #include <sodium.h>
 
 #include "cli/cli.h"
+#include "common/testhook.h"
+#include "common/util.h"
 #include "secrets/masterkey.h"
 #include "store/conn.h"
 #include "store/secretstore.h"
-
-
-static void
-crash_point(const char *step)
-{
-	const char *at = getenv("CEPHVOL_CRASH_AT");
-
-	if (at && strcmp(at, step) == 0) {
-		fprintf(stderr, "cephvol: CEPHVOL_CRASH_AT=%s: stopping here\n", step);
-		_exit(99);
-	}
-}
 
 static int
 key_init(struct cli *cli, int argc, char **argv)
@@ -156,7 +147,7 @@ key_rotate(struct cli *cli, int argc, char **argv)
 	} else if (masterkey_create_file(newp, err, sizeof(err)) < 0) {
 		die("%s", err);
 	}
-	crash_point("new-key");
+	testhook_point("new-key");
 	if (masterkey_load(newp, &newk, err, sizeof(err)) < 0)
 		die("%s", err);
 	if (sodium_memcmp(oldk->id, newk->id, sizeof(oldk->id)) == 0)
@@ -174,14 +165,14 @@ key_rotate(struct cli *cli, int argc, char **argv)
 			    "still in %s, new key in %s)", err, path, newp);
 		changed += did;
 		if (did)
-			crash_point("rekeyed-one");
+			testhook_point("rekeyed-one");
 	}
-	crash_point("rekeyed-all");
+	testhook_point("rekeyed-all");
 	if (link(path, oldp) < 0 && errno != EEXIST)
 		die("cannot keep the old key as %s: %s", oldp, strerror(errno));
 	if (rename(newp, path) < 0)
 		die("cannot move the new key %s to %s: %s", newp, path, strerror(errno));
-	crash_point("swapped");
+	testhook_point("swapped");
 	wipe_unlink(oldp);
 	printf("rotated master key %s -> %s: %zu of %zu secrets re-sealed\n",
 	    masterkey_id_hex(oldk, oid, sizeof(oid)),
@@ -197,17 +188,16 @@ key_rotate(struct cli *cli, int argc, char **argv)
 int
 cmd_key(struct cli *cli, int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(struct cli *, int, char **);
-	} verbs[] = {
-		{ "init", key_init }, { "rotate", key_rotate }, { "show", key_show },
+	static const struct cli_verb verbs[] = {
+		{ "init", key_init, NULL }, { "rotate", key_rotate, NULL },
+		{ "show", key_show, NULL },
 	};
+	int status;
 
 	if (argc < 2)
 		usage_die("cephvol key init|rotate [--new-key FILE]|show");
-	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		if (strcmp(argv[1], verbs[i].name) == 0)
-			return verbs[i].fn(cli, argc - 1, argv + 1);
-	usage_die("unknown key command '%s'; expected init, rotate or show", argv[1]);
+	if ((status = cli_verb_run(cli, verbs, ARRAY_SIZE(verbs), argc, argv)) < 0)
+		usage_die("unknown key command '%s'; expected init, rotate or show",
+		    argv[1]);
+	return status;
 }

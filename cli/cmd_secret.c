@@ -21,6 +21,7 @@
 #include "common/util.h"
 #include "secrets/masterkey.h"
 #include "store/conn.h"
+#include "store/secret_grant.h"
 #include "store/secretstore.h"
 
 
@@ -350,21 +351,20 @@ secret_get_cmd(struct cli *cli, int argc, char **argv)
 int
 cmd_secret(struct cli *cli, int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(struct cli *, int, char **);
-	} verbs[] = {
-		{ "create", secret_create_cmd }, { "update", secret_update_cmd },
-		{ "ls", secret_ls_cmd }, { "list", secret_ls_cmd },
-		{ "inspect", secret_inspect_cmd }, { "rm", secret_rm_cmd },
-		{ "remove", secret_rm_cmd }, { "get", secret_get_cmd },
+	static const struct cli_verb verbs[] = {
+		{ "create", secret_create_cmd, NULL },
+		{ "update", secret_update_cmd, NULL },
+		{ "ls", secret_ls_cmd, NULL }, { "list", secret_ls_cmd, NULL },
+		{ "inspect", secret_inspect_cmd, NULL },
+		{ "rm", secret_rm_cmd, NULL }, { "remove", secret_rm_cmd, NULL },
+		{ "get", secret_get_cmd, NULL },
 	};
+	int status;
 
 	if (argc < 2)
 		usage_die("cephvol secret create|update|ls|inspect|rm|get ...");
-	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
-		if (strcmp(argv[1], verbs[i].name) == 0)
-			return verbs[i].fn(cli, argc - 1, argv + 1);
-	usage_die("unknown secret command '%s'; expected create, update, ls, "
-	    "inspect, rm or get", argv[1]);
+	if ((status = cli_verb_run(cli, verbs, ARRAY_SIZE(verbs), argc, argv)) < 0)
+		usage_die("unknown secret command '%s'; expected create, update, ls, "
+		    "inspect, rm or get", argv[1]);
+	return status;
 }

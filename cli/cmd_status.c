@@ -1,13 +1,11 @@
 /*
  * cmd_status.c - `cephvol status`: connect, then prove the pool works by
- * writing, reading back and removing a probe object of our own.
+ * writing, reading back and removing a probe object of our own
+ * (store_probe(), store/conn.h).
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
@@ -21,12 +19,11 @@ cmd_status(struct cli *cli, int argc, char **argv)
 		{ "create-pool", no_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char oid[128], host[64] = "", back[64];
-	const char probe[] = "cephvol status probe";
+	char err[512];
 	bool create = false;
 	struct store *st;
 	uint64_t t0, t1;
-	int c, r;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (c == 'p')
@@ -40,21 +37,8 @@ cmd_status(struct cli *cli, int argc, char **argv)
 	t0 = now_ns();
 	st = create ? cli_store_create_pool(cli) : cli_store(cli);
 	t1 = now_ns();
-	gethostname(host, sizeof(host) - 1);
-	snprintf(oid, sizeof(oid), "cephvol.probe.%s.%d", host, (int)getpid());
-	rados_ioctx_t io = store_ioctx(st);
-	r = rados_write_full(io, oid, probe, sizeof(probe));
-	if (r < 0)
-		die("cannot write probe object %s to pool %s: %s", oid,
-		    store_pool(st), strerror(-r));
-	r = rados_read(io, oid, back, sizeof(back), 0);
-	rados_remove(io, oid);
-	if (r < 0)
-		die("cannot read probe object %s from pool %s: %s", oid,
-		    store_pool(st), strerror(-r));
-	if ((size_t)r != sizeof(probe) || memcmp(back, probe, sizeof(probe)) != 0)
-		die("probe object %s in pool %s read back different bytes", oid,
-		    store_pool(st));
+	if (store_probe(st, err, sizeof(err)) < 0)
+		die("%s", err);
 
 	if (cli->json) {
 		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:f, s:b}",

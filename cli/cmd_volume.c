@@ -277,20 +277,18 @@ volume_resize(struct cli *cli, int argc, char **argv)
 int
 cmd_volume(struct cli *cli, int argc, char **argv)
 {
-	static const struct {
-		const char	*name;
-		int		(*fn)(struct cli *, int, char **);
-	} verbs[] = {
-		{ "create", volume_create },
-		{ "ls", volume_ls },
-		{ "list", volume_ls },
-		{ "inspect", volume_inspect },
-		{ "rm", volume_rm },
-		{ "remove", volume_rm },
-		{ "resize", volume_resize },
-		{ "mount", cmd_volume_mount },
-		{ "unmount", cmd_volume_unmount },
+	static const struct cli_verb verbs[] = {
+		{ "create", volume_create, NULL },
+		{ "ls", volume_ls, NULL },
+		{ "list", volume_ls, NULL },
+		{ "inspect", volume_inspect, NULL },
+		{ "rm", volume_rm, NULL },
+		{ "remove", volume_rm, NULL },
+		{ "resize", volume_resize, NULL },
+		{ "mount", cmd_volume_mount, NULL },
+		{ "unmount", cmd_volume_unmount, NULL },
 	};
+	int status;
 
 	if (argc < 2)
 		usage_die("%s", VOLUME_USAGE);
@@ -299,10 +297,7 @@ cmd_volume(struct cli *cli, int argc, char **argv)
 		printf("usage: %s\n", VOLUME_USAGE);
 		return 0;
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
-		if (strcmp(argv[1], verbs[i].name) == 0) {
-			optind = 0;
-			return verbs[i].fn(cli, argc - 1, argv + 1);
-		}
-	usage_die("unknown verb 'volume %s'\n%s", argv[1], VOLUME_USAGE);
+	if ((status = cli_verb_run(cli, verbs, ARRAY_SIZE(verbs), argc, argv)) < 0)
+		usage_die("unknown verb 'volume %s'\n%s", argv[1], VOLUME_USAGE);
+	return status;
 }

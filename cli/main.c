@@ -15,11 +15,7 @@
 #include "common/log.h"
 #include "common/util.h"
 
-static const struct command {
-	const char	*name;
-	int		(*fn)(struct cli *, int, char **);
-	const char	*summary;
-} commands[] = {
+static const struct cli_verb commands[] = {
 	{ "status",	cmd_status,	"connect to the cluster and prove the pool is usable" },
 	{ "volume",	cmd_volume,	"create, list, inspect, resize, remove, mount volumes" },
 	{ "lock",	cmd_lock,	"show and break volume leases" },
@@ -28,20 +24,26 @@ static const struct command {
 	{ "key",	cmd_key,	"create and rotate the secrets master key" },
 };
 
+/* "cephvol: WHAT: message" and tail on stderr, then _exit(status). */
+static noreturn void
+vdie(const char *what, const char *tail, int status, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "cephvol: %s: ", what);
+	vfprintf(stderr, fmt, ap);
+	fputs(tail, stderr);
+	/* _exit, not exit: global destructors must not run while librados'
+	 * threads of a still-open connection do (a crash at exit, status 139). */
+	fflush(stdout);
+	_exit(status);
+}
+
 void
 die(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("cephvol: error: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	/* _exit, not exit: global destructors must not run while librados'
-	 * threads of a still-open connection do (a crash at exit, status 139). */
-	fflush(stdout);
-	_exit(1);
+	vdie("error", "\n", 1, fmt, ap);
 }
 
 void
@@ -49,13 +51,21 @@ usage_die(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("cephvol: usage: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\n(see 'cephvol --help')\n", stderr);
-	fflush(stdout);
-	_exit(2);
+	vdie("usage", "\n(see 'cephvol --help')\n", 2, fmt, ap);
+}
+
+int
+cli_verb_run(struct cli *cli, const struct cli_verb *verbs, size_t n, int argc,
+    char **argv)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(argv[1], verbs[i].name) == 0) {
+			optind = 0;
+			return verbs[i].fn(cli, argc - 1, argv + 1);
+		}
+	}
+	return -ENOENT;
 }
 
 static struct store *
@@ -171,15 +181,10 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
-		if (strcmp(argv[optind], commands[i].name) != 0)
-			continue;
-		/* getopt state is reset for the command's own parsing. */
-		optind++;
-		int sub_argc = argc - optind + 1;
-		char **sub_argv = argv + optind - 1;
-		optind = 0;
-		status = commands[i].fn(&cli, sub_argc, sub_argv);
+	/* argv from just before the command's name, as for a verb */
+	status = cli_verb_run(&cli, commands, ARRAY_SIZE(commands),
+	    argc - optind + 1, argv + optind - 1);
+	if (status >= 0) {
 		store_close(cli.store);
 		config_free(&cli.cfg);
 		return status;

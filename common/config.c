@@ -1,6 +1,8 @@
 /*
- * config.c - the table of configuration keys and its three readers: the
- * config file, -o overrides and --dump-config.
+ * config.c - the table of configuration keys, and everything that reads
+ * it: defaults, validating and storing one value, finding a key or
+ * suggesting one, --dump-config. The readers of text (the config file,
+ * -o overrides, the program start) are config_file.c.
  *
  * Each key names its section, name, type, the offset of its field in
  * struct config, its default (as text, parsed by the same code as the file)
@@ -13,24 +15,19 @@
  * line and what is wrong, and shows no byte of the file: only names from
  * config_keys[] (a known section, a known key, a suggestion). Text from the
  * command line (-o) is the user's own and is shown, escaped (\xNN for
- * anything but printable ASCII) and cut at SHOWN_MAX bytes. A file is read
- * only if it is a regular file (or /dev/null) of at most CONFIG_MAX_BYTES,
- * and no value may hold a control character, so --dump-config prints one
- * line per key.
+ * anything but printable ASCII) and cut at CONFIG_SHOWN_MAX bytes
+ * (config_shown). No value may hold a control character, so --dump-config
+ * prints one line per key.
  */
-#include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
-#include <unistd.h>
 
 #include "common/config.h"
+#include "common/config_internal.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -60,8 +57,6 @@ struct config_key {
 
 #define F(field)	offsetof(struct config, field)
 
-#define SHOWN_MAX	64	/* bytes of a command-line key or value shown */
-#define SHOWN_PATH_MAX	256	/* bytes of a path shown */
 #define NAME_SUGGEST_MAX 64	/* longer unknown names get no suggestion */
 
 static const struct config_key config_keys[] = {
@@ -119,8 +114,8 @@ u64_field(struct config *cfg, const struct config_key *k)
  * s as it may appear in an error: printable ASCII as is, every other byte
  * (and the backslash) as \xNN, at most max bytes of s, then "...".
  */
-static const char *
-shown(const char *s, size_t max, char *buf, size_t len)
+const char *
+config_shown(const char *s, size_t max, char *buf, size_t len)
 {
 	size_t i, o = 0;
 
@@ -347,8 +342,8 @@ key_suggest(const char *section, const char *name, char *buf, size_t len)
 		buf[0] = '\0';
 }
 
-static bool
-section_known(const char *section)
+bool
+config_section_known(const char *section)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++)
 		if (strcmp(config_keys[i].section, section) == 0)
@@ -357,8 +352,8 @@ section_known(const char *section)
 }
 
 /* The known section closest to the unknown one, or NULL. */
-static const char *
-section_suggest(const char *section)
+const char *
+config_section_suggest(const char *section)
 {
 	const char *best = NULL;
 	size_t best_d = 3;	/* at most 2 edits away */
@@ -380,11 +375,12 @@ section_suggest(const char *section)
  * sentence; echo says whether the key and value may be shown in it (text
  * from the command line) or not (text from a file: see the top comment).
  */
-static int
-key_set(struct config *cfg, const char *section, const char *name,
+int
+config_key_set(struct config *cfg, const char *section, const char *name,
     const char *value, const char *origin, bool echo, char *err, size_t errlen)
 {
-	char accepts[160], suggestion[160], b1[4 * SHOWN_MAX + 8], b2[4 * SHOWN_MAX + 8];
+	char accepts[160], suggestion[160];
+	char b1[4 * CONFIG_SHOWN_MAX + 8], b2[4 * CONFIG_SHOWN_MAX + 8];
 	const struct config_key *k;
 	int r;
 
@@ -393,8 +389,8 @@ key_set(struct config *cfg, const char *section, const char *name,
 		key_suggest(section, name, suggestion, sizeof(suggestion));
 		if (echo)
 			snprintf(err, errlen, "%s: unknown key '%s' in section [%s]%s%s%s",
-			    origin, shown(name, SHOWN_MAX, b1, sizeof(b1)),
-			    shown(section, SHOWN_MAX, b2, sizeof(b2)),
+			    origin, config_shown(name, CONFIG_SHOWN_MAX, b1, sizeof(b1)),
+			    config_shown(section, CONFIG_SHOWN_MAX, b2, sizeof(b2)),
 			    suggestion[0] ? "; did you mean '" : "", suggestion,
 			    suggestion[0] ? "'?" : "");
 		else	/* the file's section is a known one (checked by the reader) */
@@ -412,7 +408,8 @@ key_set(struct config *cfg, const char *section, const char *name,
 	if (r < 0) {
 		if (echo)
 			snprintf(err, errlen, "%s: bad value '%s' for key [%s] %s: ", origin,
-			    shown(value, SHOWN_MAX, b1, sizeof(b1)), k->section, k->name);
+			    config_shown(value, CONFIG_SHOWN_MAX, b1, sizeof(b1)),
+			    k->section, k->name);
 		else
 			snprintf(err, errlen, "%s: bad value for key [%s] %s: ", origin,
 			    k->section, k->name);
@@ -427,311 +424,16 @@ key_set(struct config *cfg, const char *section, const char *name,
 	return 0;
 }
 
-int
-config_set(struct config *cfg, const char *key, const char *value,
-    const char *origin, char *err, size_t errlen)
-{
-	char section[128], b[4 * SHOWN_MAX + 8];
-	const char *dot = strchr(key, '.');
-
-	if (dot == NULL || (size_t)(dot - key) >= sizeof(section)) {
-		snprintf(err, errlen, "%s: key '%s' must be written section.key, "
-		    "like volume.default_size", origin, shown(key, SHOWN_MAX, b, sizeof(b)));
-		return -EINVAL;
-	}
-	memcpy(section, key, (size_t)(dot - key));
-	section[dot - key] = '\0';
-	return key_set(cfg, section, dot + 1, value, origin, true, err, errlen);
-}
-
-int
-config_set_arg(struct config *cfg, const char *arg, char *err, size_t errlen)
-{
-	const char *eq = strchr(arg, '=');
-	char key[256], b[4 * SHOWN_MAX + 8];
-
-	if (eq == NULL || (size_t)(eq - arg) >= sizeof(key)) {
-		snprintf(err, errlen, "-o %s: expected section.key=value, like "
-		    "ceph.pool=volumes", shown(arg, SHOWN_MAX, b, sizeof(b)));
-		return -EINVAL;
-	}
-	memcpy(key, arg, (size_t)(eq - arg));
-	key[eq - arg] = '\0';
-	return config_set(cfg, key, eq + 1, "-o", err, errlen);
-}
-
-static char *
-trim(char *s)
-{
-	char *end;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	end = s + strlen(s);
-	while (end > s && isspace((unsigned char)end[-1]))
-		*--end = '\0';
-	return s;
-}
-
-static const char *
-file_kind(mode_t m)
-{
-	if (S_ISDIR(m))
-		return "a directory";
-	if (S_ISCHR(m))
-		return "a character device";
-	if (S_ISBLK(m))
-		return "a block device";
-	if (S_ISFIFO(m))
-		return "a FIFO";
-	if (S_ISSOCK(m))
-		return "a socket";
-	return "not a regular file";
-}
-
-/*
- * The whole of a config file, NUL-terminated, in *out (new; *len bytes).
- * Only a regular file (or /dev/null, which reads as empty) of at most
- * CONFIG_MAX_BYTES: /dev/zero, a FIFO or a growing file cannot keep us
- * reading. The size is checked before reading and while reading (a file
- * in /proc says 0 and may hold more). spath is path as errors show it.
- */
-static int
-config_read(const char *path, const char *spath, char **out, size_t *len,
-    char *err, size_t errlen)
-{
-	size_t cap = 4096, n = 0;
-	struct stat sb;
-	char *buf;
-	int fd, r;
-
-	/* O_NONBLOCK: opening a FIFO must not wait for a writer */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		r = -errno;
-		snprintf(err, errlen, "cannot read config file %s: %s", spath, strerror(-r));
-		return r;
-	}
-	if (fstat(fd, &sb) < 0) {
-		r = -errno;
-		snprintf(err, errlen, "cannot read config file %s: %s", spath, strerror(-r));
-		goto out_close;
-	}
-	if (S_ISCHR(sb.st_mode) && major(sb.st_rdev) == 1 && minor(sb.st_rdev) == 3) {
-		n = 0;		/* /dev/null: an empty file */
-		cap = 1;
-	} else if (!S_ISREG(sb.st_mode)) {
-		snprintf(err, errlen, "config file %s is %s; it must be a regular file "
-		    "of at most %u KiB", spath, file_kind(sb.st_mode),
-		    (unsigned)(CONFIG_MAX_BYTES >> 10));
-		r = S_ISDIR(sb.st_mode) ? -EISDIR : -EINVAL;
-		goto out_close;
-	} else if (sb.st_size > CONFIG_MAX_BYTES) {
-		snprintf(err, errlen, "config file %s is too big: %jd bytes, the limit "
-		    "is %u KiB", spath, (intmax_t)sb.st_size,
-		    (unsigned)(CONFIG_MAX_BYTES >> 10));
-		r = -EFBIG;
-		goto out_close;
-	} else if ((size_t)sb.st_size + 1 > cap)
-		cap = (size_t)sb.st_size + 1;
-	if ((buf = malloc(cap)) == NULL) {
-		r = -ENOMEM;
-		snprintf(err, errlen, "cannot read config file %s: out of memory", spath);
-		goto out_close;
-	}
-	while (cap > 1) {	/* always one byte spare for the NUL */
-		if (n + 1 == cap) {
-			if (n > CONFIG_MAX_BYTES) {
-				snprintf(err, errlen, "config file %s is too big: more "
-				    "than the limit of %u KiB", spath,
-				    (unsigned)(CONFIG_MAX_BYTES >> 10));
-				r = -EFBIG;
-				goto out_free;
-			}
-			size_t ncap = cap * 2 > CONFIG_MAX_BYTES + 2 ?
-			    CONFIG_MAX_BYTES + 2 : cap * 2;
-			char *nb = realloc(buf, ncap);
-			if (nb == NULL) {
-				r = -ENOMEM;
-				snprintf(err, errlen, "cannot read config file %s: "
-				    "out of memory", spath);
-				goto out_free;
-			}
-			buf = nb;
-			cap = ncap;
-		}
-		ssize_t k = read(fd, buf + n, cap - n - 1);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			r = -errno;
-			snprintf(err, errlen, "cannot read config file %s: %s", spath,
-			    strerror(-r));
-			goto out_free;
-		}
-		if (k == 0)
-			break;
-		n += (size_t)k;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	close(fd);
-	return 0;
-
-out_free:
-	free(buf);
-out_close:
-	close(fd);
-	return r;
-}
-
-int
-config_load_file(struct config *cfg, const char *path, char *err, size_t errlen)
-{
-	char section[128] = "";
-	char spath[4 * SHOWN_PATH_MAX + 8], origin[sizeof(spath) + 16];
-	char *text = NULL, *line, *next;
-	size_t len = 0;
-	unsigned lineno = 0;
-	int r;
-
-	shown(path, SHOWN_PATH_MAX, spath, sizeof(spath));
-	r = config_read(path, spath, &text, &len, err, errlen);
-	if (r < 0)
-		return r;
-	/* strtok_r would skip empty lines and miscount: split by hand. */
-	for (line = text; line != NULL; line = next) {
-		char *nl = memchr(line, '\n', len - (size_t)(line - text));
-		next = nl ? nl + 1 : NULL;
-		lineno++;
-		snprintf(origin, sizeof(origin), "%s:%u", spath, lineno);
-		if (memchr(line, '\0', (nl ? nl : text + len) - line) != NULL) {
-			snprintf(err, errlen, "%s: a NUL byte: not a text file", origin);
-			r = -EINVAL;
-			goto out_free;
-		}
-		if (nl)
-			*nl = '\0';
-
-		char *s = trim(line);
-		if (*s == '\0' || *s == '#' || *s == ';')
-			continue;
-		if (*s == '[') {
-			char *close = strchr(s, ']');
-			if (close == NULL || *trim(close + 1) != '\0' ||
-			    (size_t)(close - s - 1) >= sizeof(section)) {
-				snprintf(err, errlen, "%s: bad section header: expected "
-				    "[section]", origin);
-				r = -EINVAL;
-				goto out_free;
-			}
-			*close = '\0';
-			snprintf(section, sizeof(section), "%s", trim(s + 1));
-			if (!section_known(section)) {
-				const char *like = section_suggest(section);
-				snprintf(err, errlen, "%s: unknown section%s%s%s; known "
-				    "sections are ceph, plugin, volume, secrets, log, "
-				    "metrics", origin, like ? " (did you mean [" : "",
-				    like ? like : "", like ? "]?)" : "");
-				r = -EINVAL;
-				goto out_free;
-			}
-			continue;
-		}
-		char *eq = strchr(s, '=');
-		if (eq == NULL) {
-			snprintf(err, errlen, "%s: not 'key = value', a [section] line "
-			    "or a comment", origin);
-			r = -EINVAL;
-			goto out_free;
-		}
-		if (section[0] == '\0') {
-			snprintf(err, errlen, "%s: key outside any section; start the "
-			    "file with a [section] line", origin);
-			r = -EINVAL;
-			goto out_free;
-		}
-		*eq = '\0';
-		char *name = trim(s), *value = trim(eq + 1);
-		/* ceph.conf style: "lease seconds" means lease_seconds. */
-		for (char *p = name; *p; p++)
-			if (*p == ' ')
-				*p = '_';
-		r = key_set(cfg, section, name, value, origin, false, err, errlen);
-		if (r < 0)
-			goto out_free;
-	}
-	free(cfg->path);
-	cfg->path = strdup(path);
-	r = 0;
-out_free:
-	free(text);
-	return r;
-}
-
-int
-config_args_add(struct config_args *ca, char *override)
-{
-	char **grown = realloc(ca->overrides, (ca->n_overrides + 1) * sizeof(*grown));
-
-	if (grown == NULL)
-		return -ENOMEM;
-	ca->overrides = grown;
-	ca->overrides[ca->n_overrides++] = override;
-	return 0;
-}
-
-void
-config_args_free(struct config_args *ca)
-{
-	free(ca->overrides);
-	ca->overrides = NULL;
-	ca->n_overrides = 0;
-}
-
-int
-config_init(struct config *cfg, const char *path, char *const *overrides,
-    size_t n_overrides, char *err, size_t errlen)
-{
-	bool explicit_path = path != NULL;
-	int r;
-
-	config_defaults(cfg);
-	if (path == NULL) {
-		path = getenv(CONFIG_ENV);
-		explicit_path = path != NULL && *path != '\0';
-		if (!explicit_path)
-			path = CONFIG_DEFAULT_PATH;
-	}
-	r = config_load_file(cfg, path, err, errlen);
-	if (r == -ENOENT && !explicit_path)
-		r = 0;
-	else if (r == -ENOENT) {
-		char spath[4 * SHOWN_PATH_MAX + 8];
-		snprintf(err, errlen, "config file %s does not exist",
-		    shown(path, SHOWN_PATH_MAX, spath, sizeof(spath)));
-	}
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < n_overrides; i++) {
-		r = config_set_arg(cfg, overrides[i], err, errlen);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
 void
 config_dump(const struct config *cfg, FILE *out)
 {
 	const char *section = "";
-	char accepts[160], buf[32], spath[4 * SHOWN_PATH_MAX + 8];
+	char accepts[160], buf[32], spath[4 * CONFIG_SHOWN_PATH_MAX + 8];
 
 	/* the path escaped: a newline in it would start a line of config */
 	fprintf(out, "# cephvol configuration%s%s\n", cfg->path ? " read from " : "",
-	    cfg->path ? shown(cfg->path, SHOWN_PATH_MAX, spath, sizeof(spath)) :
-	    " (built-in defaults)");
+	    cfg->path ? config_shown(cfg->path, CONFIG_SHOWN_PATH_MAX, spath,
+	    sizeof(spath)) : " (built-in defaults)");
 	for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
 		const struct config_key *k = &config_keys[i];
 		if (strcmp(section, k->section) != 0) {

@@ -8,6 +8,7 @@
  * different threads never interleave.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,13 +65,7 @@ log_level_parse(const char *s, enum log_level *out)
 	return -EINVAL;
 }
 
-const char *
-log_level_name(enum log_level level)
-{
-	return level_names[level];
-}
-
-void
+static void
 log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
 	static const int syslog_prio[] = {

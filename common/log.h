@@ -8,7 +8,6 @@
 #ifndef CEPHVOL_LOG_H
 #define CEPHVOL_LOG_H
 
-#include <stdarg.h>
 #include <stdnoreturn.h>
 
 enum log_level {
@@ -29,13 +28,11 @@ void	log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 /* Parse "error", "warn", "info", "debug"; -EINVAL for anything else. */
 int	log_level_parse(const char *s, enum log_level *out);
-const char *log_level_name(enum log_level level);
 
 void	log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void	log_vmsg(enum log_level level, const char *fmt, va_list ap);
 
 /* Log at error level and exit(1). Only before serving starts, never on a
  * request path. */

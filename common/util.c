@@ -289,6 +289,25 @@ edit_distance(const char *a, const char *b)
 	return row[lb];
 }
 
+int
+array_grow(void *pv, size_t *cap, size_t n, size_t size, size_t first)
+{
+	void *v, *nv;
+	size_t ncap;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : first;
+	if (ncap < n + 1 || ncap > SIZE_MAX / size)
+		return -ENOMEM;
+	memcpy(&v, pv, sizeof(v));
+	if ((nv = realloc(v, ncap * size)) == NULL)
+		return -ENOMEM;
+	memcpy(pv, &nv, sizeof(nv));
+	*cap = ncap;
+	return 0;
+}
+
 uint64_t
 now_ns(void)
 {

@@ -52,6 +52,15 @@ char	*time_format(int64_t unix_seconds, char *buf, size_t len);
 /* Levenshtein distance, for "did you mean" suggestions. */
 size_t	edit_distance(const char *a, const char *b);
 
+/*
+ * Room for element n of a malloc'd array of cap elements of size bytes.
+ * pv is the address of the array's pointer (a T **, the pointer may be
+ * NULL while *cap is 0). When n < *cap nothing happens; else the array is
+ * grown to `first` elements, or doubled, and *pv and *cap are updated.
+ * -ENOMEM leaves both as they were (the array is still the caller's).
+ */
+int	array_grow(void *pv, size_t *cap, size_t n, size_t size, size_t first);
+
 /* Monotonic clock in nanoseconds. */
 uint64_t now_ns(void);
 

@@ -6,7 +6,8 @@
  * librados itself retries forever unless told otherwise: we set the mount
  * and mon-op timeouts from ceph.timeout, and the OSD op timeout only for
  * callers that ask (STORE_OSD_TIMEOUT), because the data path must wait for
- * a slow OSD rather than fail a database's write.
+ * a slow OSD rather than fail a database's write. store_probe() proves
+ * the pool works with an object of its own (`cephvol status`).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -211,18 +212,32 @@ store_fsid(struct store *st)
 	return st->fsid;
 }
 
-unsigned
-store_timeout(struct store *st)
-{
-	return st->timeout;
-}
-
 int
-store_mon_command(struct store *st, const char *json, char **outbuf,
-    size_t *outlen, char **outs, size_t *outslen)
+store_probe(struct store *st, char *err, size_t errlen)
 {
-	const char *cmd[] = { json };
+	const char probe[] = "cephvol status probe";
+	char oid[128], host[64] = "", back[64];
+	int r;
 
-	return rados_mon_command(st->cluster, cmd, 1, "", 0, outbuf, outlen,
-	    outs, outslen);
+	gethostname(host, sizeof(host) - 1);
+	snprintf(oid, sizeof(oid), "cephvol.probe.%s.%d", host, (int)getpid());
+	r = rados_write_full(st->ioctx, oid, probe, sizeof(probe));
+	if (r < 0) {
+		snprintf(err, errlen, "cannot write probe object %s to pool %s: %s",
+		    oid, st->pool, strerror(-r));
+		return r;
+	}
+	r = rados_read(st->ioctx, oid, back, sizeof(back), 0);
+	rados_remove(st->ioctx, oid);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot read probe object %s from pool %s: %s",
+		    oid, st->pool, strerror(-r));
+		return r;
+	}
+	if ((size_t)r != sizeof(probe) || memcmp(back, probe, sizeof(probe)) != 0) {
+		snprintf(err, errlen, "probe object %s in pool %s read back different "
+		    "bytes", oid, st->pool);
+		return -EIO;
+	}
+	return 0;
 }

@@ -32,6 +32,12 @@ enum store_flags {
 int	store_connect(const struct config *cfg, unsigned flags, struct store **out,
 	    char *err, size_t errlen);
 void	store_close(struct store *st);
+/*
+ * Prove the pool works: write a probe object of our own
+ * ("cephvol.probe.<host>.<pid>"), read it back and remove it. On failure
+ * -errno and a sentence in err naming the object and the pool.
+ */
+int	store_probe(struct store *st, char *err, size_t errlen);
 
 rados_t		 store_cluster(struct store *st);	/* borrowed */
 rados_ioctx_t	 store_ioctx(struct store *st);		/* borrowed */
@@ -42,11 +48,5 @@ const char	*store_addr(struct store *st);
 uint64_t	 store_instance_id(struct store *st);
 /* The cluster's fsid. */
 const char	*store_fsid(struct store *st);
-/* Seconds from ceph.timeout, for layers that bound their own waits. */
-unsigned	 store_timeout(struct store *st);
-
-/* Run a mon command given as JSON; outbuf/outs may be NULL. */
-int	store_mon_command(struct store *st, const char *json, char **outbuf,
-	    size_t *outlen, char **outs, size_t *outslen);
 
 #endif

@@ -21,12 +21,11 @@
 #include <rados/librados.h>
 
 #include "common/log.h"
+#include "common/util.h"
+#include "store/catalog_header.h"
 #include "store/conn.h"
 #include "store/fsck.h"
 #include "store/image.h"
-
-#define HEADER_PREFIX	"cephvol.header."
-#define DATA_PREFIX	"cephvol.data."
 
 struct idcount {
 	char		 id[VOLUME_ID_LEN + 1];
@@ -47,14 +46,10 @@ id_ok(const char *s, size_t len)
 static int
 idset_add(struct idset *s, const char *id)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		void *nv = realloc(s->v, cap * sizeof(*s->v));
-		if (nv == NULL)
-			return -ENOMEM;
-		s->v = nv;
-		s->cap = cap;
-	}
+	int r = array_grow(&s->v, &s->cap, s->n, sizeof(*s->v), 64);
+
+	if (r < 0)
+		return r;
 	memcpy(s->v[s->n].id, id, VOLUME_ID_LEN);
 	s->v[s->n].id[VOLUME_ID_LEN] = '\0';
 	s->v[s->n].n = 1;
@@ -110,12 +105,14 @@ list_pool(struct store *st, struct idset *headers, struct idset *data,
 		return r;
 	while ((r = rados_nobjects_list_next(ctx, &oid, NULL, NULL)) == 0) {
 		(*count)++;
-		if (strncmp(oid, HEADER_PREFIX, strlen(HEADER_PREFIX)) == 0) {
-			const char *id = oid + strlen(HEADER_PREFIX);
+		if (strncmp(oid, CATALOG_HEADER_PREFIX,
+		    strlen(CATALOG_HEADER_PREFIX)) == 0) {
+			const char *id = oid + strlen(CATALOG_HEADER_PREFIX);
 			if (id_ok(id, strlen(id)) && (r = idset_add(headers, id)) < 0)
 				break;
-		} else if (strncmp(oid, DATA_PREFIX, strlen(DATA_PREFIX)) == 0) {
-			const char *id = oid + strlen(DATA_PREFIX);
+		} else if (strncmp(oid, IMAGE_OID_PREFIX,
+		    strlen(IMAGE_OID_PREFIX)) == 0) {
+			const char *id = oid + strlen(IMAGE_OID_PREFIX);
 			const char *dot = strchr(id, '.');
 			if (dot && id_ok(id, (size_t)(dot - id)) &&
 			    (r = idset_add(data, id)) < 0)
@@ -182,8 +179,6 @@ finding(struct run *run, struct fsck_finding *f)
 	run->res->found++;
 	if (f->repaired == 1)
 		run->res->repaired++;
-	else if (f->repaired < 0)
-		run->res->failed++;
 	if (run->report)
 		run->report(run->arg, f);
 }

@@ -42,7 +42,6 @@ struct fsck_result {
 	uint64_t	 objects;		/* objects listed in the pool */
 	unsigned	 found;			/* findings */
 	unsigned	 repaired;
-	unsigned	 failed;		/* repair tried and failed */
 	unsigned	 in_progress;		/* younger than grace, left alone */
 };
 

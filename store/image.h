@@ -23,6 +23,9 @@
 struct store;
 struct image;
 
+/* Data objects are IMAGE_OID_PREFIX "<volume id>.<16 hex digits>". */
+#define IMAGE_OID_PREFIX	"cephvol.data."
+
 struct image_io {
 	uint64_t	 off;
 	size_t		 len;
@@ -77,6 +80,7 @@ void	image_fence(struct image *img, int err);
 /* Pieces held now (waiting for image_resume), for logs and tests. */
 unsigned image_held(struct image *img);
 
+/* Whole-image walks (store/image_walk.c), found by listing the pool. */
 /* Bytes allocated in RADOS for this image (sum of its objects' sizes). */
 int	image_allocated(struct store *st, const char *id, uint64_t *bytes,
 	    uint64_t *objects);

@@ -1,16 +1,10 @@
 /*
- * lease.c - a volume's lease: RADOS lock "cephvol.lease" on its header,
- * a generation every acquirer bumps, renewal that survives stalls,
- * takeover with blocklisting; and mount registrations (shared locks).
- *
- * The generation. The header's xattr "cephvol.lease_gen" (16 hex digits)
- * is bumped in the same atomic operation that takes the lock, and by
- * lease_break(). Every renewal carries "generation is still mine" as a
- * guard (cmpxattr) in the same operation as the lock method, so a holder
- * that was away (stopped, partitioned, stalled) while someone else held
- * the volume, even briefly, learns it at its first renewal and never
- * writes again: what decides is the cluster's record, not the blocklist,
- * whose entries expire and can be removed by hand.
+ * lease.c - holding a volume's lease: RADOS lock "cephvol.lease" on its
+ * header, taken with a new generation, renewed in a way that survives
+ * stalls, taken over from an expired holder with blocklisting; and mount
+ * registrations (shared locks). Who holds a lease is lease_holder.c,
+ * the generation lease_gen.c (every lock operation here is guarded by
+ * it), breaking one lease_break.c.
  *
  * Holding. lease_acquire() locks with a duration of `seconds`, noting the
  * time t0 just before asking; the OSD's expiry is at least t0 + seconds,
@@ -36,11 +30,12 @@
  *
  * Takeover. cls_lock drops an expired locker by itself when someone else
  * locks, and its listing hides expired lockers. So before locking we read
- * the lock's record (store/lockop.h) to learn who held it last; if our
+ * the lock's record (lease_holder_list) to learn who held it last; if our
  * lock then succeeds where another client was listed, that client's lock
  * expired, and we blocklist its address and wait for the new osdmap
- * before returning: no byte of ours is written until the OSDs refuse the
- * old holder's.
+ * before returning (lease_holder_blocklist): no byte of ours is written
+ * until the OSDs refuse the old holder's. A holder that let go cleanly
+ * said so in "cephvol.lease_released" and is not fenced.
  *
  * Registrations (lease_register) are shared locks with tag
  * "cephvol.mounted" on the same lock name: any number coexist, and an
@@ -59,7 +54,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,19 +66,18 @@
 
 #include "common/log.h"
 #include "common/util.h"
-#include "store/catalog.h"
+#include "store/catalog_entry.h"
+#include "store/catalog_header.h"
 #include "store/conn.h"
 #include "store/lease.h"
+#include "store/lease_gen.h"
+#include "store/lease_holder.h"
 #include "store/lockop.h"
 
-#define LEASE_LOCK	"cephvol.lease"
-#define GEN_XATTR	"cephvol.lease_gen"
 #define REG_TAG		"cephvol.mounted"
 /* "client.N COOKIE" of the last holder that let go cleanly */
 #define RELEASED_XATTR	"cephvol.lease_released"
-#define GEN_LEN		16
 #define NSEC		1000000000ull
-#define MAX_LOCKERS	16
 
 #ifndef EBLOCKLISTED
 #define EBLOCKLISTED	ESHUTDOWN
@@ -96,7 +89,7 @@ struct lease {
 	char		 volume[NAME_MAX_LEN + 1];
 	char		 cookie[64];
 	char		 desc[512];
-	char		 gen[GEN_LEN + 1];	/* ours; "" = none (old volume) */
+	char		 gen[LEASE_GEN_LEN + 1];	/* ours; "" = none (old volume) */
 	unsigned	 seconds;
 	uint64_t	 t_locked;		/* boottime ns, when the lock was asked */
 	bool		 shared;
@@ -137,192 +130,6 @@ mono_after(uint64_t ns)
 	return ts;
 }
 
-/* ---- who holds it -------------------------------------------------------- */
-
-static void
-parse_desc(const char *desc, struct lease_holder *h)
-{
-	char copy[512], *save = NULL, *tok;
-
-	snprintf(copy, sizeof(copy), "%s", desc);
-	for (tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-		if (strncmp(tok, "host=", 5) == 0)
-			snprintf(h->host, sizeof(h->host), "%s", tok + 5);
-		else if (strncmp(tok, "user=", 5) == 0)
-			snprintf(h->user, sizeof(h->user), "%s", tok + 5);
-		else if (strncmp(tok, "pid=", 4) == 0)
-			h->pid = atoi(tok + 4);
-		else if (strncmp(tok, "since=", 6) == 0)
-			h->since = strtoll(tok + 6, NULL, 10);
-	}
-}
-
-/* Fallback: the lock listing (live lockers only, no description). */
-static int
-list_lockers(struct store *st, const char *oid, struct lease_holder *out)
-{
-	char tag[256], clients[512], cookies[512], addrs[512];
-	size_t tl = sizeof(tag), cl = sizeof(clients), kl = sizeof(cookies),
-	    al = sizeof(addrs);
-	int excl = 0;
-	ssize_t n;
-
-	n = rados_list_lockers(store_ioctx(st), oid, LEASE_LOCK, &excl, tag, &tl,
-	    clients, &cl, cookies, &kl, addrs, &al);
-	if (n == -ENOENT || n == 0)
-		return 0;
-	if (n < 0)
-		return (int)n;
-	memset(out, 0, sizeof(*out));
-	snprintf(out->client, sizeof(out->client), "%s", clients);
-	snprintf(out->cookie, sizeof(out->cookie), "%s", cookies);
-	snprintf(out->addr, sizeof(out->addr), "%s", addrs);
-	out->shared = !excl;
-	return 1;
-}
-
-/* Every locker, expired ones included; the number, or -errno. */
-static int
-holders(struct store *st, const char *oid, struct lease_holder *out, int max)
-{
-	struct lockop_locker l[MAX_LOCKERS];
-	enum lockop_type type = LOCKOP_EXCLUSIVE;
-	int n;
-
-	if (max > MAX_LOCKERS)
-		max = MAX_LOCKERS;
-	n = lockop_lockers(store_ioctx(st), oid, LEASE_LOCK, l, max, &type);
-	if (n == -EINVAL)
-		return list_lockers(st, oid, out);
-	for (int i = 0; i < n; i++) {
-		memset(&out[i], 0, sizeof(out[i]));
-		snprintf(out[i].client, sizeof(out[i].client), "%s", l[i].client);
-		snprintf(out[i].addr, sizeof(out[i].addr), "%s", l[i].addr);
-		snprintf(out[i].cookie, sizeof(out[i].cookie), "%s", l[i].cookie);
-		out[i].expires = l[i].expires;
-		out[i].expired = l[i].expired;
-		out[i].shared = type == LOCKOP_SHARED;
-		parse_desc(l[i].desc, &out[i]);
-	}
-	return n;
-}
-
-const char *
-lease_holder_describe(const struct lease_holder *h, char *buf, size_t len)
-{
-	char when[32] = "an unknown time";
-
-	if (h->since)
-		time_format(h->since, when, sizeof(when));
-	snprintf(buf, len, "%s (%s%s%s) on %s, pid %d, since %s%s",
-	    h->user[0] ? h->user : h->client, h->user[0] ? h->client : "",
-	    h->user[0] ? ", " : "", h->addr, h->host[0] ? h->host : "an unknown host",
-	    h->pid, when, h->expired ? " (lease expired)" : "");
-	return buf;
-}
-
-int
-lease_holders(struct store *st, const char *id, struct lease_holder *out, int max)
-{
-	char oid[64];
-
-	return holders(st, catalog_header_oid(id, oid, sizeof(oid)), out, max);
-}
-
-int
-lease_holder(struct store *st, const char *id, struct lease_holder *out)
-{
-	struct lease_holder h[MAX_LOCKERS];
-	int n = lease_holders(st, id, h, MAX_LOCKERS);
-
-	if (n < 0)
-		return n;
-	if (n == 0)
-		return -ENOENT;
-	for (int i = 0; i < n; i++) {
-		if (!h[i].expired) {
-			*out = h[i];
-			return 0;
-		}
-	}
-	*out = h[0];
-	return 0;
-}
-
-/* "volume V is in use by ..." or "... is mounted by ..." into err. */
-static void
-busy_message(struct store *st, const char *oid, const char *volume, char *err,
-    size_t errlen)
-{
-	struct lease_holder h[MAX_LOCKERS];
-	char who[512];
-	int n = holders(st, oid, h, MAX_LOCKERS), live = 0, first = -1;
-
-	for (int i = 0; i < n; i++)
-		if (!h[i].expired && live++ == 0)
-			first = i;
-	if (first < 0) {
-		snprintf(err, errlen, "volume %s is in use by another client (it "
-		    "let go meanwhile; retry)", volume);
-		return;
-	}
-	lease_holder_describe(&h[first], who, sizeof(who));
-	if (h[first].shared)
-		snprintf(err, errlen, "volume %s is mounted by %s%s", volume, who,
-		    live > 1 ? " and other hosts" : "");
-	else
-		snprintf(err, errlen, "volume %s is in use by %s", volume, who);
-	/* A holder on this very host whose process is gone (killed, crashed)
-	 * cannot let go: say so, and when its lease runs out by itself. */
-	char host[256] = "", until[32] = "soon";
-	gethostname(host, sizeof(host) - 1);
-	if (h[first].pid > 0 && strcmp(h[first].host, host) == 0 &&
-	    kill(h[first].pid, 0) < 0 && errno == ESRCH) {
-		size_t o = strlen(err);
-		if (h[first].expires)
-			time_format(h[first].expires, until, sizeof(until));
-		snprintf(err + o, errlen - o, "; that process is gone from this host, "
-		    "and its lease expires by itself at %s (then this works)", until);
-	}
-}
-
-/* ---- the generation ------------------------------------------------------- */
-
-/* Into gen (GEN_LEN + 1 bytes): "" when none; -ENOENT if no header. */
-static int
-gen_read(struct store *st, const char *oid, char *gen)
-{
-	char buf[64];
-	int r = rados_getxattr(store_ioctx(st), oid, GEN_XATTR, buf, sizeof(buf) - 1);
-
-	gen[0] = '\0';
-	if (r == -ENODATA)
-		return 0;
-	if (r < 0)
-		return r;
-	buf[r] = '\0';
-	snprintf(gen, GEN_LEN + 1, "%s", buf);
-	return 0;
-}
-
-static void
-gen_next(const char *gen, char *next)
-{
-	uint64_t v = gen[0] ? strtoull(gen, NULL, 16) : 0;
-
-	snprintf(next, GEN_LEN + 1, "%016" PRIx64, v + 1);
-}
-
-/* assert_exists, and "generation is gen" unless gen is "" (an old
- * volume: then "there is none yet"). */
-static void
-guard_generation(rados_write_op_t op, const char *gen)
-{
-	rados_write_op_assert_exists(op);
-	rados_write_op_cmpxattr(op, GEN_XATTR, LIBRADOS_CMPXATTR_OP_EQ, gen,
-	    strlen(gen));
-}
-
 /* One guarded lock operation of ours on the header. */
 static int
 lock_op(struct lease *ls, uint8_t flags, const char *set_gen)
@@ -333,160 +140,17 @@ lock_op(struct lease *ls, uint8_t flags, const char *set_gen)
 
 	if (op == NULL)
 		return -ENOMEM;
-	guard_generation(op, ls->gen);
+	lease_gen_guard(op, ls->gen);
 	r = lockop_lock(op, LEASE_LOCK, ls->shared ? LOCKOP_SHARED : LOCKOP_EXCLUSIVE,
 	    ls->cookie, ls->shared ? REG_TAG : "", ls->desc, ls->seconds, flags,
 	    buf, sizeof(buf), NULL);
 	if (r == 0 && set_gen)
-		rados_write_op_setxattr(op, GEN_XATTR, set_gen, strlen(set_gen));
+		rados_write_op_setxattr(op, LEASE_GEN_XATTR, set_gen, strlen(set_gen));
 	if (r == 0)
 		r = rados_write_op_operate(op, store_ioctx(ls->st), ls->oid, NULL,
 		    LIBRADOS_OPERATION_FULL_FORCE);
 	rados_release_write_op(op);
 	return r;
-}
-
-/* ---- fencing others ------------------------------------------------------- */
-
-/* Blocklist h's address and wait until our osdmap has it. */
-static int
-blocklist(struct store *st, const struct lease_holder *h, char *err, size_t errlen)
-{
-	char addr[sizeof(h->addr)];
-	int r;
-
-	snprintf(addr, sizeof(addr), "%s", h->addr);
-	uint64_t t0 = now_ns();
-	r = rados_blocklist_add(store_cluster(st), addr, 0);
-	log_debug("blocklist add %s: %d in %.1f ms", addr, r,
-	    (double)(now_ns() - t0) / 1e6);
-	if (r < 0) {
-		snprintf(err, errlen, "cannot blocklist %s (%s): %s", h->addr,
-		    h->client, strerror(-r));
-		return r;
-	}
-	t0 = now_ns();
-	r = rados_wait_for_latest_osdmap(store_cluster(st));
-	log_debug("wait for latest osdmap: %d in %.1f ms", r,
-	    (double)(now_ns() - t0) / 1e6);
-	if (r < 0) {
-		snprintf(err, errlen, "blocklisted %s but cannot get the new osdmap: "
-		    "%s", h->addr, strerror(-r));
-		return r;
-	}
-	log_info("blocklisted %s (%s on %s, pid %d)", h->addr, h->client,
-	    h->host[0] ? h->host : "?", h->pid);
-	return 0;
-}
-
-/* Break one locker's lock; -ENOENT (already gone, or its lock expired
- * and is trimmed) counts as done. */
-static int
-break_one(struct store *st, const char *oid, const struct lease_holder *h)
-{
-	rados_write_op_t op = rados_create_write_op();
-	char buf[LOCKOP_BUF];
-	int r = -ENOMEM;
-
-	if (op && (r = lockop_break(op, LEASE_LOCK, h->client, h->cookie, buf,
-	    sizeof(buf))) == 0)
-		r = rados_write_op_operate(op, store_ioctx(st), oid, NULL,
-		    LIBRADOS_OPERATION_FULL_FORCE);
-	if (op)
-		rados_release_write_op(op);
-	return r == -ENOENT ? 0 : r;
-}
-
-/* Move the generation on, guarded by the one read: every holder of the
- * old one is lost from its next renewal, whatever its blocklist says. */
-static int
-bump_generation(struct store *st, const char *oid, char *next)
-{
-	char gen[GEN_LEN + 1];
-	int r = -EAGAIN;
-
-	for (int attempt = 0; attempt < 16 && r == -EAGAIN; attempt++) {
-		if ((r = gen_read(st, oid, gen)) < 0)
-			return r;
-		gen_next(gen, next);
-		rados_write_op_t op = rados_create_write_op();
-		if (op == NULL)
-			return -ENOMEM;
-		guard_generation(op, gen);
-		rados_write_op_setxattr(op, GEN_XATTR, next, strlen(next));
-		r = rados_write_op_operate(op, store_ioctx(st), oid, NULL,
-		    LIBRADOS_OPERATION_FULL_FORCE);
-		rados_release_write_op(op);
-		if (r == -ECANCELED)
-			r = -EAGAIN;
-	}
-	return r;
-}
-
-int
-lease_break(struct store *st, const char *id, struct lease_holder *broken,
-    char *err, size_t errlen)
-{
-	struct lease_holder h[MAX_LOCKERS];
-	char oid[64], next[GEN_LEN + 1], done[64][128];
-	unsigned ndone = 0;
-	bool any = false;
-	int n, r;
-
-	catalog_header_oid(id, oid, sizeof(oid));
-	/* Blocklist, then move the generation, then break; again while the
-	 * record lists a live locker not yet handled (a registration that
-	 * joined meanwhile, or more than one read holds). An expired locker
-	 * stays in the record until the next lock write: handled once. */
-	for (int round = 0; round < 64; round++) {
-		int todo = 0;
-
-		n = holders(st, oid, h, MAX_LOCKERS);
-		if (n < 0) {
-			snprintf(err, errlen, "cannot read lock %s on %s: %s", LEASE_LOCK,
-			    oid, strerror(-n));
-			return n;
-		}
-		for (int i = 0; i < n; i++) {
-			char key[128];
-			bool seen = false;
-			snprintf(key, sizeof(key), "%s %s", h[i].client, h[i].cookie);
-			for (unsigned k = 0; k < ndone && !seen; k++)
-				seen = strcmp(done[k], key) == 0;
-			if (seen || (any && h[i].expired))
-				continue;
-			h[todo++] = h[i];
-			if (ndone < 64)
-				snprintf(done[ndone++], sizeof(done[0]), "%s", key);
-		}
-		n = todo;
-		if (n == 0)
-			break;
-		if (!any && broken)
-			*broken = h[0];
-		for (int i = 0; i < n; i++)
-			if ((r = blocklist(st, &h[i], err, errlen)) < 0)
-				return r;
-		if ((r = bump_generation(st, oid, next)) < 0) {
-			snprintf(err, errlen, "blocklisted %s but cannot move the lease "
-			    "generation of %s: %s", h[0].addr, oid, strerror(-r));
-			return r;
-		}
-		for (int i = 0; i < n; i++) {
-			if ((r = break_one(st, oid, &h[i])) < 0) {
-				snprintf(err, errlen, "blocklisted %s but cannot break its "
-				    "lock on %s: %s", h[i].addr, oid, strerror(-r));
-				return r;
-			}
-		}
-		any = true;
-		log_info("broke the lease on %s (generation %s)", oid, next);
-	}
-	if (!any) {
-		snprintf(err, errlen, "no lease is held");
-		return -ENOENT;
-	}
-	return 0;
 }
 
 /* ---- our own lease: events -------------------------------------------------- */
@@ -551,12 +215,6 @@ bool
 lease_lost(struct lease *ls)
 {
 	return atomic_load(&ls->lost);
-}
-
-const char *
-lease_generation(struct lease *ls)
-{
-	return ls->gen;
 }
 
 bool
@@ -796,9 +454,9 @@ acquire(struct store *st, const char *volume, const char *id, unsigned seconds,
     bool shared, const struct lease_events *ev, struct lease **out, char *err,
     size_t errlen)
 {
-	struct lease_holder prev[MAX_LOCKERS];
+	struct lease_holder prev[LEASE_MAX_LOCKERS];
 	struct lease *ls;
-	char next[GEN_LEN + 1];
+	char next[LEASE_GEN_LEN + 1];
 	uint64_t t0 = 0;
 	int nprev = 0, r = -EAGAIN;
 
@@ -815,10 +473,10 @@ acquire(struct store *st, const char *volume, const char *id, unsigned seconds,
 		 * generation: whoever took the lock after we read it moved the
 		 * generation (-ECANCELED, look again), whoever took it before
 		 * is in the record we read */
-		r = gen_read(st, ls->oid, ls->gen);
+		r = lease_gen_read(st, ls->oid, ls->gen);
 		if (r < 0)
 			break;
-		nprev = holders(st, ls->oid, prev, MAX_LOCKERS);
+		nprev = lease_holder_list(st, ls->oid, prev, LEASE_MAX_LOCKERS);
 		if (nprev < 0) {
 			snprintf(err, errlen, "cannot read the lease of volume %s: %s",
 			    volume, strerror(-nprev));
@@ -829,7 +487,7 @@ acquire(struct store *st, const char *volume, const char *id, unsigned seconds,
 		if (shared)
 			r = lock_op(ls, 0, NULL);
 		else {
-			gen_next(ls->gen, next);
+			lease_gen_next(ls->gen, next);
 			r = lock_op(ls, 0, next);
 		}
 		log_debug("%s %s on %s: %d in %.1f ms (%d earlier lockers)",
@@ -841,7 +499,7 @@ acquire(struct store *st, const char *volume, const char *id, unsigned seconds,
 	if (r == 0 && !shared)
 		snprintf(ls->gen, sizeof(ls->gen), "%s", next);
 	if (r == -EBUSY || r == -EEXIST) {
-		busy_message(st, ls->oid, volume, err, errlen);
+		lease_holder_busy(st, ls->oid, volume, err, errlen);
 		r = -EBUSY;
 		goto out_free;
 	}
@@ -874,7 +532,7 @@ acquire(struct store *st, const char *volume, const char *id, unsigned seconds,
 	int rl = rados_getxattr(store_ioctx(st), ls->oid, RELEASED_XATTR, released,
 	    sizeof(released) - 1);
 	released[rl > 0 ? rl : 0] = '\0';
-	for (int i = 0; i < nprev && i < MAX_LOCKERS; i++) {
+	for (int i = 0; i < nprev && i < LEASE_MAX_LOCKERS; i++) {
 		char why[512], who[512], name[192];
 		if (strcmp(prev[i].client, me) == 0 || prev[i].addr[0] == '\0')
 			continue;
@@ -883,7 +541,7 @@ acquire(struct store *st, const char *volume, const char *id, unsigned seconds,
 		snprintf(name, sizeof(name), "%s %s", prev[i].client, prev[i].cookie);
 		if (strcmp(name, released) == 0)
 			continue;
-		r = blocklist(st, &prev[i], why, sizeof(why));
+		r = lease_holder_blocklist(st, &prev[i], why, sizeof(why));
 		if (r < 0) {
 			unlock_quietly(ls);
 			snprintf(err, errlen, "cannot take over volume %s from %s: %s",
@@ -942,3 +600,4 @@ lease_release(struct lease *ls)
 	pthread_mutex_destroy(&ls->lock);
 	free(ls);
 }
+

@@ -32,22 +32,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/lease_holder.h"
+
 struct store;
 struct lease;
-
-struct lease_holder {
-	char		client[64];	/* "client.4127" */
-	char		addr[128];	/* "127.0.0.1:0/3748291" */
-	char		cookie[64];
-	char		host[256];	/* from the lock description */
-	char		user[64];	/* client name from config, e.g. client.hostb */
-	int64_t		since;		/* unix seconds */
-	int		pid;
-	int64_t		expires;	/* unix seconds by the OSD's clock, 0 = never */
-	bool		expired;	/* expires is past by our clock: the
-					 * next lock attempt will drop it */
-	bool		shared;		/* a mount registration (secrets volume) */
-};
 
 /*
  * What the holder is told, always on the lease's own threads (never inside
@@ -86,8 +74,6 @@ int	lease_register(struct store *st, const char *volume, const char *id,
 bool	lease_valid(struct lease *ls);
 /* Lost for good. */
 bool	lease_lost(struct lease *ls);
-/* The generation this lease holds (16 hex digits, borrowed). */
-const char *lease_generation(struct lease *ls);
 /*
  * When acquiring took over from an expired holder, lease_taken_from()
  * fills *out with the holder that was blocklisted and returns true.
@@ -98,21 +84,12 @@ const char *lease_cookie(struct lease *ls);
 /* Stop renewing and unlock. */
 void	lease_release(struct lease *ls);
 
-/* The current holder of volume `id`'s lease (or a mount registration);
- * -ENOENT when none. A holder whose lock has expired but was not yet
- * dropped is returned with expired set (it holds nothing; the next
- * acquirer blocklists it). lease_holders() gives every locker (a volume
- * mounted without a lease has one per host), up to max; their number or
- * -errno. */
-int	lease_holder(struct store *st, const char *id, struct lease_holder *out);
-int	lease_holders(struct store *st, const char *id, struct lease_holder *out,
-	    int max);
+/* Who holds a lease: store/lease_holder.h. */
+
 /* Blocklist the holder's address, then break its lock and bump the
  * generation (it never comes back). Every registration too, for a volume
- * mounted without a lease. -ENOENT if none. */
+ * mounted without a lease. -ENOENT if none. (store/lease_break.c) */
 int	lease_break(struct store *st, const char *id, struct lease_holder *broken,
 	    char *err, size_t errlen);
-/* "client.4127 (addr) on host since time" into buf. */
-const char *lease_holder_describe(const struct lease_holder *h, char *buf, size_t len);
 
 #endif

@@ -5,26 +5,24 @@
  *   "cephvol.secrets"         omap: secret name -> "" (the list of secrets)
  *   "cephvol.secret.<name>"   xattr "meta": JSON {uid, gid, mode, labels,
  *                             created, latest}; omap "v%010u" -> record of
- *                             that version. Clients watch this object.
- * Record: "CVS1" | key id (8) | nonce (24) | XChaCha20-Poly1305 ciphertext
- * (secrets/seal.c).
- * The associated data binds pool, name, version, uid, gid, mode and key id,
- * so a record moved to another secret or version, or a secret whose owner
- * or mode was edited in RADOS, fails to open. A rollback (meta's latest
- * pointing below the newest record present) fails too. What the cluster's
- * administrator can still do (delete records) is in docs/threat-model.md.
+ *                             that version. Clients watch this object
+ *                             (store/secret_watch.c).
+ * A record is sealed so that it opens only in its place: this secret,
+ * this version, this owner and mode (store/secret_record.c). A rollback
+ * (meta's latest pointing below the newest record present) fails too.
+ * What the cluster's administrator can still do (delete records) is in
+ * docs/threat-model.md.
  *
  * Crash order: every update of one secret (new version, rotation) is one
  * atomic write op on its object guarded by cmpxattr on "meta". Create
  * writes the object first (exclusive), then the list entry; a crash between
- * leaves an object that create or fsck finishes. Remove deletes the object
- * first, then the list entry.
+ * leaves an unlisted object that the next create of that name lists again
+ * (and says so). Remove deletes the object first, then the list entry.
  *
  * Plaintext exists only in sodium_malloc()'d buffers handed in or out.
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,14 +33,15 @@
 
 #include "common/log.h"
 #include "secrets/masterkey.h"
-#include "secrets/seal.h"
 #include "store/conn.h"
+#include "store/omap.h"
+#include "store/secret_internal.h"
 #include "store/secretstore.h"
 
 #define LIST_OID	"cephvol.secrets"
 #define META_MAX	(64 * 1024)
 
-static void
+void
 secret_oid(const char *name, char *buf, size_t len)
 {
 	snprintf(buf, len, "cephvol.secret.%s", name);
@@ -141,125 +140,6 @@ secret_meta_get(struct store *st, const char *name, struct secret_meta *out)
 	return r;
 }
 
-/* ---- sealing ---------------------------------------------------------- */
-
-static size_t
-make_ad(struct store *st, const struct secret_meta *m, uint32_t version,
-    const unsigned char keyid[8], unsigned char *ad, size_t cap)
-{
-	int n = snprintf((char *)ad, cap, "cephvol-secret-v1|%s|%s|%" PRIu32 "|%u|%u|%o|",
-	    store_pool(st), m->name, version, (unsigned)m->uid, (unsigned)m->gid,
-	    (unsigned)m->mode);
-	size_t len = n < 0 ? 0 : (size_t)n;
-
-	if (len + 8 > cap)
-		len = cap - 8;
-	memcpy(ad + len, keyid, 8);
-	return len + 8;
-}
-
-/* Seal val as version `version` of m under mk: *rec malloc'd (ciphertext only). */
-static int
-record_seal(struct store *st, const struct masterkey *mk, const struct secret_meta *m,
-    uint32_t version, const unsigned char *pt, size_t ptlen, char **rec, size_t *reclen)
-{
-	unsigned char ad[600];
-	size_t adlen = make_ad(st, m, version, mk->id, ad, sizeof(ad));
-
-	return seal_record(mk->key, mk->id, ad, adlen, pt, ptlen,
-	    (unsigned char **)rec, reclen);
-}
-
-/*
- * The key that sealed rec: mk itself, or the key file beside mk (a rotation
- * under way: "<path>.new", or finished: "<path>"). *tmp is set when a key
- * was loaded for this call; the caller frees it.
- */
-static int
-key_for_record(const struct masterkey *mk, const unsigned char *rec_id,
-    const struct masterkey **use, struct masterkey **tmp)
-{
-	char path[4200], e[256];
-	const char *suffix[] = { ".new", "" };
-
-	*tmp = NULL;
-	if (sodium_memcmp(mk->id, rec_id, 8) == 0) {
-		*use = mk;
-		return 0;
-	}
-	for (size_t i = 0; mk->path && i < 2; i++) {
-		struct masterkey *k;
-		snprintf(path, sizeof(path), "%s%s", mk->path, suffix[i]);
-		if (masterkey_load(path, &k, e, sizeof(e)) < 0)
-			continue;
-		if (sodium_memcmp(k->id, rec_id, 8) == 0) {
-			*use = *tmp = k;
-			return 0;
-		}
-		masterkey_free(k);
-	}
-	return -ENOKEY;
-}
-
-static int
-record_open(struct store *st, const struct masterkey *mk, const struct secret_meta *m,
-    uint32_t version, const unsigned char *rec, size_t reclen,
-    struct secret_value *out, char *err, size_t errlen)
-{
-	const unsigned char *keyid;
-	const struct masterkey *k;
-	struct masterkey *tmp;
-	unsigned char ad[600];
-	size_t adlen;
-	char idhex[17];
-	int r;
-
-	if (seal_keyid(rec, reclen, &keyid) < 0) {
-		snprintf(err, errlen, "secret %s version %" PRIu32 " is not a cephvol "
-		    "record (damaged or tampered with); nothing served", m->name, version);
-		return -EBADMSG;
-	}
-	r = key_for_record(mk, keyid, &k, &tmp);
-	if (r < 0) {
-		sodium_bin2hex(idhex, sizeof(idhex), keyid, 8);
-		snprintf(err, errlen, "secret %s version %" PRIu32 " was sealed with "
-		    "master key %s, which is not the configured key %s (wrong key "
-		    "file?); nothing served", m->name, version, idhex,
-		    masterkey_id_hex(mk, (char[17]){ 0 }, 17));
-		return -EBADMSG;
-	}
-	adlen = make_ad(st, m, version, keyid, ad, sizeof(ad));
-	out->version = version;
-	r = seal_open(k->key, ad, adlen, rec, reclen, (unsigned char **)&out->data,
-	    &out->len);
-	masterkey_free(tmp);
-	if (r == -ENOMEM) {
-		out->data = NULL;
-		snprintf(err, errlen, "cannot allocate locked memory for secret %s", m->name);
-		return r;
-	}
-	if (r < 0) {
-		out->data = NULL;
-		out->len = 0;
-		snprintf(err, errlen, "secret %s version %" PRIu32 " failed "
-		    "authentication: the record, its owner or mode was altered, "
-		    "or it was moved from another secret or version; nothing served",
-		    m->name, version);
-		return -EBADMSG;
-	}
-	return 0;
-}
-
-void
-secret_value_free(struct secret_value *v)
-{
-	if (v == NULL)
-		return;
-	sodium_free(v->data);
-	v->data = NULL;
-	v->len = 0;
-}
-
 /* ---- versions --------------------------------------------------------- */
 
 static int
@@ -303,15 +183,8 @@ secret_versions(struct store *st, const char *name, uint32_t **out, size_t *n)
 			kb[klen] = '\0';
 			if (parse_version_key(kb, &v) < 0)
 				continue;
-			if (cnt == cap) {
-				cap = cap ? cap * 2 : 8;
-				uint32_t *nv = realloc(vs, cap * sizeof(*vs));
-				if (nv == NULL) {
-					r = -ENOMEM;
-					break;
-				}
-				vs = nv;
-			}
+			if ((r = array_grow(&vs, &cap, cnt, sizeof(*vs), 8)) < 0)
+				break;
 			vs[cnt++] = v;
 		}
 		rados_omap_get_end(it);
@@ -324,40 +197,6 @@ secret_versions(struct store *st, const char *name, uint32_t **out, size_t *n)
 	*out = vs;
 	*n = cnt;
 	return 0;
-}
-
-/* Read one omap value of the secret object: *out malloc'd. */
-static int
-omap_get_one(struct store *st, const char *oid, const char *key, char **out, size_t *len)
-{
-	rados_omap_iter_t it;
-	rados_read_op_t op = rados_create_read_op();
-	const char *keys[] = { key };
-	int r, rv = 0;
-
-	rados_read_op_omap_get_vals_by_keys(op, keys, 1, &it, &rv);
-	r = rados_read_op_operate(op, store_ioctx(st), oid, 0);
-	if (r == 0 && rv < 0)
-		r = rv;
-	if (r == 0) {
-		char *k, *v;
-		size_t vlen;
-		r = -ENOENT;
-		if (rados_omap_get_next(it, &k, &v, &vlen) == 0 && k) {
-			*out = malloc(vlen ? vlen : 1);
-			if (*out == NULL)
-				r = -ENOMEM;
-			else {
-				if (vlen)	/* an empty value may come as NULL */
-					memcpy(*out, v, vlen);
-				*len = vlen;
-				r = 0;
-			}
-		}
-		rados_omap_get_end(it);
-	}
-	rados_release_read_op(op);
-	return r;
 }
 
 int
@@ -402,14 +241,14 @@ secret_value_get(struct store *st, const struct masterkey *mk, const char *name,
 		version = m.latest;
 	secret_oid(name, oid, sizeof(oid));
 	version_key(version, vk, sizeof(vk));
-	r = omap_get_one(st, oid, vk, &rec, &reclen);
+	r = omap_get(st, oid, vk, &rec, &reclen);
 	if (r < 0) {
 		snprintf(err, errlen, r == -ENOENT ? "secret %s has no version %" PRIu32 :
 		    "cannot read secret %s version %" PRIu32 ": %s", name, version,
 		    strerror(-r));
 		goto out_meta;
 	}
-	r = record_open(st, mk, &m, version, (unsigned char *)rec, reclen, out, err, errlen);
+	r = secret_record_open(st, mk, &m, version, (unsigned char *)rec, reclen, out, err, errlen);
 	free(rec);
 out_meta:
 	secret_meta_free(&m);
@@ -433,6 +272,8 @@ check_value(const char *name, const struct secret_value *val, char *err, size_t 
 	return 0;
 }
 
+/* Tell the watchers of secret name that it changed (store/secret_watch.c);
+ * wait 5 s at most for their acks. */
 static void
 notify_watchers(struct store *st, const char *name)
 {
@@ -464,7 +305,7 @@ list_has(struct store *st, const char *name)
 {
 	char *v = NULL;
 	size_t len;
-	int r = omap_get_one(st, LIST_OID, name, &v, &len);
+	int r = omap_get(st, LIST_OID, name, &v, &len);
 
 	free(v);
 	return r == 0;
@@ -493,7 +334,7 @@ secret_create(struct store *st, const struct masterkey *mk,
 	m.latest = 1;
 	if (m.created == 0)
 		m.created = (int64_t)time(NULL);
-	r = record_seal(st, mk, &m, 1, val->data, val->len, &rec, &reclen);
+	r = secret_record_seal(st, mk, &m, 1, val->data, val->len, &rec, &reclen);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot seal secret %s", meta->name);
 		return r;
@@ -568,7 +409,7 @@ secret_update(struct store *st, const struct masterkey *mk, const char *name,
 			return r;
 		}
 		m.latest++;
-		r = record_seal(st, mk, &m, m.latest, val->data, val->len, &rec, &reclen);
+		r = secret_record_seal(st, mk, &m, m.latest, val->data, val->len, &rec, &reclen);
 		json_t *j = r == 0 ? meta_to_json(&m) : NULL;
 		mj = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 		json_decref(j);
@@ -651,7 +492,7 @@ secret_rekey(struct store *st, const struct masterkey *oldk,
 		struct secret_value v;
 
 		version_key(vs[i], vk, sizeof(vk));
-		r = omap_get_one(st, oid, vk, &rec, &reclen);
+		r = omap_get(st, oid, vk, &rec, &reclen);
 		if (r < 0) {
 			snprintf(err, errlen, "cannot read secret %s version %" PRIu32,
 			    name, vs[i]);
@@ -661,12 +502,12 @@ secret_rekey(struct store *st, const struct masterkey *oldk,
 			free(rec);
 			continue;	/* already under the new key */
 		}
-		r = record_open(st, oldk, &m, vs[i], (unsigned char *)rec, reclen,
+		r = secret_record_open(st, oldk, &m, vs[i], (unsigned char *)rec, reclen,
 		    &v, err, errlen);
 		free(rec);
 		if (r < 0)
 			goto out;
-		r = record_seal(st, newk, &m, vs[i], v.data, v.len, &vals[todo], &lens[todo]);
+		r = secret_record_seal(st, newk, &m, vs[i], v.data, v.len, &vals[todo], &lens[todo]);
 		secret_value_free(&v);
 		if (r < 0) {
 			snprintf(err, errlen, "cannot seal secret %s", name);
@@ -770,15 +611,8 @@ secret_list(struct store *st, struct secret_meta **out, size_t *n)
 				continue;
 			memcpy(name, key, klen);
 			name[klen] = '\0';
-			if (cnt == cap) {
-				cap = cap ? cap * 2 : 16;
-				struct secret_meta *nl = realloc(list, cap * sizeof(*list));
-				if (nl == NULL) {
-					r = -ENOMEM;
-					break;
-				}
-				list = nl;
-			}
+			if ((r = array_grow(&list, &cap, cnt, sizeof(*list), 16)) < 0)
+				break;
 			if (secret_meta_get(st, name, &list[cnt]) < 0) {
 				/* listed but unreadable: show the name only */
 				memset(&list[cnt], 0, sizeof(list[cnt]));
@@ -797,135 +631,5 @@ secret_list(struct store *st, struct secret_meta **out, size_t *n)
 	}
 	*out = list;
 	*n = cnt;
-	return 0;
-}
-
-/* ---- watches ---------------------------------------------------------- */
-
-struct secret_watcher {
-	struct store	*st;
-	uint64_t	 cookie;
-	char		 oid[300];
-	char		 name[NAME_MAX_LEN + 1];
-	void		(*cb)(void *, const char *);
-	void		*arg;
-};
-
-static void
-watch_notified(void *arg, uint64_t notify_id, uint64_t handle,
-    uint64_t notifier_id, void *data, size_t len)
-{
-	struct secret_watcher *w = arg;
-
-	(void)notifier_id;
-	(void)data;
-	(void)len;
-	rados_notify_ack(store_ioctx(w->st), w->oid, notify_id, handle, NULL, 0);
-	w->cb(w->arg, w->name);
-}
-
-static void
-watch_failed(void *arg, uint64_t handle, int err)
-{
-	struct secret_watcher *w = arg;
-
-	(void)handle;
-	/* The object was removed or the watch lapsed: let the owner re-check. */
-	log_debug("watch on secret %s ended: %s", w->name, strerror(-err));
-	w->cb(w->arg, w->name);
-}
-
-int
-secret_watch(struct store *st, const char *name,
-    void (*cb)(void *arg, const char *name), void *arg, uint64_t *handle)
-{
-	struct secret_watcher *w;
-	int r;
-
-	if (!name_valid(name))
-		return -EINVAL;
-	w = calloc(1, sizeof(*w));
-	if (w == NULL)
-		return -ENOMEM;
-	w->st = st;
-	w->cb = cb;
-	w->arg = arg;
-	snprintf(w->name, sizeof(w->name), "%s", name);
-	secret_oid(name, w->oid, sizeof(w->oid));
-	r = rados_watch2(store_ioctx(st), w->oid, &w->cookie, watch_notified,
-	    watch_failed, w);
-	if (r < 0) {
-		free(w);
-		return r;
-	}
-	*handle = (uint64_t)(uintptr_t)w;
-	return 0;
-}
-
-void
-secret_unwatch(struct store *st, uint64_t handle)
-{
-	struct secret_watcher *w = (struct secret_watcher *)(uintptr_t)handle;
-
-	if (w == NULL)
-		return;
-	rados_unwatch2(store_ioctx(st), w->cookie);
-	rados_watch_flush(store_cluster(st));	/* no callback runs after this */
-	free(w);
-}
-
-int
-secret_grant_parse(const char *grant, char *name, size_t namelen, uint32_t *version)
-{
-	const char *at = strchr(grant, '@');
-	size_t n = at ? (size_t)(at - grant) : strlen(grant);
-	uint64_t v = 0;
-
-	if (n == 0 || n >= namelen || n > NAME_MAX_LEN)
-		return -EINVAL;
-	memcpy(name, grant, n);
-	name[n] = '\0';
-	if (!name_valid(name))
-		return -EINVAL;
-	if (at && uint_parse(at + 1, 1, UINT32_MAX, &v) < 0)
-		return -EINVAL;
-	*version = (uint32_t)v;
-	return 0;
-}
-
-int
-secret_grants_check(struct store *st, json_t *grants, char *err, size_t errlen)
-{
-	size_t i;
-	json_t *g;
-
-	json_array_foreach(grants, i, g) {
-		char name[NAME_MAX_LEN + 1];
-		struct secret_meta m;
-		uint32_t version;
-		int r;
-
-		if (!json_is_string(g) || secret_grant_parse(json_string_value(g),
-		    name, sizeof(name), &version) < 0) {
-			snprintf(err, errlen, "bad secret grant: expected NAME or "
-			    "NAME@VERSION; %s", NAME_RULE);
-			return -EINVAL;
-		}
-		r = secret_meta_get(st, name, &m);
-		if (r < 0) {
-			snprintf(err, errlen, r == -ENOENT ? "no secret named %s (create "
-			    "it first with 'cephvol secret create %s')" :
-			    "cannot read secret %s: %s", name,
-			    r == -ENOENT ? name : strerror(-r));
-			return r;
-		}
-		uint32_t latest = m.latest;
-		secret_meta_free(&m);
-		if (version > latest) {
-			snprintf(err, errlen, "secret %s has no version %" PRIu32
-			    " (its latest is %" PRIu32 ")", name, version, latest);
-			return -ENOENT;
-		}
-	}
 	return 0;
 }

@@ -26,28 +26,14 @@
 #include <jansson.h>
 
 #include "common/util.h"
+/* secret_grant_parse, secret_grants_check: moved there; included until
+ * their callers include it themselves */
+#include "store/secret_grant.h"
+/* struct secret_meta, struct secret_value */
+#include "store/secret_record.h"
 
 struct store;
 struct masterkey;
-
-#define SECRET_MAX_BYTES	(1u << 20)	/* 1 MiB */
-
-struct secret_meta {
-	char		 name[NAME_MAX_LEN + 1];
-	uid_t		 uid;
-	gid_t		 gid;
-	mode_t		 mode;		/* permission bits, default 0400 */
-	json_t		*labels;	/* owned, object of strings */
-	int64_t		 created;	/* unix seconds */
-	uint32_t	 latest;	/* newest version, from 1 */
-};
-
-/* A plaintext value: data is sodium_malloc()'d; secret_value_free wipes it. */
-struct secret_value {
-	unsigned char	*data;
-	size_t		 len;
-	uint32_t	 version;
-};
 
 int	secret_create(struct store *st, const struct masterkey *mk,
 	    const struct secret_meta *meta, const struct secret_value *val,
@@ -62,7 +48,6 @@ void	secret_meta_free(struct secret_meta *m);
 int	secret_value_get(struct store *st, const struct masterkey *mk,
 	    const char *name, uint32_t version, struct secret_value *out,
 	    char *err, size_t errlen);
-void	secret_value_free(struct secret_value *v);
 int	secret_list(struct store *st, struct secret_meta **out, size_t *n);
 /* Versions present, ascending, *out new (free()). */
 int	secret_versions(struct store *st, const char *name, uint32_t **out, size_t *n);
@@ -79,14 +64,5 @@ void	secret_unwatch(struct store *st, uint64_t handle);
 int	secret_rekey(struct store *st, const struct masterkey *oldk,
 	    const struct masterkey *newk, const char *name, bool *changed,
 	    char *err, size_t errlen);
-
-/* Every grant ("name" / "name@N") of a secrets volume names an existing
- * secret and version; else -ENOENT and a sentence in err. */
-int	secret_grants_check(struct store *st, json_t *grants, char *err,
-	    size_t errlen);
-
-/* "name" or "name@3" -> name and version (0 = follow latest). */
-int	secret_grant_parse(const char *grant, char *name, size_t namelen,
-	    uint32_t *version);
 
 #endif

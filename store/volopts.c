@@ -1,6 +1,7 @@
 /*
  * volopts.c - a volume's options: Docker's `-o key=value` map to struct
- * volume_meta and back, and the JSON form stored in the header.
+ * volume_meta and back, and the JSON form stored in the header
+ * (store/volopts.h).
  *
  * One parser serves `docker volume create -o` (cephvold) and
  * `cephvol volume create -o` so both accept exactly the same keys with the
@@ -16,7 +17,8 @@
 
 #include "common/config.h"
 #include "common/util.h"
-#include "store/catalog.h"
+#include "store/secret_grant.h"
+#include "store/volopts.h"
 
 #define ACCEPTED_OPTS \
 	"accepted options: size=SIZE (e.g. 10G, 512M), fs=ext4|xfs, " \
@@ -82,7 +84,8 @@ parse_size_opt(const char *key, const char *v, uint64_t *out, char *err,
 	return 0;
 }
 
-/* "a,b@2" -> ["a", "b@2"]; each name valid, each version >= 1, no repeats. */
+/* "a,b@2" -> ["a", "b@2"]; each a grant (store/secret_grant.h), no secret
+ * named twice. */
 static int
 parse_secrets(const char *v, json_t *arr, char *err, size_t errlen)
 {
@@ -93,29 +96,23 @@ parse_secrets(const char *v, json_t *arr, char *err, size_t errlen)
 		return -ENOMEM;
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		char name[NAME_MAX_LEN + 1];
-		char *at = strchr(tok, '@');
-		size_t n = at ? (size_t)(at - tok) : strlen(tok);
-		uint64_t ver;
+		uint32_t ver;
+		size_t n;
 
-		if (n > NAME_MAX_LEN) {
+		r = secret_grant_parse(tok, name, sizeof(name), &ver);
+		if (r == -ENAMETOOLONG)
 			snprintf(err, errlen, "bad secret name in secrets=: %s", NAME_RULE);
-			r = -EINVAL;
-			break;
-		}
-		memcpy(name, tok, n);
-		name[n] = '\0';
-		if (!name_valid(name)) {
+		else if (r == -EINVAL)
 			snprintf(err, errlen, "bad secret name '%s' in secrets=: %s",
 			    name, NAME_RULE);
-			r = -EINVAL;
-			break;
-		}
-		if (at && uint_parse(at + 1, 1, UINT32_MAX, &ver) < 0) {
+		else if (r < 0)
 			snprintf(err, errlen, "bad version in secrets=%s: expected "
 			    "NAME or NAME@VERSION with VERSION a number from 1", tok);
+		if (r < 0) {
 			r = -EINVAL;
 			break;
 		}
+		n = strlen(name);
 		for (size_t i = 0; i < json_array_size(arr); i++) {
 			const char *o = json_string_value(json_array_get(arr, i));
 			size_t on = strcspn(o, "@");

@@ -54,7 +54,6 @@ struct mreq {
 	int		 kind;
 	atomic_int	 ndone;
 	int		 res;
-	bool		 submitted;
 };
 
 static uint64_t rng;
@@ -132,7 +131,6 @@ do_submit(struct image *img, struct mreq *m)
 		outstanding--;
 		pthread_mutex_unlock(&lock);
 	}
-	m->submitted = r == 0;
 	return r;
 }
 

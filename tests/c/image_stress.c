@@ -63,7 +63,7 @@ struct worker {
 	unsigned	 inflight;	/* lock */
 	unsigned	 writes_out;	/* lock: writes/discards not completed */
 	struct sreq	 req[MAX_DEPTH];
-	uint64_t	 ops, bytes, flushes, errors;
+	uint64_t	 ops, bytes, flushes;
 };
 
 static struct image *img;

@@ -14,7 +14,7 @@
  * fence, so only the OSDs' blocklist can refuse its writes. --raw writes
  * with rados_write() to the data objects instead of the image layer (with
  * the same lease check unless --no-guard): the fence holds for any RADOS
- * writer. Built in a tree without store/image.c, it always writes raw.
+ * writer.
  *
  * One line per event on stdout (line buffered), each starting with
  * milliseconds since start:
@@ -31,6 +31,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
@@ -51,20 +52,11 @@
 
 #define WRITE_LEN	(64 * 1024)
 
-/* The image layer, or only raw writes while store/image.c does not exist. */
-#if __has_include("store/image.c")
-#define HAVE_IMAGE	1
-#else
-#define HAVE_IMAGE	0
-#endif
-
 static volatile sig_atomic_t stopping;
 static uint64_t t_start;
-#if HAVE_IMAGE
 static struct image *img;
-#endif
 static bool guarded = true;
-static bool raw = !HAVE_IMAGE;
+static bool raw;
 static atomic_bool fenced;		/* raw writes: lease lost */
 static struct store *st;
 static struct lease *ls;
@@ -98,20 +90,16 @@ on_hold(void *arg)
 {
 	(void)arg;
 	say("held");
-#if HAVE_IMAGE
 	if (guarded && img)
 		image_hold(img);
-#endif
 }
 
 static void
 on_resume(void *arg)
 {
 	(void)arg;
-#if HAVE_IMAGE
 	if (guarded && img)
 		image_resume(img);
-#endif
 }
 
 static void
@@ -122,13 +110,10 @@ on_lost(void *arg, int err)
 	if (!guarded)
 		return;
 	atomic_store(&fenced, true);
-#if HAVE_IMAGE
 	if (img)
 		image_fence(img, -EIO);
-#endif
 }
 
-#if HAVE_IMAGE
 static bool
 guard(void *arg)
 {
@@ -172,7 +157,6 @@ write_sync(uint64_t off, void *buf, size_t len)
 	pthread_mutex_unlock(&w.lock);
 	return w.r;
 }
-#endif
 
 static int
 write_one(uint64_t off, void *buf, size_t len)
@@ -185,16 +169,12 @@ write_one(uint64_t off, void *buf, size_t len)
 			usleep(10 * 1000);
 		if (guarded && (atomic_load(&fenced) || !lease_valid(ls)))
 			return -EIO;
-		snprintf(oid, sizeof(oid), "cephvol.data.%s.%016" PRIx64, m.id,
+		snprintf(oid, sizeof(oid), IMAGE_OID_PREFIX "%s.%016" PRIx64, m.id,
 		    off / m.object_size);
 		return rados_write(store_ioctx(st), oid, buf, len,
 		    off % m.object_size);
 	}
-#if HAVE_IMAGE
 	return write_sync(off, buf, len);
-#else
-	return -ENOSYS;
-#endif
 }
 
 int
@@ -275,7 +255,6 @@ main(int argc, char **argv)
 		say("took-over client=%s addr=%s host=%s pid=%d", h.client, h.addr,
 		    h.host, h.pid);
 
-#if HAVE_IMAGE
 	if (!raw) {
 		struct image_geometry geom = { m.id, m.size, m.object_size };
 		r = image_open(st, &geom, &img);
@@ -286,7 +265,6 @@ main(int argc, char **argv)
 		if (guarded)
 			image_set_guard(img, guard, ls);
 	}
-#endif
 
 	char *buf = malloc(WRITE_LEN);
 	memset(buf, argv[optind + 1][0], WRITE_LEN);
@@ -303,7 +281,6 @@ main(int argc, char **argv)
 		while (!stopping && nanosleep(&ts, &ts) < 0 && errno == EINTR)
 			;
 	}
-#if HAVE_IMAGE
 	if (img) {
 		r = image_flush(img);
 		if (r < 0)
@@ -311,7 +288,6 @@ main(int argc, char **argv)
 		image_close(img);
 		img = NULL;
 	}
-#endif
 	lease_release(ls);
 	say("released");
 	free(buf);

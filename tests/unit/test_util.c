@@ -1,7 +1,7 @@
 /*
- * test_util.c - common/util.h: sizes, names, integers, edit distance and
- * the file helpers. Pure functions, so every edge is checked here rather
- * than through the programs.
+ * test_util.c - common/util.h: sizes, names, integers, edit distance,
+ * the file helpers and growing an array. Pure functions, so every edge is
+ * checked here rather than through the programs.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -262,6 +262,33 @@ test_file_helpers(void)
 	CHECK_ERR(mkdir_p("", 0700), -ENAMETOOLONG);
 }
 
+static void
+test_array_grow(void)
+{
+	uint32_t *v = NULL;
+	size_t cap = 0;
+
+	for (size_t n = 0; n < 100; n++) {
+		REQUIRE(array_grow(&v, &cap, n, sizeof(*v), 8) == 0);
+		CHECK(cap > n);
+		v[n] = (uint32_t)n;
+	}
+	CHECK_U64(cap, 128);		/* 8, then doubled */
+	for (size_t n = 0; n < 100; n++)
+		if (v[n] != n)
+			HARNESS_FAIL_("v[%zu] is %u after growing", n, v[n]);
+	/* room already: nothing moves */
+	uint32_t *was = v;
+	CHECK_OK(array_grow(&v, &cap, 100, sizeof(*v), 8));
+	CHECK(v == was);
+	CHECK_U64(cap, 128);
+	/* too big to count: refused, the array untouched */
+	CHECK_ERR(array_grow(&v, &cap, 128, SIZE_MAX / 128, 8), -ENOMEM);
+	CHECK(v == was);
+	CHECK_U64(cap, 128);
+	free(v);
+}
+
 HARNESS_MAIN(
 	CASE(test_size_parse_units),
 	CASE(test_size_parse_rejects),
@@ -272,4 +299,5 @@ HARNESS_MAIN(
 	CASE(test_uint_parse),
 	CASE(test_edit_distance),
 	CASE(test_file_helpers),
+	CASE(test_array_grow),
 )

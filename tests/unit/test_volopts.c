@@ -14,7 +14,7 @@
 
 #include "common/config.h"
 #include "common/util.h"
-#include "store/catalog.h"
+#include "store/volopts.h"
 #include "tests/unit/harness.h"
 
 static struct config cfg;
@@ -148,8 +148,19 @@ test_secrets_volume(void)
 	CHECK_ERR(parse("s", &m, "type", "secrets", "secrets", "a@0", NULL), -EINVAL);
 	CHECK_CONTAINS(err, "VERSION");
 	CHECK_ERR(parse("s", &m, "type", "secrets", "secrets", "a@x", NULL), -EINVAL);
+	CHECK_CONTAINS(err, "bad version in secrets=a@x");
 	CHECK_ERR(parse("s", &m, "type", "secrets", "secrets", "../etc", NULL), -EINVAL);
-	CHECK_CONTAINS(err, "bad secret name");
+	CHECK_CONTAINS(err, "bad secret name '../etc' in secrets=");
+	CHECK_ERR(parse("s", &m, "type", "secrets", "secrets", "a,@2", NULL), -EINVAL);
+	CHECK_CONTAINS(err, "bad secret name '' in secrets=");
+	{
+		char longer[NAME_MAX_LEN + 4];
+		memset(longer, 'a', NAME_MAX_LEN + 1);
+		strcpy(longer + NAME_MAX_LEN + 1, "@2");
+		CHECK_ERR(parse("s", &m, "type", "secrets", "secrets", longer, NULL),
+		    -EINVAL);
+		CHECK_CONTAINS(err, "bad secret name in secrets=: names must");
+	}
 	CHECK_ERR(parse("s", &m, "type", "secrets", "secrets", ",", NULL), -EINVAL);
 	CHECK_CONTAINS(err, "at least one secret");
 }

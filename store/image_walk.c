@@ -1,0 +1,155 @@
+/*
+ * image_walk.c - whole-image walks (store/image.h): the bytes an image
+ * holds (image_allocated) and removing all of it (image_remove_all).
+ *
+ * A bounded window of aio stats or removes over the image's objects, found
+ * by listing the pool: the only way that also finds objects past the end of
+ * a shrunk volume, or of a volume whose header is gone, and it needs no
+ * geometry. Measured on the dev cluster for an image of 2000 objects (4000
+ * object slots, every other one a hole): listing + stats 0.28 s in a pool
+ * of 2000 objects, 0.33 s in a pool of 22000; aio stats of every slot
+ * 0.2-0.5 s, and those grow with the volume's size, holes included
+ * (262144 slots for 1 TiB of 4 MiB objects) where listing grows with the
+ * pool at about 1024 names per round trip.
+ *
+ * State lives on the walk (one per call); no locking.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rados/librados.h>
+
+#include "common/log.h"
+#include "store/conn.h"
+#include "store/image.h"
+
+#define PFX_FMT		IMAGE_OID_PREFIX "%s."
+#define WALK_WINDOW	64		/* aio in flight for stat/remove walks */
+
+struct walk_slot {
+	rados_completion_t	 c;
+	uint64_t		 size;
+	time_t			 mtime;
+	bool			 busy;
+};
+
+struct walk {
+	struct store	*st;
+	bool		 remove;
+	uint64_t	 bytes, objects;
+	int		 err;
+	struct walk_slot slot[WALK_WINDOW];
+};
+
+static void
+walk_reap(struct walk *w, struct walk_slot *s)
+{
+	int r;
+
+	rados_aio_wait_for_complete(s->c);
+	r = rados_aio_get_return_value(s->c);
+	rados_aio_release(s->c);
+	s->busy = false;
+	if (r == -ENOENT)
+		return;
+	if (r < 0) {
+		if (w->err == 0)
+			w->err = r;
+		return;
+	}
+	if (!w->remove) {
+		w->bytes += s->size;
+		w->objects++;
+	} else
+		w->objects++;
+}
+
+static int
+walk_one(struct walk *w, unsigned *next, const char *oid)
+{
+	struct walk_slot *s = &w->slot[*next];
+	int r;
+
+	*next = (*next + 1) % WALK_WINDOW;
+	if (s->busy)
+		walk_reap(w, s);
+	if ((r = rados_aio_create_completion2(NULL, NULL, &s->c)) < 0)
+		return r;
+	if (w->remove)
+		r = rados_aio_remove(store_ioctx(w->st), oid, s->c);
+	else
+		r = rados_aio_stat(store_ioctx(w->st), oid, s->c, &s->size,
+		    &s->mtime);
+	if (r < 0) {
+		rados_aio_release(s->c);
+		return r;
+	}
+	s->busy = true;
+	return 0;
+}
+
+static int
+walk_image(struct store *st, const char *id, bool remove, uint64_t *bytes,
+    uint64_t *objects)
+{
+	struct walk *w;
+	rados_list_ctx_t ctx;
+	const char *oid;
+	char pfx[64];
+	size_t pfxlen;
+	unsigned next = 0, i;
+	int r;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return -ENOMEM;
+	w->st = st;
+	w->remove = remove;
+	snprintf(pfx, sizeof(pfx), PFX_FMT, id);
+	pfxlen = strlen(pfx);
+	if ((r = rados_nobjects_list_open(store_ioctx(st), &ctx)) < 0) {
+		free(w);
+		return r;
+	}
+	while ((r = rados_nobjects_list_next(ctx, &oid, NULL, NULL)) == 0) {
+		if (strncmp(oid, pfx, pfxlen) != 0)
+			continue;
+		if ((r = walk_one(w, &next, oid)) < 0)
+			break;
+	}
+	rados_nobjects_list_close(ctx);
+	if (r == -ENOENT)
+		r = 0;
+	for (i = 0; i < WALK_WINDOW; i++)
+		if (w->slot[i].busy)
+			walk_reap(w, &w->slot[i]);
+	if (r == 0)
+		r = w->err;
+	if (bytes)
+		*bytes = w->bytes;
+	if (objects)
+		*objects = w->objects;
+	free(w);
+	return r;
+}
+
+int
+image_allocated(struct store *st, const char *id, uint64_t *bytes,
+    uint64_t *objects)
+{
+	return walk_image(st, id, false, bytes, objects);
+}
+
+int
+image_remove_all(struct store *st, const char *id)
+{
+	int r = walk_image(st, id, true, NULL, NULL);
+
+	if (r < 0)
+		log_err("volume id %s: cannot remove data objects: %s", id,
+		    strerror(-r));
+	return r;
+}
