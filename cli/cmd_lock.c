@@ -92,8 +92,8 @@ lock_break(struct cli *cli, struct volume_meta *m, bool force)
 		fprintf(stderr,
 		    "cephvol: refusing to break the lease of volume %s without --force.\n"
 		    "It is held by %s.\n"
-		    "Breaking it will blocklist address %s (every RADOS client of that\n"
-		    "process is cut off from the cluster for an hour) and then break its\n"
+		    "Breaking it will blocklist address %s (that RADOS client is cut off\n"
+		    "from the cluster for an hour) and then break its\n"
 		    "lock. If that process is alive, its I/O on the volume fails from then on.\n"
 		    "Re-run with --force (or cephvol --yes lock break) to do it.\n", m->name, who, h.addr);
 		return 1;

@@ -1,7 +1,7 @@
 /*
  * common/pagepool.h - a fixed region of memory handed out in runs of whole
- * pages, first fit. cephvol-mount reads into it, so the bytes of its read
- * buffers are one mapping of a size fixed at start: they can neither grow
+ * pages, first fit. cephvol-mount's reads and writes live in it, so the bytes
+ * of its request buffers are one mapping of a size fixed at start: they can neither grow
  * nor scatter over the heap, whatever the load (see fuse/imagefs.c).
  *
  * Not thread-safe: the caller serialises every call (imagefs holds its

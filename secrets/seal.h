@@ -4,8 +4,8 @@
  * A record is "CVS1" | key id (8) | nonce (24) | XChaCha20-Poly1305
  * ciphertext with its 16-byte tag. The nonce is random per record. The
  * magic and key id are authenticated, and so is the caller's associated
- * data (store/secretstore.c binds pool, name, version,
- * owner, mode and key id) is authenticated, never stored. Pure functions,
+ * data (store/secretstore.c binds pool, name, version, owner, mode and key
+ * id), which is never stored. Pure functions,
  * no I/O: every call returns 0 or -errno, and any libsodium failure or
  * malformed record is -EBADMSG.
  */

@@ -17,10 +17,12 @@
  * blocklisted. A lost lease is never taken back, whatever the blocklist
  * says later.
  *
- * Taking over: when the holder's lock has expired, the acquirer first
- * blocklists the holder's RADOS address, then takes the lock. lease_break()
- * blocklists first, then breaks and bumps the generation. Never break
- * without blocklisting.
+ * Taking over: when the holder's lock has expired, the acquirer takes the
+ * lock (cls_lock drops the expired locker) and, before it returns,
+ * blocklists the holder's RADOS address and waits for the osdmap that
+ * carries it; a holder that let go cleanly (cephvol.lease_released) is not
+ * fenced. lease_break() blocklists first, then moves the generation and
+ * breaks. Never break without blocklisting.
  *
  * Lock operations add no data: they run on a full pool (FULL_FORCE), so a
  * full pool cannot cost a holder its lease.
