@@ -1,6 +1,6 @@
 /*
  * imagefs.c - a block image (store/image.h) served as one regular file,
- * FUSEDIR/image, for a loop device with direct I/O.
+ * FUSEDIR/image (HELPER_IMAGE_FILE), for a loop device with direct I/O.
  *
  * Design. Low-level FUSE API, multithreaded (fuse_loop_cfg, FUSE_USE_VERSION
  * 312). A read or write callback takes a buffer, submits an image request
@@ -57,6 +57,7 @@
 #include "common/log.h"
 #include "common/pagepool.h"
 #include "fuse/imagefs.h"
+#include "host/helperproto.h"
 #include "store/image.h"
 
 #define ROOT_INO	FUSE_ROOT_ID
@@ -284,7 +285,7 @@ ifs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct imagefs *fs = fuse_req_userdata(req);
 	struct fuse_entry_param e;
 
-	if (parent != ROOT_INO || strcmp(name, IMAGEFS_FILE) != 0) {
+	if (parent != ROOT_INO || strcmp(name, HELPER_IMAGE_FILE) != 0) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
@@ -508,7 +509,7 @@ ifs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     struct fuse_file_info *fi)
 {
 	struct imagefs *fs = fuse_req_userdata(req);
-	static const char *const names[] = { ".", "..", IMAGEFS_FILE };
+	static const char *const names[] = { ".", "..", HELPER_IMAGE_FILE };
 	char buf[512];
 	size_t used = 0;
 	struct stat st;

@@ -1,7 +1,8 @@
 /*
- * fuse/imagefs.h - a block image served as one regular file, "image", in a
- * private FUSE mount (low-level API, multithreaded), for a loop device with
- * direct I/O to sit on. See fuse/imagefs.c for the design.
+ * fuse/imagefs.h - a block image served as one regular file,
+ * HELPER_IMAGE_FILE (host/helperproto.h), in a private FUSE mount
+ * (low-level API, multithreaded), for a loop device with direct I/O to sit
+ * on. See fuse/imagefs.c for the design.
  */
 #ifndef CEPHVOL_IMAGEFS_H
 #define CEPHVOL_IMAGEFS_H
@@ -12,9 +13,6 @@
 
 struct image;
 struct imagefs;
-
-/* The name of the one file in the mount. */
-#define IMAGEFS_FILE	"image"
 
 struct imagefs_params {
 	struct image	*img;		/* borrowed; must outlive the imagefs */

@@ -57,6 +57,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "fuse/imagefs.h"
+#include "host/helperproto.h"
 #include "store/catalog.h"
 #include "store/conn.h"
 #include "store/image.h"
@@ -262,7 +263,7 @@ main(int argc, char **argv)
 	int c, r, status = 0;
 
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--secrets") == 0) {
+		if (strcmp(argv[i], HELPER_OPT_SECRETS) == 0) {
 #ifdef HAVE_SECRETSFS
 			return secretsfs_main(argc, argv);
 #else
@@ -403,8 +404,8 @@ main(int argc, char **argv)
 		/* the cookie lets cephvold check against the cluster that this
 		 * mount still holds the lease before it hands it out again */
 		char buf[128];
-		int n = snprintf(buf, sizeof(buf), "%d\ncookie=%s\n", (int)getpid(),
-		    lease_cookie(ls));
+		int n = snprintf(buf, sizeof(buf), "%d\n" HELPER_PIDFILE_COOKIE "%s\n",
+		    (int)getpid(), lease_cookie(ls));
 		if ((r = file_write_atomic(pid_file, buf, (size_t)n, 0644)) < 0)
 			log_warn("cannot write pid file %s: %s", pid_file, strerror(-r));
 	}
@@ -414,7 +415,7 @@ main(int argc, char **argv)
 	pthread_detach(sig_thread);
 
 	log_info("serving volume=%s id=%s size=%" PRIu64 " at %s/%s (lease %us, "
-	    "client %s)", volume, m.id, m.size, fusedir, IMAGEFS_FILE,
+	    "client %s)", volume, m.id, m.size, fusedir, HELPER_IMAGE_FILE,
 	    (unsigned)cfg.volume_lease_seconds, store_addr(st));
 	ready_report_ok();
 

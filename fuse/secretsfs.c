@@ -123,6 +123,7 @@
 #include "common/util.h"
 #include "fuse/ready.h"
 #include "fuse/secretsfs.h"
+#include "host/helperproto.h"
 #include "secrets/masterkey.h"
 #include "store/catalog.h"
 #include "store/conn.h"
@@ -1415,8 +1416,8 @@ secretsfs_main(int argc, char **argv)
 	}
 	if (pid_file) {
 		char buf[128];
-		int k = snprintf(buf, sizeof(buf), "%d\ncookie=%s\n", (int)getpid(),
-		    lease_cookie(fs->reg));
+		int k = snprintf(buf, sizeof(buf), "%d\n" HELPER_PIDFILE_COOKIE "%s\n",
+		    (int)getpid(), lease_cookie(fs->reg));
 		if ((r = file_write_atomic(pid_file, buf, (size_t)k, 0644)) < 0)
 			log_warn("cannot write pid file %s: %s", pid_file, strerror(-r));
 	}
