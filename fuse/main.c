@@ -57,17 +57,13 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "fuse/imagefs.h"
+#include "fuse/ready.h"
+#include "fuse/secretsfs.h"
 #include "host/helperproto.h"
 #include "store/catalog.h"
 #include "store/conn.h"
 #include "store/image.h"
 #include "store/lease.h"
-
-#if __has_include("fuse/secretsfs.h")
-#include "fuse/ready.h"
-#include "fuse/secretsfs.h"
-#define HAVE_SECRETSFS 1
-#endif
 
 #ifndef PR_SET_IO_FLUSHER
 #define PR_SET_IO_FLUSHER 57
@@ -263,14 +259,8 @@ main(int argc, char **argv)
 	int c, r, status = 0;
 
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], HELPER_OPT_SECRETS) == 0) {
-#ifdef HAVE_SECRETSFS
+		if (strcmp(argv[i], HELPER_OPT_SECRETS) == 0)
 			return secretsfs_main(argc, argv);
-#else
-			fprintf(stderr, "cephvol-mount: --secrets is not built in\n");
-			return 1;
-#endif
-		}
 	}
 	while ((c = getopt_long(argc, argv, "c:o:h", longopts, NULL)) != -1) {
 		switch (c) {

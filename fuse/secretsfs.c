@@ -173,7 +173,6 @@ struct sentry {
 	mode_t			 mode;
 	uint32_t		 version;	/* of cur, or the one that failed */
 	struct timespec		 mtime;		/* when cur was installed */
-	uint64_t		 opens;
 };
 
 struct secretsfs {
@@ -199,7 +198,6 @@ struct secretsfs {
 	struct sval		*vals;		/* lock: every live value */
 	bool			 stop;		/* lock */
 	bool			 kick;		/* lock: some entry is dirty */
-	bool			 retry;		/* lock: a refresh failed */
 
 	pthread_t		 loop_thread;
 	atomic_bool		 loop_running;
@@ -450,7 +448,6 @@ sfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (state == S_OK && e->cur) {
 		s = e->cur;
 		s->refs++;
-		e->opens++;
 	}
 	pthread_mutex_unlock(&fs->lock);
 	if (s == NULL) {
