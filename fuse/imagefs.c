@@ -26,7 +26,7 @@
  * any of these waits for completions, which come from librados threads,
  * never from ours, so the wait always ends (with nothing in flight the
  * region is empty and the budget is whole). With the process's memory
- * locked on fault (main.c) this keeps RSS flat under any load.
+ * locked on fault (imagefs_server.c) this keeps RSS flat under any load.
  *
  * Fencing. imagefs_fence() (lease lost) makes every later request fail
  * with the given error before it reaches the image; the image's own fence
@@ -35,7 +35,7 @@
  * requests and nothing here changes: they complete late, not in error.
  *
  * Locking: fs->lock guards the budget (inflight, inflight_bytes) and the
- * buffer region; `fenced`, `loop_running` and the counters are
+ * buffer region; `fenced`, `stop_asked` and the counters are
  * atomics. Never hold fs->lock across an image call or a FUSE reply.
  */
 #include <errno.h>
@@ -43,7 +43,6 @@
 #include <inttypes.h>
 #include <linux/falloc.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,9 +79,7 @@ struct imagefs {
 	struct pagepool		*bufs;	/* lock; max_bytes of request buffers */
 
 	atomic_int		 fenced;	/* 0 or -errno */
-	atomic_bool		 loop_running;
 	atomic_bool		 stop_asked;
-	pthread_t		 loop_thread;
 
 	_Atomic uint64_t	 n_reads, n_writes, n_discards, n_flushes, n_errors;
 	_Atomic uint64_t	 b_read, b_written;
@@ -647,12 +644,9 @@ imagefs_run(struct imagefs *fs)
 	 * in, lock and unmap again. */
 	fuse_loop_cfg_set_idle_threads(lc, fs->max_threads);
 	fuse_loop_cfg_set_clone_fd(lc, 0);
-	fs->loop_thread = pthread_self();
-	atomic_store(&fs->loop_running, true);
 	if (atomic_load(&fs->stop_asked))
 		fuse_session_exit(fs->se);
 	r = fuse_session_loop_mt(fs->se, lc);
-	atomic_store(&fs->loop_running, false);
 	fuse_loop_cfg_destroy(lc);
 	/* A signal number (our own stop) is a normal end. */
 	return r < 0 ? r : 0;
@@ -663,13 +657,6 @@ imagefs_stop(struct imagefs *fs)
 {
 	atomic_store(&fs->stop_asked, true);
 	fuse_session_exit(fs->se);
-	/* The loop thread sleeps in sem_wait until a worker ends; SIGUSR1
-	 * (a no-op handler without SA_RESTART, see main.c) wakes it to see
-	 * the exit flag. Repeat: a wakeup can land just before the wait. */
-	for (int i = 0; i < 100 && atomic_load(&fs->loop_running); i++) {
-		pthread_kill(fs->loop_thread, SIGUSR1);
-		usleep(50 * 1000);
-	}
 }
 
 void

@@ -14,7 +14,7 @@
  *  - ignore SIGPIPE (else the write kills the process with nothing undone);
  *  - block SIGTERM in every thread and have one thread take it (sigwait)
  *    and stop serving, also when the serving loop has not started yet.
- * Both servers (fuse/main.c, fuse/secretsfs.c) do. A caller may also use
+ * fuse/main.c does, for every server. A caller may also use
  * the return value to skip its serving loop and exit 1.
  */
 #ifndef CEPHVOL_READY_H
@@ -28,7 +28,8 @@ void	ready_set_fd(int fd);
  * reader is gone), and then SIGTERM is on its way to this process.
  */
 int	ready_report_ok(void);
-/* HELPER_READY_ERROR "msg\n", close (a reader that is gone changes nothing: we exit). */
+/* HELPER_READY_ERROR "msg\n", close (a reader that is gone changes
+ * nothing: we exit). */
 void	ready_report_error(const char *msg);
 
 #endif
