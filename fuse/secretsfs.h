@@ -1,12 +1,15 @@
 /*
  * fuse/secretsfs.h - a secrets volume served as a read-only, memory-only
- * FUSE tree (`cephvol-mount --secrets`). Two files share struct secretsfs:
+ * FUSE tree (`cephvol-mount --secrets`): the state its four files share,
+ * and the tree itself (fuse/secretsfs.c). From the bottom up:
  *
+ *	secretsfs.c		what it serves: one entry per grant, loaded
+ *				at start, and the plaintext values
+ *	secretsfs_fuse.c	the FUSE layer: the callbacks, the session
+ *	secretsfs_refresh.c	keeping the entries current: watches, the
+ *				refresher thread, revoking the whole volume
  *	secretsfs_server.c	its life: start-up, serving, stop (the struct
  *				server of fuse/server.h), the registration
- *	secretsfs.c		the tree: its entries and values, the
- *				refresher that keeps them current, the FUSE
- *				layer
  *
  * Threads and locking. One FUSE thread (every request is a memory access),
  * the refresher, the signal thread (stop only), librados' watch callbacks.
@@ -36,11 +39,6 @@ struct fuse_session;
 struct lease;
 struct masterkey;
 struct store;
-
-/* Entries and attributes may be cached this long, in seconds; every change
- * is also invalidated in the kernel at once (secretsfs_invalidate), so this
- * only bounds a lost invalidation. Contents are never cached. */
-#define SECRETSFS_CACHE_S	1.0
 
 /* A plaintext value and who refers to it (the tree and open handles). */
 struct secretsfs_value {
@@ -74,6 +72,8 @@ struct secretsfs_entry {
 	struct timespec		 mtime;		/* when cur was installed */
 };
 
+/* One per process: made and freed by fuse/secretsfs_server.c, which owns
+ * what the pointers below point to (mountpoint is borrowed from argv). */
 struct secretsfs {
 	/* Fixed once loaded. */
 	char			 volume[NAME_MAX_LEN + 1];
@@ -90,7 +90,7 @@ struct secretsfs {
 	pthread_mutex_t		 lock;
 	struct secretsfs_value	*vals;		/* lock: every live value */
 
-	/* The refresher's. */
+	/* The refresher's (fuse/secretsfs_refresh.c). */
 	unsigned		 recheck_s;
 	pthread_t		 refresher;
 	pthread_cond_t		 cond;		/* CLOCK_MONOTONIC; wakes it */
@@ -101,68 +101,38 @@ struct secretsfs {
 	char			 revoked_why[256];	/* lock */
 	bool			 withdrawn;	/* all withdrawn after revoked */
 
-	/* The FUSE layer's. */
+	/* The FUSE layer's (fuse/secretsfs_fuse.c). */
 	struct fuse_session	*se;
 	atomic_bool		 stop_asked;
 
+	/* For the unmount line of the audit. */
 	_Atomic uint64_t	 n_opens, n_rotations, n_failures;
 };
-
-/* ---- secretsfs.c: the entries and their values -------------------- */
 
 /*
  * One entry per grant in fs->grants, each secret read and authenticated
  * now; fs->st, fs->mk, fs->volume and fs->lock must be set. -errno and a
  * sentence naming the secret when any of them cannot be served (then
- * secretsfs_tree_free() undoes what was loaded).
+ * secretsfs_free() undoes what was loaded).
  */
-int	secretsfs_tree_load(struct secretsfs *fs, char *err, size_t errlen);
+int	secretsfs_load(struct secretsfs *fs, char *err, size_t errlen);
 /* Make v (its data stolen) e's value, with m's owner and mode; the value
  * it replaces is wiped once no reader holds it. 0 or -ENOMEM (logged; e
  * keeps its value). */
-int	secretsfs_tree_install(struct secretsfs *fs, struct secretsfs_entry *e,
+int	secretsfs_install(struct secretsfs *fs, struct secretsfs_entry *e,
 	    const struct secret_meta *m, struct secret_value *v);
 /* Serve nothing for e any more (state SECRETSFS_BAD or SECRETSFS_GONE). */
-void	secretsfs_tree_withdraw(struct secretsfs *fs, struct secretsfs_entry *e,
+void	secretsfs_withdraw(struct secretsfs *fs, struct secretsfs_entry *e,
 	    enum secretsfs_state state, uint32_t version);
 /* e's value, with a reference for an open file; NULL when it has none, and
  * then *state and *version say why. */
-struct secretsfs_value *secretsfs_tree_open(struct secretsfs *fs,
+struct secretsfs_value *secretsfs_get(struct secretsfs *fs,
 	    struct secretsfs_entry *e, enum secretsfs_state *state,
 	    uint32_t *version);
 /* Drop an open file's reference (NULL: nothing). */
-void	secretsfs_tree_close(struct secretsfs *fs, struct secretsfs_value *s);
+void	secretsfs_put(struct secretsfs *fs, struct secretsfs_value *s);
 /* Wipe every value, referenced or not, and free the entries; how many
  * values were wiped. */
-size_t	secretsfs_tree_free(struct secretsfs *fs);
-
-/* ---- secretsfs.c: keeping the entries current ------------------ */
-
-/* Watch every entry for updates (a failure is logged: the re-check
- * catches up) and mark the followed ones for one refresh. */
-void	secretsfs_refresh_watch(struct secretsfs *fs);
-/* Drop every watch (the refresher stopped). */
-void	secretsfs_refresh_unwatch(struct secretsfs *fs);
-/* Start the refresher thread (the tree mounted); 0 or -errno. */
-int	secretsfs_refresh_start(struct secretsfs *fs);
-/* Stop it and wait for it. */
-void	secretsfs_refresh_stop(struct secretsfs *fs);
-/* From any thread: stop serving the volume, for good, saying why. */
-void	secretsfs_refresh_revoke(struct secretsfs *fs, const char *why);
-
-/* ---- secretsfs.c: the FUSE layer ---------------------------------------- */
-
-/* Create the session and mount it on fs->mountpoint; 0 or -errno and a
- * sentence. */
-int	secretsfs_mount(struct secretsfs *fs, char *err, size_t errlen);
-/* Serve until unmounted or secretsfs_stop(); 0 or -errno. Like
- * imagefs_run(), its thread must also be interrupted to stop. */
-int	secretsfs_run(struct secretsfs *fs);
-void	secretsfs_stop(struct secretsfs *fs);
-void	secretsfs_unmount(struct secretsfs *fs);
-/* e changed: drop what the kernel caches of it, its attributes and, with
- * name, its name. From the refresher only, never on a request's path. */
-void	secretsfs_invalidate(struct secretsfs *fs, struct secretsfs_entry *e,
-	    bool name);
+size_t	secretsfs_free(struct secretsfs *fs);
 
 #endif

@@ -20,10 +20,10 @@
  * background) before anything is served, so `volume rm` is refused on any
  * host while it lives, and if the volume went away meanwhile the start
  * fails. A registration that is lost (the volume was removed or its lease
- * broken) revokes the whole tree (fuse/secretsfs.c).
+ * broken) revokes the whole tree (fuse/secretsfs_refresh.c).
  *
- * Audit: mount and unmount (this file), every open (fuse/secretsfs.c),
- * every rotation and failure (fuse/secretsfs.c); never a value.
+ * Audit: mount and unmount (this file), every open (fuse/secretsfs_fuse.c),
+ * every rotation and failure (fuse/secretsfs_refresh.c); never a value.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -45,6 +45,8 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "fuse/secretsfs.h"
+#include "fuse/secretsfs_fuse.h"
+#include "fuse/secretsfs_refresh.h"
 #include "fuse/server.h"
 #include "host/helperproto.h"
 #include "secrets/masterkey.h"
@@ -189,7 +191,7 @@ setup(const struct server_args *a, void **hp, const char **cookie, char *err,
 		snprintf(err, errlen, "cannot mount secrets volume %s: %s", fs->volume, why);
 		goto out_free_grants;
 	}
-	if ((r = secretsfs_tree_load(fs, err, errlen)) < 0)
+	if ((r = secretsfs_load(fs, err, errlen)) < 0)
 		goto out_free_tree;
 	secretsfs_refresh_watch(fs);
 
@@ -197,7 +199,7 @@ setup(const struct server_args *a, void **hp, const char **cookie, char *err,
 		snprintf(err, errlen, "cannot create %s: %s", fs->mountpoint, strerror(-r));
 		goto out_unwatch;
 	}
-	if ((r = secretsfs_mount(fs, err, errlen)) < 0)
+	if ((r = secretsfs_fuse_mount(fs, err, errlen)) < 0)
 		goto out_unwatch;
 	if ((r = secretsfs_refresh_start(fs)) < 0) {
 		snprintf(err, errlen, "cannot start the refresher thread: %s",
@@ -210,11 +212,11 @@ setup(const struct server_args *a, void **hp, const char **cookie, char *err,
 	return 0;
 
 out_unmount:
-	secretsfs_unmount(fs);
+	secretsfs_fuse_unmount(fs);
 out_unwatch:
 	secretsfs_refresh_unwatch(fs);
 out_free_tree:
-	secretsfs_tree_free(fs);
+	secretsfs_free(fs);
 	/* At once, or `volume rm` waits for the registration to expire. */
 	lease_release(fs->reg);
 out_free_grants:
@@ -234,13 +236,13 @@ out_free:
 static int
 serve(void *h)
 {
-	return secretsfs_run(h);
+	return secretsfs_fuse_run(h);
 }
 
 static void
 stop(void *h)
 {
-	secretsfs_stop(h);
+	secretsfs_fuse_stop(h);
 }
 
 /* The refresher, the mount, the watches, then every value. */
@@ -252,9 +254,9 @@ teardown(void *h)
 	size_t wiped;
 
 	secretsfs_refresh_stop(fs);
-	secretsfs_unmount(fs);
+	secretsfs_fuse_unmount(fs);
 	secretsfs_refresh_unwatch(fs);
-	wiped = secretsfs_tree_free(fs);
+	wiped = secretsfs_free(fs);
 	lease_release(fs->reg);
 	json_decref(fs->grants);
 	store_close(fs->st);
