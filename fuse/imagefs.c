@@ -215,14 +215,17 @@ submit(struct ifs_req *r)
 	}
 }
 
-/* A new request; a read or write gets a buffer of len bytes. */
+/* A new request; a read or write gets a buffer of len bytes. NULL when
+ * there is no memory for it, and req is then answered with ENOMEM. */
 static struct ifs_req *
 req_new(struct imagefs *fs, fuse_req_t req, int op, uint64_t off, size_t len)
 {
 	struct ifs_req *r = calloc(1, sizeof(*r));
 
-	if (r == NULL)
+	if (r == NULL) {
+		fuse_reply_err(req, ENOMEM);
 		return NULL;
+	}
 	r->fs = fs;
 	r->req = req;
 	r->op = op;
@@ -232,6 +235,7 @@ req_new(struct imagefs *fs, fuse_req_t req, int op, uint64_t off, size_t len)
 	r->charge = op == OP_DISCARD ? 0 : len;
 	if (budget_take(fs, r) < 0) {
 		req_finish(r);
+		fuse_reply_err(req, ENOMEM);
 		return NULL;
 	}
 	r->io.buf = r->buf;
@@ -367,12 +371,8 @@ ifs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (size > fs->size - (uint64_t)off)
 		size = (size_t)(fs->size - (uint64_t)off);
 	atomic_fetch_add(&fs->n_reads, 1);
-	r = req_new(fs, req, OP_READ, (uint64_t)off, size);
-	if (r == NULL) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	submit(r);
+	if ((r = req_new(fs, req, OP_READ, (uint64_t)off, size)) != NULL)
+		submit(r);
 }
 
 static void
@@ -384,12 +384,9 @@ ifs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 
 	(void)ino;
 	(void)fi;
-	if (off < 0) {
-		fuse_reply_err(req, EINVAL);
-		return;
-	}
-	if ((uint64_t)off >= fs->size || size > fs->size - (uint64_t)off) {
-		fuse_reply_err(req, (uint64_t)off >= fs->size ? ENOSPC : EFBIG);
+	if (off < 0 || (uint64_t)off >= fs->size || size > fs->size - (uint64_t)off) {
+		fuse_reply_err(req, off < 0 ? EINVAL : (uint64_t)off >= fs->size ?
+		    ENOSPC : EFBIG);
 		return;
 	}
 	if (size == 0) {
@@ -397,11 +394,8 @@ ifs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		return;
 	}
 	atomic_fetch_add(&fs->n_writes, 1);
-	r = req_new(fs, req, OP_WRITE, (uint64_t)off, size);
-	if (r == NULL) {
-		fuse_reply_err(req, ENOMEM);
+	if ((r = req_new(fs, req, OP_WRITE, (uint64_t)off, size)) == NULL)
 		return;
-	}
 	/* buf is the receiving thread's and is reused once we return; the
 	 * image keeps ours until the write completes */
 	memcpy(r->buf, buf, size);
@@ -483,12 +477,8 @@ ifs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
 		return;
 	}
 	atomic_fetch_add(&fs->n_discards, 1);
-	r = req_new(fs, req, OP_DISCARD, (uint64_t)off, (size_t)len);
-	if (r == NULL) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	submit(r);
+	if ((r = req_new(fs, req, OP_DISCARD, (uint64_t)off, (size_t)len)) != NULL)
+		submit(r);
 }
 
 static void
@@ -533,15 +523,10 @@ static void
 ifs_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct imagefs *fs = fuse_req_userdata(req);
-	struct statvfs sv;
+	struct statvfs sv = { .f_bsize = 4096, .f_frsize = 4096,
+	    .f_blocks = fs->size / 4096, .f_files = 2, .f_namemax = 255 };
 
 	(void)ino;
-	memset(&sv, 0, sizeof(sv));
-	sv.f_bsize = 4096;
-	sv.f_frsize = 4096;
-	sv.f_blocks = fs->size / 4096;
-	sv.f_files = 2;
-	sv.f_namemax = 255;
 	fuse_reply_statfs(req, &sv);
 }
 

@@ -358,15 +358,11 @@ static void
 sfs_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct secretsfs *fs = fuse_req_userdata(req);
-	struct statvfs sv;
+	struct statvfs sv = { .f_bsize = 4096, .f_frsize = 4096,
+	    .f_files = fs->n + 1, .f_namemax = NAME_MAX_LEN,
+	    .f_flag = ST_RDONLY | ST_NOSUID | ST_NODEV | ST_NOEXEC };
 
 	(void)ino;
-	memset(&sv, 0, sizeof(sv));
-	sv.f_bsize = 4096;
-	sv.f_frsize = 4096;
-	sv.f_files = fs->n + 1;
-	sv.f_namemax = NAME_MAX_LEN;
-	sv.f_flag = ST_RDONLY | ST_NOSUID | ST_NODEV | ST_NOEXEC;
 	fuse_reply_statfs(req, &sv);
 }
 
