@@ -1,6 +1,6 @@
 /*
  * imagefs.c - a block image (store/image.h) served as one regular file,
- * FUSEDIR/image, for a loop device with direct I/O.
+ * FUSEDIR/image (HELPER_IMAGE_FILE), for a loop device with direct I/O.
  *
  * Design. Low-level FUSE API, multithreaded (fuse_loop_cfg, FUSE_USE_VERSION
  * 312). A read or write callback takes a buffer, submits an image request
@@ -26,7 +26,7 @@
  * any of these waits for completions, which come from librados threads,
  * never from ours, so the wait always ends (with nothing in flight the
  * region is empty and the budget is whole). With the process's memory
- * locked on fault (main.c) this keeps RSS flat under any load.
+ * locked on fault (imagefs_server.c) this keeps RSS flat under any load.
  *
  * Fencing. imagefs_fence() (lease lost) makes every later request fail
  * with the given error before it reaches the image; the image's own fence
@@ -35,7 +35,7 @@
  * requests and nothing here changes: they complete late, not in error.
  *
  * Locking: fs->lock guards the budget (inflight, inflight_bytes) and the
- * buffer region; `fenced`, `loop_running` and the counters are
+ * buffer region; `fenced`, `stop_asked` and the counters are
  * atomics. Never hold fs->lock across an image call or a FUSE reply.
  */
 #include <errno.h>
@@ -43,7 +43,6 @@
 #include <inttypes.h>
 #include <linux/falloc.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +56,7 @@
 #include "common/log.h"
 #include "common/pagepool.h"
 #include "fuse/imagefs.h"
+#include "host/helperproto.h"
 #include "store/image.h"
 
 #define ROOT_INO	FUSE_ROOT_ID
@@ -79,9 +79,7 @@ struct imagefs {
 	struct pagepool		*bufs;	/* lock; max_bytes of request buffers */
 
 	atomic_int		 fenced;	/* 0 or -errno */
-	atomic_bool		 loop_running;
 	atomic_bool		 stop_asked;
-	pthread_t		 loop_thread;
 
 	_Atomic uint64_t	 n_reads, n_writes, n_discards, n_flushes, n_errors;
 	_Atomic uint64_t	 b_read, b_written;
@@ -217,14 +215,17 @@ submit(struct ifs_req *r)
 	}
 }
 
-/* A new request; a read or write gets a buffer of len bytes. */
+/* A new request; a read or write gets a buffer of len bytes. NULL when
+ * there is no memory for it, and req is then answered with ENOMEM. */
 static struct ifs_req *
 req_new(struct imagefs *fs, fuse_req_t req, int op, uint64_t off, size_t len)
 {
 	struct ifs_req *r = calloc(1, sizeof(*r));
 
-	if (r == NULL)
+	if (r == NULL) {
+		fuse_reply_err(req, ENOMEM);
 		return NULL;
+	}
 	r->fs = fs;
 	r->req = req;
 	r->op = op;
@@ -234,6 +235,7 @@ req_new(struct imagefs *fs, fuse_req_t req, int op, uint64_t off, size_t len)
 	r->charge = op == OP_DISCARD ? 0 : len;
 	if (budget_take(fs, r) < 0) {
 		req_finish(r);
+		fuse_reply_err(req, ENOMEM);
 		return NULL;
 	}
 	r->io.buf = r->buf;
@@ -284,7 +286,7 @@ ifs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct imagefs *fs = fuse_req_userdata(req);
 	struct fuse_entry_param e;
 
-	if (parent != ROOT_INO || strcmp(name, IMAGEFS_FILE) != 0) {
+	if (parent != ROOT_INO || strcmp(name, HELPER_IMAGE_FILE) != 0) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
@@ -369,12 +371,8 @@ ifs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (size > fs->size - (uint64_t)off)
 		size = (size_t)(fs->size - (uint64_t)off);
 	atomic_fetch_add(&fs->n_reads, 1);
-	r = req_new(fs, req, OP_READ, (uint64_t)off, size);
-	if (r == NULL) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	submit(r);
+	if ((r = req_new(fs, req, OP_READ, (uint64_t)off, size)) != NULL)
+		submit(r);
 }
 
 static void
@@ -386,12 +384,9 @@ ifs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 
 	(void)ino;
 	(void)fi;
-	if (off < 0) {
-		fuse_reply_err(req, EINVAL);
-		return;
-	}
-	if ((uint64_t)off >= fs->size || size > fs->size - (uint64_t)off) {
-		fuse_reply_err(req, (uint64_t)off >= fs->size ? ENOSPC : EFBIG);
+	if (off < 0 || (uint64_t)off >= fs->size || size > fs->size - (uint64_t)off) {
+		fuse_reply_err(req, off < 0 ? EINVAL : (uint64_t)off >= fs->size ?
+		    ENOSPC : EFBIG);
 		return;
 	}
 	if (size == 0) {
@@ -399,11 +394,8 @@ ifs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		return;
 	}
 	atomic_fetch_add(&fs->n_writes, 1);
-	r = req_new(fs, req, OP_WRITE, (uint64_t)off, size);
-	if (r == NULL) {
-		fuse_reply_err(req, ENOMEM);
+	if ((r = req_new(fs, req, OP_WRITE, (uint64_t)off, size)) == NULL)
 		return;
-	}
 	/* buf is the receiving thread's and is reused once we return; the
 	 * image keeps ours until the write completes */
 	memcpy(r->buf, buf, size);
@@ -485,12 +477,8 @@ ifs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
 		return;
 	}
 	atomic_fetch_add(&fs->n_discards, 1);
-	r = req_new(fs, req, OP_DISCARD, (uint64_t)off, (size_t)len);
-	if (r == NULL) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	submit(r);
+	if ((r = req_new(fs, req, OP_DISCARD, (uint64_t)off, (size_t)len)) != NULL)
+		submit(r);
 }
 
 static void
@@ -508,7 +496,7 @@ ifs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     struct fuse_file_info *fi)
 {
 	struct imagefs *fs = fuse_req_userdata(req);
-	static const char *const names[] = { ".", "..", IMAGEFS_FILE };
+	static const char *const names[] = { ".", "..", HELPER_IMAGE_FILE };
 	char buf[512];
 	size_t used = 0;
 	struct stat st;
@@ -535,15 +523,10 @@ static void
 ifs_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct imagefs *fs = fuse_req_userdata(req);
-	struct statvfs sv;
+	struct statvfs sv = { .f_bsize = 4096, .f_frsize = 4096,
+	    .f_blocks = fs->size / 4096, .f_files = 2, .f_namemax = 255 };
 
 	(void)ino;
-	memset(&sv, 0, sizeof(sv));
-	sv.f_bsize = 4096;
-	sv.f_frsize = 4096;
-	sv.f_blocks = fs->size / 4096;
-	sv.f_files = 2;
-	sv.f_namemax = 255;
 	fuse_reply_statfs(req, &sv);
 }
 
@@ -646,12 +629,9 @@ imagefs_run(struct imagefs *fs)
 	 * in, lock and unmap again. */
 	fuse_loop_cfg_set_idle_threads(lc, fs->max_threads);
 	fuse_loop_cfg_set_clone_fd(lc, 0);
-	fs->loop_thread = pthread_self();
-	atomic_store(&fs->loop_running, true);
 	if (atomic_load(&fs->stop_asked))
 		fuse_session_exit(fs->se);
 	r = fuse_session_loop_mt(fs->se, lc);
-	atomic_store(&fs->loop_running, false);
 	fuse_loop_cfg_destroy(lc);
 	/* A signal number (our own stop) is a normal end. */
 	return r < 0 ? r : 0;
@@ -662,13 +642,6 @@ imagefs_stop(struct imagefs *fs)
 {
 	atomic_store(&fs->stop_asked, true);
 	fuse_session_exit(fs->se);
-	/* The loop thread sleeps in sem_wait until a worker ends; SIGUSR1
-	 * (a no-op handler without SA_RESTART, see main.c) wakes it to see
-	 * the exit flag. Repeat: a wakeup can land just before the wait. */
-	for (int i = 0; i < 100 && atomic_load(&fs->loop_running); i++) {
-		pthread_kill(fs->loop_thread, SIGUSR1);
-		usleep(50 * 1000);
-	}
 }
 
 void

@@ -1,7 +1,8 @@
 /*
- * fuse/imagefs.h - a block image served as one regular file, "image", in a
- * private FUSE mount (low-level API, multithreaded), for a loop device with
- * direct I/O to sit on. See fuse/imagefs.c for the design.
+ * fuse/imagefs.h - a block image served as one regular file,
+ * HELPER_IMAGE_FILE (host/helperproto.h), in a private FUSE mount
+ * (low-level API, multithreaded), for a loop device with direct I/O to sit
+ * on. See fuse/imagefs.c for the design.
  */
 #ifndef CEPHVOL_IMAGEFS_H
 #define CEPHVOL_IMAGEFS_H
@@ -12,9 +13,6 @@
 
 struct image;
 struct imagefs;
-
-/* The name of the one file in the mount. */
-#define IMAGEFS_FILE	"image"
 
 struct imagefs_params {
 	struct image	*img;		/* borrowed; must outlive the imagefs */
@@ -32,7 +30,11 @@ int	imagefs_create(const struct imagefs_params *p, struct imagefs **out,
 	    char *err, size_t errlen);
 /* Serve until the mount goes away or imagefs_stop(); 0 or -errno. */
 int	imagefs_run(struct imagefs *fs);
-/* Make imagefs_run() return (from any thread, not a signal handler). */
+/*
+ * Make imagefs_run() return (from any thread, not a signal handler). Its
+ * thread may sleep in sem_wait(3) until a worker ends: the caller must also
+ * interrupt it (a signal whose handler has no SA_RESTART) until it returns.
+ */
 void	imagefs_stop(struct imagefs *fs);
 /* Every later read, write, discard and flush fails with err (lease lost). */
 void	imagefs_fence(struct imagefs *fs, int err);

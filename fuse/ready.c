@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "fuse/ready.h"
+#include "host/helperproto.h"
 
 static int ready_fd = -1;
 
@@ -27,15 +28,16 @@ ready_set_fd(int fd)
 int
 ready_report_ok(void)
 {
+	static const char line[] = HELPER_READY_OK "\n";
 	ssize_t k;
 	int r = 0;
 
 	if (ready_fd < 0)
 		return 0;
 	do
-		k = write(ready_fd, "ok\n", 3);
+		k = write(ready_fd, line, sizeof(line) - 1);
 	while (k < 0 && errno == EINTR);
-	if (k != 3) {
+	if (k != (ssize_t)sizeof(line) - 1) {
 		r = k < 0 ? -errno : -EIO;
 		log_err("cannot say we are ready on fd %d: %s: whoever started us "
 		    "gave up waiting or died, so nobody knows of this mount; "
@@ -53,7 +55,7 @@ ready_report_error(const char *msg)
 {
 	if (ready_fd < 0)
 		return;
-	dprintf(ready_fd, "error: %s\n", msg);
+	dprintf(ready_fd, HELPER_READY_ERROR "%s\n", msg);
 	close(ready_fd);
 	ready_fd = -1;
 }

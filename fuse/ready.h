@@ -1,7 +1,9 @@
 /*
  * fuse/ready.h - how cephvol-mount tells whoever started it that it is
- * serving, or why it is not: one line on the --ready-fd pipe ("ok" or
- * "error: <sentence>"), then the pipe is closed. volplugin/attach.c reads it.
+ * serving, or why it is not: one line on the --ready-fd pipe
+ * (HELPER_READY_OK, or HELPER_READY_ERROR and a sentence: the contract in
+ * host/helperproto.h), then the pipe is closed. The host mount pipeline
+ * reads it.
  *
  * The reader may be gone when "ok" is written (cephvold died, or gave up
  * waiting and will never use the mount). Then nobody knows of this mount and
@@ -12,7 +14,7 @@
  *  - ignore SIGPIPE (else the write kills the process with nothing undone);
  *  - block SIGTERM in every thread and have one thread take it (sigwait)
  *    and stop serving, also when the serving loop has not started yet.
- * Both servers (fuse/main.c, fuse/secretsfs.c) do. A caller may also use
+ * fuse/main.c does, for every server. A caller may also use
  * the return value to skip its serving loop and exit 1.
  */
 #ifndef CEPHVOL_READY_H
@@ -21,12 +23,13 @@
 /* The fd given with --ready-fd; -1 (the default) reports nothing. */
 void	ready_set_fd(int fd);
 /*
- * "ok\n", close. Only the first report of either kind is sent. 0 when
+ * HELPER_READY_OK "\n", close. Only the first report of either kind is sent. 0 when
  * written (or there is no fd); -errno when it could not be (-EPIPE: the
  * reader is gone), and then SIGTERM is on its way to this process.
  */
 int	ready_report_ok(void);
-/* "error: msg\n", close (a reader that is gone changes nothing: we exit). */
+/* HELPER_READY_ERROR "msg\n", close (a reader that is gone changes
+ * nothing: we exit). */
 void	ready_report_error(const char *msg);
 
 #endif
