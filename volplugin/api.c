@@ -37,7 +37,7 @@
 #include "store/lease.h"
 #include "store/secretstore.h"
 #include "volplugin/api.h"
-#include "volplugin/attach.h"
+#include "host/attach.h"
 #include "volplugin/metrics.h"
 #include "volplugin/mounts.h"
 

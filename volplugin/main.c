@@ -28,7 +28,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "volplugin/api.h"
-#include "volplugin/attach.h"
+#include "host/attach.h"
 #include "volplugin/http.h"
 #include "volplugin/metrics.h"
 #include "volplugin/mounts.h"

@@ -32,7 +32,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "store/catalog.h"
-#include "volplugin/attach.h"
+#include "host/attach.h"
 #include "volplugin/metrics.h"
 #include "volplugin/mounts.h"
 

@@ -1,5 +1,5 @@
 /*
- * attach.c - the host mount pipeline (volplugin/attach.h), shared by
+ * attach.c - the host mount pipeline (host/attach.h), shared by
  * cephvold and `cephvol volume mount`.
  *
  * Mount of a block volume, each step checked and undone on a later failure:
@@ -62,7 +62,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "store/catalog.h"
-#include "volplugin/attach.h"
+#include "host/attach.h"
 
 extern char **environ;
 

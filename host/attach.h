@@ -1,5 +1,5 @@
 /*
- * volplugin/attach.h - the host mount pipeline, shared by cephvold and
+ * host/attach.h - the host mount pipeline, shared by cephvold and
  * `cephvol volume mount`: start cephvol-mount for a volume, wait until it
  * is ready, attach a loop device with direct I/O to its image file, make a
  * filesystem on first use, mount it; and the same in reverse.
@@ -25,8 +25,8 @@
  * cephvol-mount (stale mount, loop and FUSE mount). Callers serialise
  * calls per volume; different volumes may run in parallel.
  */
-#ifndef CEPHVOL_ATTACH_H
-#define CEPHVOL_ATTACH_H
+#ifndef CEPHVOL_HOST_ATTACH_H
+#define CEPHVOL_HOST_ATTACH_H
 
 #include <stdbool.h>
 #include <stddef.h>
