@@ -27,9 +27,12 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/util.h"
-#include "volplugin/api.h"
 #include "host/attach.h"
+#include "volplugin/api.h"
+#include "volplugin/cluster.h"
+#include "volplugin/hoststate.h"
 #include "volplugin/http.h"
+#include "volplugin/job.h"
 #include "volplugin/metrics.h"
 #include "volplugin/mounts.h"
 
@@ -113,6 +116,9 @@ main(int argc, char **argv)
 	struct config cfg;
 	struct attach_ctx actx;
 	struct mounts *mt = NULL;
+	struct cluster *cl = NULL;
+	struct hoststate *hs = NULL;
+	struct jobs *jobs = NULL;
 	struct api *api = NULL;
 	struct http *http = NULL;
 	struct config_args ca = { 0 };
@@ -214,10 +220,12 @@ main(int argc, char **argv)
 	if (mounts_open(cfg.plugin_state_dir, &mt, err, sizeof(err)) < 0)
 		fatal("%s", err);
 	the_mounts = mt;
-	mounts_reconcile(mt, &actx, cfg.plugin_mount_root);
-	if (api_new(&cfg, &actx, mt, &api) < 0)
+	if (cluster_new(&cfg, &cl) < 0 || jobs_new(API_MAX_JOBS, &jobs) < 0 ||
+	    hoststate_new(&cfg, mt, cl, &attach_pipeline, &actx, &hs) < 0 ||
+	    api_new(&cfg, jobs, cl, hs, &api) < 0)
 		fatal("out of memory");
-	api_connect(api);
+	hoststate_reconcile(hs);
+	cluster_connect(cl);
 	if (http_start(cfg.plugin_socket, api, &http, err, sizeof(err)) < 0)
 		fatal("%s", err);
 	if (cfg.metrics_listen[0] && metrics_start(cfg.metrics_listen, gauge_mounted,
@@ -225,7 +233,7 @@ main(int argc, char **argv)
 		http_stop(http);
 		fatal("%s", err);
 	}
-	api_detach_idle(api);
+	hoststate_detach_idle(hs, jobs);
 	log_info("ready (pid %d)", (int)getpid());
 
 	for (;;) {
@@ -240,18 +248,21 @@ main(int argc, char **argv)
 	}
 	log_info("%s: stopping; mounted volumes stay up", strsignal(sig));
 	metrics_stop();
-	api_stop(api);
+	jobs_stop(jobs);
 	http_stop(http);
 	/* A job past its caller's timeout may still run: give it a moment,
 	 * then leave it (its state changes are saved as they happen). */
-	for (int i = 0; i < 50 && api_jobs_running(api) > 0; i++)
+	for (int i = 0; i < 50 && jobs_running(jobs) > 0; i++)
 		usleep(100 * 1000);
-	if (api_jobs_running(api) > 0) {
+	if (jobs_running(jobs) > 0) {
 		log_warn("exiting with %u request(s) still running",
-		    api_jobs_running(api));
+		    jobs_running(jobs));
 		_exit(0);
 	}
 	api_free(api);
+	hoststate_free(hs);
+	jobs_free(jobs);
+	cluster_free(cl);
 	the_mounts = NULL;
 	mounts_close(mt);
 	free(helper);
