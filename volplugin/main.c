@@ -4,10 +4,12 @@
  *	cephvold [-d] [-v]... [-c FILE] [-o section.key=value]...
  *	         [--check-config] [--dump-config]
  *
- * Start-up: configuration, logging, the host mount state (mounts.c) loaded
- * and reconciled with what is really mounted, a first try at the cluster
- * (not required: requests retry it), then the plugin socket (http.c) and
- * the optional metrics listener. The main thread then only waits for
+ * It never forks: -d only sends the log to stderr whatever log.target says.
+ * Start-up: configuration, logging, the mount table (mounts.c) loaded and
+ * reconciled with what is really mounted (hoststate.c), a first try at
+ * the cluster (cluster.c; not required: requests retry it), then the
+ * plugin socket (http.c), the optional metrics listener, and the
+ * background detach of what a crash left. The main thread then only waits for
  * SIGTERM/SIGINT (stop serving, leave every mount up: cephvol-mount
  * processes are independent) or SIGHUP (log level from -v is kept; the
  * config is not re-read, a restart is cheap and safe).
@@ -46,7 +48,7 @@ usage(FILE *out)
 	    "Docker volume plugin daemon for cephvol volumes.\n"
 	    "\n"
 	    "options:\n"
-	    "  -d, --foreground      stay in the foreground and log to stderr\n"
+	    "  -d, --stderr          log to stderr, whatever log.target says\n"
 	    "  -v, --verbose         log more (repeat for debug)\n"
 	    "  -c, --config FILE     read FILE instead of " CONFIG_DEFAULT_PATH
 	    " (or $" CONFIG_ENV ")\n"
@@ -105,7 +107,7 @@ int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "foreground",	  no_argument,	     NULL, 'd' },
+		{ "stderr",	  no_argument,	     NULL, 'd' },
 		{ "verbose",	  no_argument,	     NULL, 'v' },
 		{ "config",	  required_argument, NULL, 'c' },
 		{ "check-config", no_argument,	     NULL, 'C' },
@@ -123,7 +125,7 @@ main(int argc, char **argv)
 	struct http *http = NULL;
 	struct config_args ca = { 0 };
 	char *helper, err[1024];
-	bool foreground = false, check = false, dump = false;
+	bool to_stderr = false, check = false, dump = false;
 	int c, verbose = 0, sig, r;
 	enum log_level level;
 	sigset_t set;
@@ -131,7 +133,7 @@ main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "dvc:o:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
-			foreground = true;
+			to_stderr = true;
 			break;
 		case 'v':
 			verbose++;
@@ -188,7 +190,7 @@ main(int argc, char **argv)
 	if (verbose)
 		level = verbose > 1 ? LOG_LEVEL_DEBUG : (level > LOG_LEVEL_INFO ?
 		    level : LOG_LEVEL_INFO);
-	log_init("cephvold", level, foreground || strcmp(cfg.log_target, "syslog") != 0 ?
+	log_init("cephvold", level, to_stderr || strcmp(cfg.log_target, "syslog") != 0 ?
 	    LOG_TARGET_STDERR : LOG_TARGET_SYSLOG);
 
 	/* Every thread started below inherits these blocked; main waits. */
