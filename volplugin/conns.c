@@ -10,8 +10,8 @@
  *   request line, and the rest of that request must follow within
  *   CONNS_REQUEST_S of the line. A reply must be taken within
  *   CONNS_IDLE_S. While a request is being answered there is no deadline
- *   here (api.c bounds it by plugin.timeout), and libmicrohttpd times out
- *   no suspended connection.
+ *   here (its job is bounded by plugin.timeout: api.c, job.c), and
+ *   libmicrohttpd times out no suspended connection.
  * - At most max connections (CONNS_MAX, fewer if descriptors are short;
  *   the soft descriptor limit is raised to the hard one). Past evict_at,
  *   each new connection closes the stalled one (no request being

@@ -87,20 +87,17 @@ find_helper(void)
 	return strdup("cephvol-mount");
 }
 
-static struct mounts *the_mounts;
-
+/* The metrics' gauges, read from the mount table (arg) when scraped. */
 static unsigned
 gauge_mounted(void *arg)
 {
-	(void)arg;
-	return the_mounts ? mounts_count(the_mounts) : 0;
+	return mounts_count(arg);
 }
 
 static unsigned
 gauge_helpers(void *arg)
 {
-	(void)arg;
-	return the_mounts ? mounts_helpers_alive(the_mounts) : 0;
+	return mounts_helpers_alive(arg);
 }
 
 int
@@ -221,7 +218,6 @@ main(int argc, char **argv)
 		    strerror(-r));
 	if (mounts_open(cfg.plugin_state_dir, &mt, err, sizeof(err)) < 0)
 		fatal("%s", err);
-	the_mounts = mt;
 	if (cluster_new(&cfg, &cl) < 0 || jobs_new(API_MAX_JOBS, &jobs) < 0 ||
 	    hoststate_new(&cfg, mt, cl, &attach_pipeline, &actx, &hs) < 0 ||
 	    api_new(&cfg, jobs, cl, hs, &api) < 0)
@@ -231,7 +227,7 @@ main(int argc, char **argv)
 	if (http_start(cfg.plugin_socket, api, &http, err, sizeof(err)) < 0)
 		fatal("%s", err);
 	if (cfg.metrics_listen[0] && metrics_start(cfg.metrics_listen, gauge_mounted,
-	    gauge_helpers, NULL, err, sizeof(err)) < 0) {
+	    gauge_helpers, mt, err, sizeof(err)) < 0) {
 		http_stop(http);
 		fatal("%s", err);
 	}
@@ -265,7 +261,6 @@ main(int argc, char **argv)
 	hoststate_free(hs);
 	jobs_free(jobs);
 	cluster_free(cl);
-	the_mounts = NULL;
 	mounts_close(mt);
 	free(helper);
 	log_info("stopped");

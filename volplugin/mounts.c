@@ -539,30 +539,41 @@ mounts_drop_refs(struct mounts *mt, const char *name)
 	return r;
 }
 
-unsigned
-mounts_count(struct mounts *mt)
+/* Entries for which pred holds. */
+static unsigned
+count(struct mounts *mt, bool (*pred)(const struct mvol *))
 {
 	unsigned n = 0;
 
 	pthread_mutex_lock(&mt->lock);
 	for (struct mvol *v = mt->vols; v; v = v->next)
-		if (v->refs)
-			n++;
+		n += pred(v);
 	pthread_mutex_unlock(&mt->lock);
 	return n;
+}
+
+static bool
+referenced(const struct mvol *v)
+{
+	return v->refs != NULL;
+}
+
+static bool
+helper_running(const struct mvol *v)
+{
+	return v->helper > 0 && kill(v->helper, 0) == 0;
+}
+
+unsigned
+mounts_count(struct mounts *mt)
+{
+	return count(mt, referenced);
 }
 
 unsigned
 mounts_helpers_alive(struct mounts *mt)
 {
-	unsigned n = 0;
-
-	pthread_mutex_lock(&mt->lock);
-	for (struct mvol *v = mt->vols; v; v = v->next)
-		if (v->helper > 0 && kill(v->helper, 0) == 0)
-			n++;
-	pthread_mutex_unlock(&mt->lock);
-	return n;
+	return count(mt, helper_running);
 }
 
 int
