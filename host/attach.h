@@ -41,8 +41,9 @@ struct attach_ctx {
 	const char		*config_path;	/* passed to cephvol-mount as -c, may be NULL */
 	char *const		*overrides;	/* passed as -o each, borrowed */
 	size_t			 n_overrides;
-	const char		*mount_helper;	/* path of cephvol-mount */
-	unsigned		 timeout_s;
+	const char		*mount_helper;	/* path of cephvol-mount, or a
+						 * bare name looked up in $PATH */
+	unsigned		 timeout_s;	/* each step; 0: plugin.timeout */
 };
 
 struct attach_state {

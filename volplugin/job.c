@@ -277,8 +277,7 @@ job_main(void *arg)
 		job_warn(job, "out of memory");
 		job_reply(job, RESULT_ERROR, 200, json_pack("{s:s}", "Err",
 		    "out of memory"));
-	}
-	else if (job->name[0] && !job->spec.always && job_abandoned(job))
+	} else if (job->name[0] && !job->spec.always && job_abandoned(job))
 		;	/* the caller gave up while we waited: do nothing */
 	else {
 		job_phase(job, "working");
