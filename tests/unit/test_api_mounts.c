@@ -10,6 +10,11 @@
 
 #include "tests/unit/harness.h"
 
+#include "common/util.h"
+#include "store/catalog.h"
+#include "volplugin/metrics.h"
+#include "volplugin/mounts.h"
+/* cephvold's sources, not in libcephvol.a: compiled in */
 #include "volplugin/metrics.c"
 #include "volplugin/mounts.c"
 

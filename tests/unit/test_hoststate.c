@@ -12,6 +12,14 @@
 #include "tests/unit/harness.h"
 
 #include "common/config.h"
+#include "common/util.h"
+#include "host/attach.h"
+#include "store/catalog.h"
+#include "volplugin/cluster.h"
+#include "volplugin/hoststate.h"
+#include "volplugin/job.h"
+#include "volplugin/mounts.h"
+/* cephvold's sources, not in libcephvol.a: compiled in */
 #include "volplugin/cluster.c"
 #include "volplugin/hoststate.c"
 #include "volplugin/job.c"
@@ -262,8 +270,9 @@ test_reconcile(void)
 
 	/* the drop was saved */
 	mounts_close(mt);
+	hoststate_free(hs);
 	REQUIRE(mounts_open(dir, &mt, err, sizeof(err)) == 0);
-	hs->mt = mt;
+	REQUIRE(hoststate_new(&cfg, mt, cl, &fake_ops, NULL, &hs) == 0);
 	CHECK_INT(mounts_refs(mt, "alive"), 0);
 	entry("gone", 1);
 	fake_state = (struct attach_state){ .mounted = false };

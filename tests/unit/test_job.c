@@ -14,6 +14,8 @@
 
 #include "tests/unit/harness.h"
 
+#include "volplugin/job.h"
+/* cephvold's sources, not in libcephvol.a: compiled in */
 #include "volplugin/job.c"
 
 /* What a test job does: wait for the gate (if it is shut), sleep, try to
