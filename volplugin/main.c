@@ -30,6 +30,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "host/attach.h"
+#include "host/helperproto.h"
 #include "volplugin/api.h"
 #include "volplugin/cluster.h"
 #include "volplugin/hoststate.h"
@@ -77,14 +78,14 @@ find_helper(void)
 		self[n] = '\0';
 		if ((slash = strrchr(self, '/')) != NULL) {
 			*slash = '\0';
-			if (asprintf(&path, "%s/cephvol-mount", self) >= 0) {
+			if (asprintf(&path, "%s/" HELPER_PROGRAM, self) >= 0) {
 				if (access(path, X_OK) == 0)
 					return path;
 				free(path);
 			}
 		}
 	}
-	return strdup("cephvol-mount");
+	return strdup(HELPER_PROGRAM);
 }
 
 /* The metrics' gauges, read from the mount table (arg) when scraped. */
