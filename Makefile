@@ -17,8 +17,8 @@ override CFLAGS += -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	   -I. $(shell pkg-config --cflags $(PKGS))
 LDLIBS	+= $(shell pkg-config --libs $(PKGS)) -lrados -lpthread
 
-LIB_SRCS	:= $(sort $(wildcard common/*.c store/*.c secrets/*.c)) volplugin/attach.c
-CEPHVOLD_SRCS	:= $(filter-out volplugin/attach.c,$(sort $(wildcard volplugin/*.c)))
+LIB_SRCS	:= $(sort $(wildcard common/*.c store/*.c secrets/*.c host/*.c))
+CEPHVOLD_SRCS	:= $(sort $(wildcard volplugin/*.c))
 MOUNT_SRCS	:= $(sort $(wildcard fuse/*.c))
 CLI_SRCS	:= $(sort $(wildcard cli/*.c))
 UNIT_SRCS	:= $(sort $(wildcard tests/unit/*.c))

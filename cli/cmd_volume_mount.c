@@ -1,7 +1,7 @@
 /*
  * cmd_volume_mount.c - `cephvol volume mount VOLUME DIR` and
  * `cephvol volume unmount DIR [VOLUME]`: the host mount pipeline
- * (volplugin/attach.h) by hand, without cephvold or Docker. The mount
+ * (host/attach.h) by hand, without cephvold or Docker. The mount
  * outlives the command: cephvol-mount runs in its own session.
  *
  * The helper is cephvol-mount beside this binary (then $PATH's), or
@@ -20,7 +20,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "store/catalog.h"
-#include "volplugin/attach.h"
+#include "host/attach.h"
 
 static void
 helper_path(char *buf, size_t len)

@@ -35,5 +35,13 @@
 #define HELPER_READY_OK		"ok"
 #define HELPER_READY_ERROR	"error: "
 #define HELPER_PIDFILE_COOKIE	"cookie="
+/*
+ * Words the pipeline looks for in the sentence of a HELPER_READY_ERROR
+ * line, to tell why the helper did not start: another client holds the
+ * volume's lease (store/lease.c's sentence; cephvold counts these apart),
+ * or the volume does not exist.
+ */
+#define HELPER_ERROR_BUSY	" is in use by "
+#define HELPER_ERROR_NOENT	"does not exist"
 
 #endif

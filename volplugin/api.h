@@ -1,7 +1,8 @@
 /*
  * volplugin/api.h - Docker's VolumeDriver API: one request (endpoint path
  * and body) in, one HTTP status and JSON reply out. Knows nothing of HTTP
- * transport (http.c) and nothing of RADOS object names (store/).
+ * transport (http.c), of threads and time limits (job.h), of the host's
+ * mounts (hoststate.h) and of RADOS object names (store/).
  */
 #ifndef CEPHVOL_VOLPLUGIN_API_H
 #define CEPHVOL_VOLPLUGIN_API_H
@@ -15,9 +16,10 @@
 #include "volplugin/metrics.h"
 
 struct api;
+struct cluster;
 struct config;
-struct attach_ctx;
-struct mounts;
+struct hoststate;
+struct jobs;
 
 /* Largest request body accepted; larger gets 413. */
 #define API_MAX_BODY	(64 * 1024)
@@ -27,14 +29,12 @@ struct mounts;
 #define API_MAX_JOBS	256
 
 /*
- * cfg, ctx and mt are borrowed and must outlive the api. The cluster is
- * connected on first need (and again after a failure), so cephvold serves
- * Docker even while Ceph is unreachable. *out is new: api_free().
+ * Every argument is borrowed and must outlive the api: jobs runs the
+ * requests' work (made with API_MAX_JOBS), cl is the cluster, connected
+ * on first need, hs the host's mounts. *out is new: api_free().
  */
-int	api_new(const struct config *cfg, const struct attach_ctx *ctx,
-	    struct mounts *mt, struct api **out);
-/* Try to connect now (at start-up); logs the outcome. */
-int	api_connect(struct api *api);
+int	api_new(const struct config *cfg, struct jobs *jobs, struct cluster *cl,
+	    struct hoststate *hs, struct api **out);
 void	api_free(struct api *api);
 
 /*
@@ -66,15 +66,5 @@ unsigned api_deadline_s(const struct config *cfg, enum metrics_endpoint ep);
 
 /* An error reply (new) with the message; for the transport's own errors. */
 json_t	*api_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Detach, each on its own thread under its name lock, every volume the
- * mount table holds without references (left by a crash or a repair). */
-void	api_detach_idle(struct api *api);
-
-/* From now on, callers waiting for a job stop waiting (with an Err). */
-void	api_stop(struct api *api);
-
-/* Requests whose work is still running (also after a timeout). */
-unsigned api_jobs_running(struct api *api);
 
 #endif

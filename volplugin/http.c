@@ -14,21 +14,8 @@
  * different volumes run in parallel. (A thread per connection, as before,
  * gave every stalled connection a thread: 500 of them cost 500 threads.)
  *
- * Anyone who can connect may be broken or hostile, so the bounds are
- * fixed, and documented in cephvold(8):
- * - Deadlines, not inactivity timeouts (a client sending a byte now and
- *   then is cut all the same): a new connection must deliver its whole
- *   request, head and body, within HTTP_REQUEST_S of opening. A kept-alive
- *   one may wait HTTP_IDLE_S after a reply for its next request line, and
- *   the rest of that request must follow within HTTP_REQUEST_S of the
- *   line. A reply must be taken within HTTP_IDLE_S. While a request is
- *   being answered there is no deadline here (api.c bounds it by
- *   plugin.timeout), and libmicrohttpd times out no suspended connection.
- * - At most max_conns connections (HTTP_MAX_CONNS, fewer if descriptors
- *   are short; the soft descriptor limit is raised to the hard one). Past
- *   evict_at, each new connection closes the stalled one (no request
- *   being answered) nearest its deadline, so connections that stall can
- *   delay, but never lock out, a client that sends its request.
+ * Anyone who can connect may be broken or hostile. Each connection is
+ * under a deadline and their number is bounded (conns.c); here:
  * - A head over HTTP_MAX_HEAD gets 431, a body over API_MAX_BODY 413, a
  *   method other than POST 405, a URL with an encoded NUL (%00) 400. A
  *   refused request's body is read and dropped first, up to
@@ -43,23 +30,14 @@
  * HTTP_CONN_MEMORY buffer, or broken HTTP framing (request line, chunks,
  * Content-Length); it has no hook for those replies.
  *
- * The watchdog thread enforces the deadlines: once a second it shuts down
- * (shutdown(2)) the sockets past theirs, and libmicrohttpd then closes
- * them as if the client had hung up. libmicrohttpd closes a connection's
- * socket only after MHD_CONNECTION_NOTIFY_CLOSED (daemon.c,
- * MHD_cleanup_connections, 0.9.75), and our callback for it takes
- * http.lock and unlinks the connection, so neither the watchdog nor an
- * eviction, both under http.lock, ever shuts down a closed (or reused)
- * descriptor.
- *
  * What a client sends reaches log lines and Errs only through
  * str_escape(), once.
  *
- * Locking: http.lock guards the connection list, every struct conn but its
- * fd, and http's counters; nothing blocks under it. A struct req belongs
- * to the polling thread, except between suspend and resume, when it
- * belongs to its worker (libmicrohttpd's resume takes a lock the polling
- * thread takes before calling us again).
+ * Locking: http.lock guards the count of workers and the stopping flag;
+ * nothing blocks under it. A struct req belongs to the polling thread,
+ * except between suspend and resume, when it belongs to its worker
+ * (libmicrohttpd's resume takes a lock the polling thread takes before
+ * calling us again).
  */
 #include <errno.h>
 #include <grp.h>
@@ -70,7 +48,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -83,26 +60,18 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "volplugin/api.h"
+#include "volplugin/conns.h"
 #include "volplugin/http.h"
 #include "volplugin/metrics.h"
 
-/* A new connection's whole request, or the rest of a request after its
- * request line on a kept-alive connection, must arrive within this. */
-#define HTTP_REQUEST_S		10
-/* A kept-alive connection may wait this long for its next request; a
- * reply must be taken within this. */
-#define HTTP_IDLE_S		30
-/* Connections at most, if descriptors allow. */
-#define HTTP_MAX_CONNS		1024
-/* Descriptors left for everything else (RADOS, mount helpers, files). */
-#define HTTP_FD_RESERVE		256
 /* Request line and headers at most; more gets 431. */
 #define HTTP_MAX_HEAD		(32 * 1024)
 /* libmicrohttpd's memory per connection (head, header records, reply
  * headers). Heads up to about 95 KB in one header, or 400 headers of 100
  * bytes, reach us (and get our 431); larger ones get libmicrohttpd's. A
  * kept-alive connection holds all of it in RAM after its first request
- * (libmicrohttpd zeroes it between requests): 85 MiB over evict_at. */
+ * (libmicrohttpd zeroes it between requests): 85 MiB over the 896
+ * connections past which conns.c evicts. */
 #define HTTP_CONN_MEMORY	(96 * 1024)
 /* A refused request's body is read and dropped up to this. */
 #define HTTP_MAX_DRAIN		(1024 * 1024)
@@ -111,40 +80,14 @@
 /* How long http_stop() waits for the workers. */
 #define HTTP_STOP_WAIT_S	30
 
-#define NS_PER_S		1000000000ull
-
-/* Where a connection is, which says what its deadline counts. */
-enum phase {
-	PHASE_WAIT,	/* for a request line: new, or kept alive after a reply */
-	PHASE_READ,	/* reading the rest of a request */
-	PHASE_RUN,	/* a worker answers it: no deadline */
-	PHASE_REPLY,	/* sending the reply */
-};
-
-/* One connection, from libmicrohttpd's STARTED notice to its CLOSED one. */
-struct conn {
-	struct conn	*prev, *next;	/* in http.conns */
-	int		 fd;		/* open until conn_notify(CLOSED) */
-	enum phase	 phase;
-	uint64_t	 deadline_ns;	/* now_ns() clock; 0: none */
-	unsigned	 served;	/* replies sent on it */
-	bool		 cut;		/* shut down by us */
-};
-
 struct http {
 	struct MHD_Daemon	*daemon;
 	char			*path;		/* owned */
 	struct api		*api;		/* borrowed */
-	unsigned		 max_conns;
-	unsigned		 evict_at;
-	pthread_t		 watchdog;
+	struct conns		*conns;		/* owned */
 
 	pthread_mutex_t		 lock;
-	pthread_cond_t		 tick;		/* wakes the watchdog to stop */
 	pthread_cond_t		 idle;		/* the last worker ended */
-	struct conn		*conns;		/* guarded by lock */
-	unsigned		 n_conns;	/* not cut; guarded by lock */
-	unsigned		 n_evicted;	/* since last logged; guarded by lock */
 	unsigned		 workers;	/* guarded by lock */
 	bool			 stopping;	/* guarded by lock */
 };
@@ -174,180 +117,6 @@ struct req {
 	json_t			*reply;		/* owned */
 	enum metrics_result	 res;
 };
-
-/* --- connections and their deadlines ---------------------------------- */
-
-/* Move cn to phase; its deadline follows (see the top). */
-static void
-conn_phase(struct http *h, struct conn *cn, enum phase phase)
-{
-	uint64_t now = now_ns();
-
-	if (cn == NULL)
-		return;
-	pthread_mutex_lock(&h->lock);
-	switch (phase) {
-	case PHASE_WAIT:
-		cn->deadline_ns = now + (cn->served ? HTTP_IDLE_S : HTTP_REQUEST_S) *
-		    NS_PER_S;
-		break;
-	case PHASE_READ:
-		/* a new connection's deadline still counts from its opening */
-		if (cn->served)
-			cn->deadline_ns = now + HTTP_REQUEST_S * NS_PER_S;
-		break;
-	case PHASE_RUN:
-		cn->deadline_ns = 0;
-		break;
-	case PHASE_REPLY:
-		cn->deadline_ns = now + HTTP_IDLE_S * NS_PER_S;
-		break;
-	}
-	cn->phase = phase;
-	pthread_mutex_unlock(&h->lock);
-}
-
-/* A reply on cn was sent: it waits for the next request. */
-static void
-conn_replied(struct http *h, struct conn *cn)
-{
-	if (cn == NULL)
-		return;
-	pthread_mutex_lock(&h->lock);
-	cn->served++;
-	pthread_mutex_unlock(&h->lock);
-	conn_phase(h, cn, PHASE_WAIT);
-}
-
-/* Shut cn's socket down: libmicrohttpd sees the client gone and closes
- * it. With h->lock held, so cn (and its fd) is still open. */
-static void
-conn_cut(struct http *h, struct conn *cn)
-{
-	shutdown(cn->fd, SHUT_RDWR);
-	cn->cut = true;
-	h->n_conns--;
-}
-
-/* Too many connections: cut the stalled one (no request being answered)
- * nearest its deadline, other than the newcomer. With h->lock held. */
-static void
-conn_evict(struct http *h, struct conn *newcomer)
-{
-	struct conn *victim = NULL;
-
-	for (struct conn *cn = h->conns; cn; cn = cn->next) {
-		if (cn == newcomer || cn->cut ||
-		    (cn->phase != PHASE_WAIT && cn->phase != PHASE_READ))
-			continue;
-		if (victim == NULL || cn->deadline_ns < victim->deadline_ns)
-			victim = cn;
-	}
-	if (victim) {
-		conn_cut(h, victim);
-		h->n_evicted++;
-	}
-}
-
-static void
-conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
-    enum MHD_ConnectionNotificationCode code)
-{
-	struct http *h = cls;
-	struct conn *cn = *socket_context;
-	const union MHD_ConnectionInfo *ci;
-
-	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-		if (ci == NULL)
-			return;
-		if ((cn = calloc(1, sizeof(*cn))) == NULL) {
-			/* it would have no deadline: refuse it */
-			shutdown(ci->connect_fd, SHUT_RDWR);
-			return;
-		}
-		cn->fd = ci->connect_fd;
-		cn->phase = PHASE_WAIT;
-		cn->deadline_ns = now_ns() + HTTP_REQUEST_S * NS_PER_S;
-		pthread_mutex_lock(&h->lock);
-		cn->next = h->conns;
-		if (h->conns)
-			h->conns->prev = cn;
-		h->conns = cn;
-		if (++h->n_conns > h->evict_at)
-			conn_evict(h, cn);
-		pthread_mutex_unlock(&h->lock);
-		*socket_context = cn;
-		return;
-	}
-	if (cn == NULL)
-		return;
-	pthread_mutex_lock(&h->lock);
-	if (cn->prev)
-		cn->prev->next = cn->next;
-	else
-		h->conns = cn->next;
-	if (cn->next)
-		cn->next->prev = cn->prev;
-	if (!cn->cut)
-		h->n_conns--;
-	pthread_mutex_unlock(&h->lock);
-	free(cn);
-	*socket_context = NULL;
-}
-
-/* Once a second: cut the connections past their deadlines; say so. */
-static void *
-watchdog_main(void *arg)
-{
-	struct http *h = arg;
-	struct timespec until;
-	unsigned cut[PHASE_REPLY + 1], idle, evicted, open;
-	uint64_t now;
-
-	pthread_mutex_lock(&h->lock);
-	while (!h->stopping) {
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += 1;
-		pthread_cond_timedwait(&h->tick, &h->lock, &until);
-		if (h->stopping)
-			break;
-		now = now_ns();
-		memset(cut, 0, sizeof(cut));
-		idle = 0;
-		for (struct conn *cn = h->conns; cn; cn = cn->next) {
-			if (cn->cut || cn->deadline_ns == 0 || now < cn->deadline_ns)
-				continue;
-			if (cn->phase == PHASE_WAIT && cn->served)
-				idle++;
-			else
-				cut[cn->phase]++;
-			conn_cut(h, cn);
-		}
-		evicted = h->n_evicted;
-		h->n_evicted = 0;
-		open = h->n_conns;
-		pthread_mutex_unlock(&h->lock);
-		if (cut[PHASE_WAIT] + cut[PHASE_READ] > 0)
-			log_info("closed %u connection(s) that sent no complete request "
-			    "in time (%u nothing, %u part of one): a request must arrive "
-			    "within %ds of connecting or of its request line",
-			    cut[PHASE_WAIT] + cut[PHASE_READ], cut[PHASE_WAIT],
-			    cut[PHASE_READ], HTTP_REQUEST_S);
-		if (cut[PHASE_REPLY] > 0)
-			log_info("closed %u connection(s) that did not take their "
-			    "reply within %ds", cut[PHASE_REPLY], HTTP_IDLE_S);
-		if (idle > 0)
-			log_debug("closed %u kept-alive connection(s) idle for %ds",
-			    idle, HTTP_IDLE_S);
-		if (evicted > 0)
-			log_warn("closed %u stalled connection(s) to make room for new "
-			    "ones (%u open, at most %u)", evicted, open, h->max_conns);
-		pthread_mutex_lock(&h->lock);
-	}
-	pthread_mutex_unlock(&h->lock);
-	return NULL;
-}
 
 /* --- requests ------------------------------------------------------------ */
 
@@ -411,7 +180,7 @@ answer(struct req *rq, const char *method)
 	if (rq->refused && err)
 		log_info("refused %s %s with %u: %s", mb, rq->uri, rq->status, err);
 	log_debug("%s %s -> %u (%.1f ms)", mb, rq->uri, rq->status, (double)ns / 1e6);
-	conn_phase(rq->h, rq->conn, PHASE_REPLY);
+	conns_phase(rq->h->conns, rq->conn, CONNS_REPLY);
 	return send_json(rq->c, rq->status, reply);
 }
 
@@ -422,14 +191,10 @@ static void *
 uri_logged(void *cls, const char *uri, struct MHD_Connection *c)
 {
 	struct http *h = cls;
-	const union MHD_ConnectionInfo *ci;
-	struct conn *cn = NULL;
+	struct conn *cn = conns_of(c);
 	struct req *rq;
 
-	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	if (ci)
-		cn = ci->socket_context;
-	conn_phase(h, cn, PHASE_READ);
+	conns_phase(h->conns, cn, CONNS_READ);
 	if ((rq = calloc(1, sizeof(*rq))) == NULL)
 		return NULL;
 	rq->h = h;
@@ -572,21 +337,20 @@ on_end(struct http *h, struct req *rq, const char *url, const char *method)
 {
 	pthread_attr_t attr;
 	pthread_t t;
-	bool full, stopping, cut;
+	bool full, stopping;
 	int r;
 
 	if (rq->refused)
 		return answer(rq, method);
+	/* cut at its deadline just as it came in: nobody would get the answer */
+	if (conns_cut(h->conns, rq->conn))
+		return MHD_NO;
 	pthread_mutex_lock(&h->lock);
 	full = h->workers >= HTTP_MAX_WORKERS;
 	stopping = h->stopping;
-	/* cut at its deadline just as it came in: nobody would get the answer */
-	cut = rq->conn && rq->conn->cut;
-	if (!full && !stopping && !cut)
+	if (!full && !stopping)
 		h->workers++;
 	pthread_mutex_unlock(&h->lock);
-	if (cut)
-		return MHD_NO;
 	if (stopping) {
 		refuse(rq, MHD_HTTP_SERVICE_UNAVAILABLE, "cephvold is stopping");
 		return answer(rq, method);
@@ -598,7 +362,7 @@ on_end(struct http *h, struct req *rq, const char *url, const char *method)
 	}
 	rq->stage = REQ_RUN;
 	rq->path = strdup(url);
-	conn_phase(h, rq->conn, PHASE_RUN);
+	conns_phase(h->conns, rq->conn, CONNS_RUN);
 	MHD_suspend_connection(rq->c);
 	r = rq->path ? 0 : ENOMEM;
 	if (r == 0) {
@@ -658,7 +422,7 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (rq == NULL)
 		return;
 	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
-		conn_replied(cls, rq->conn);
+		conns_replied(((struct http *)cls)->conns, rq->conn);
 	json_decref(rq->reply);
 	free(rq->path);
 	free(rq->body);
@@ -697,33 +461,11 @@ socket_live(const struct sockaddr_un *sa)
 	return live;
 }
 
-/* Raise the soft descriptor limit to the hard one; how many connections
- * fit beside HTTP_FD_RESERVE for the rest. */
-static unsigned
-conn_limit(void)
-{
-	struct rlimit rl, want;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return HTTP_MAX_CONNS / 4;
-	if (rl.rlim_cur < rl.rlim_max) {
-		want = rl;
-		want.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
-			rl = want;
-	}
-	if (rl.rlim_cur >= HTTP_MAX_CONNS + HTTP_FD_RESERVE)
-		return HTTP_MAX_CONNS;
-	if (rl.rlim_cur >= 2 * HTTP_FD_RESERVE)
-		return (unsigned)(rl.rlim_cur - HTTP_FD_RESERVE);
-	return (unsigned)(rl.rlim_cur / 2);
-}
-
 static void
 http_free(struct http *h)
 {
+	conns_free(h->conns);
 	pthread_mutex_destroy(&h->lock);
-	pthread_cond_destroy(&h->tick);
 	pthread_cond_destroy(&h->idle);
 	free(h->path);
 	free(h);
@@ -798,20 +540,16 @@ http_start(const char *path, struct api *api, struct http **out, char *err,
 		return -ENOMEM;
 	}
 	h->api = api;
-	h->max_conns = conn_limit();
-	h->evict_at = h->max_conns - h->max_conns / 8;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&h->tick, &ca);
 	pthread_cond_init(&h->idle, &ca);
 	pthread_condattr_destroy(&ca);
-	if ((r = pthread_create(&h->watchdog, NULL, watchdog_main, h)) != 0) {
-		snprintf(err, errlen, "cannot start a thread: %s", strerror(r));
+	if ((r = conns_start(&h->conns, err, errlen)) < 0) {
 		close(fd);
 		unlink(path);
 		http_free(h);
-		return -r;
+		return r;
 	}
 	/* the logger first, or libmicrohttpd warns through its own */
 	h->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
@@ -819,21 +557,17 @@ http_start(const char *path, struct api *api, struct http **out, char *err,
 	    0, NULL, NULL, handle, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_LISTEN_SOCKET, fd,
-	    MHD_OPTION_NOTIFY_CONNECTION, conn_notify, h,
+	    MHD_OPTION_NOTIFY_CONNECTION, conns_notify, h->conns,
 	    MHD_OPTION_URI_LOG_CALLBACK, uri_logged, h,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, h,
-	    MHD_OPTION_CONNECTION_LIMIT, h->max_conns,
+	    MHD_OPTION_CONNECTION_LIMIT, conns_max(h->conns),
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
-	    /* inactivity, a backstop only: the watchdog cuts before */
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(HTTP_IDLE_S + HTTP_REQUEST_S),
+	    /* inactivity, a backstop only: conns.c cuts before */
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(CONNS_IDLE_S + CONNS_REQUEST_S),
 	    MHD_OPTION_END);
 	if (h->daemon == NULL) {
 		snprintf(err, errlen, "cannot start serving %s (libmicrohttpd)", path);
-		pthread_mutex_lock(&h->lock);
-		h->stopping = true;
-		pthread_cond_broadcast(&h->tick);
-		pthread_mutex_unlock(&h->lock);
-		pthread_join(h->watchdog, NULL);
+		conns_stop(h->conns);
 		close(fd);
 		unlink(path);
 		http_free(h);
@@ -841,7 +575,7 @@ http_start(const char *path, struct api *api, struct http **out, char *err,
 	}
 	log_info("serving the Docker volume plugin API on %s (mode %04o%s; at most "
 	    "%u connections)", path, (unsigned)mode, mode == 0660 ? ", group docker" : "",
-	    h->max_conns);
+	    conns_max(h->conns));
 	*out = h;
 	return 0;
 }
@@ -854,9 +588,9 @@ http_stop(struct http *h)
 
 	if (h == NULL)
 		return;
+	conns_stop(h->conns);
 	pthread_mutex_lock(&h->lock);
 	h->stopping = true;
-	pthread_cond_broadcast(&h->tick);
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += HTTP_STOP_WAIT_S;
 	while (h->workers > 0)
@@ -864,7 +598,6 @@ http_stop(struct http *h)
 			break;
 	busy = h->workers;
 	pthread_mutex_unlock(&h->lock);
-	pthread_join(h->watchdog, NULL);
 	if (busy > 0) {
 		/* libmicrohttpd cannot stop with connections suspended: leave
 		 * them (and h) to the exit */

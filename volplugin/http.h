@@ -2,7 +2,7 @@
  * volplugin/http.h - the Docker plugin socket: a unix socket cephvold binds
  * itself, served by libmicrohttpd (one polling thread; a worker thread per
  * request being answered), each request handed to api_handle(), every
- * connection under fixed deadlines and a connection limit (http.c).
+ * connection under fixed deadlines and a connection limit (conns.h).
  */
 #ifndef CEPHVOL_VOLPLUGIN_HTTP_H
 #define CEPHVOL_VOLPLUGIN_HTTP_H

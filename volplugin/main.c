@@ -4,10 +4,12 @@
  *	cephvold [-d] [-v]... [-c FILE] [-o section.key=value]...
  *	         [--check-config] [--dump-config]
  *
- * Start-up: configuration, logging, the host mount state (mounts.c) loaded
- * and reconciled with what is really mounted, a first try at the cluster
- * (not required: requests retry it), then the plugin socket (http.c) and
- * the optional metrics listener. The main thread then only waits for
+ * It never forks: -d only sends the log to stderr whatever log.target says.
+ * Start-up: configuration, logging, the mount table (mounts.c) loaded and
+ * reconciled with what is really mounted (hoststate.c), a first try at
+ * the cluster (cluster.c; not required: requests retry it), then the
+ * plugin socket (http.c), the optional metrics listener, and the
+ * background detach of what a crash left. The main thread then only waits for
  * SIGTERM/SIGINT (stop serving, leave every mount up: cephvol-mount
  * processes are independent) or SIGHUP (log level from -v is kept; the
  * config is not re-read, a restart is cheap and safe).
@@ -27,9 +29,13 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "host/attach.h"
+#include "host/helperproto.h"
 #include "volplugin/api.h"
-#include "volplugin/attach.h"
+#include "volplugin/cluster.h"
+#include "volplugin/hoststate.h"
 #include "volplugin/http.h"
+#include "volplugin/job.h"
 #include "volplugin/metrics.h"
 #include "volplugin/mounts.h"
 
@@ -43,7 +49,7 @@ usage(FILE *out)
 	    "Docker volume plugin daemon for cephvol volumes.\n"
 	    "\n"
 	    "options:\n"
-	    "  -d, --foreground      stay in the foreground and log to stderr\n"
+	    "  -d, --stderr          log to stderr, whatever log.target says\n"
 	    "  -v, --verbose         log more (repeat for debug)\n"
 	    "  -c, --config FILE     read FILE instead of " CONFIG_DEFAULT_PATH
 	    " (or $" CONFIG_ENV ")\n"
@@ -72,37 +78,34 @@ find_helper(void)
 		self[n] = '\0';
 		if ((slash = strrchr(self, '/')) != NULL) {
 			*slash = '\0';
-			if (asprintf(&path, "%s/cephvol-mount", self) >= 0) {
+			if (asprintf(&path, "%s/" HELPER_PROGRAM, self) >= 0) {
 				if (access(path, X_OK) == 0)
 					return path;
 				free(path);
 			}
 		}
 	}
-	return strdup("cephvol-mount");
+	return strdup(HELPER_PROGRAM);
 }
 
-static struct mounts *the_mounts;
-
+/* The metrics' gauges, read from the mount table (arg) when scraped. */
 static unsigned
 gauge_mounted(void *arg)
 {
-	(void)arg;
-	return the_mounts ? mounts_count(the_mounts) : 0;
+	return mounts_count(arg);
 }
 
 static unsigned
 gauge_helpers(void *arg)
 {
-	(void)arg;
-	return the_mounts ? mounts_helpers_alive(the_mounts) : 0;
+	return mounts_helpers_alive(arg);
 }
 
 int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "foreground",	  no_argument,	     NULL, 'd' },
+		{ "stderr",	  no_argument,	     NULL, 'd' },
 		{ "verbose",	  no_argument,	     NULL, 'v' },
 		{ "config",	  required_argument, NULL, 'c' },
 		{ "check-config", no_argument,	     NULL, 'C' },
@@ -113,11 +116,14 @@ main(int argc, char **argv)
 	struct config cfg;
 	struct attach_ctx actx;
 	struct mounts *mt = NULL;
+	struct cluster *cl = NULL;
+	struct hoststate *hs = NULL;
+	struct jobs *jobs = NULL;
 	struct api *api = NULL;
 	struct http *http = NULL;
 	struct config_args ca = { 0 };
 	char *helper, err[1024];
-	bool foreground = false, check = false, dump = false;
+	bool to_stderr = false, check = false, dump = false;
 	int c, verbose = 0, sig, r;
 	enum log_level level;
 	sigset_t set;
@@ -125,7 +131,7 @@ main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "dvc:o:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
-			foreground = true;
+			to_stderr = true;
 			break;
 		case 'v':
 			verbose++;
@@ -182,7 +188,7 @@ main(int argc, char **argv)
 	if (verbose)
 		level = verbose > 1 ? LOG_LEVEL_DEBUG : (level > LOG_LEVEL_INFO ?
 		    level : LOG_LEVEL_INFO);
-	log_init("cephvold", level, foreground || strcmp(cfg.log_target, "syslog") != 0 ?
+	log_init("cephvold", level, to_stderr || strcmp(cfg.log_target, "syslog") != 0 ?
 	    LOG_TARGET_STDERR : LOG_TARGET_SYSLOG);
 
 	/* Every thread started below inherits these blocked; main waits. */
@@ -213,19 +219,20 @@ main(int argc, char **argv)
 		    strerror(-r));
 	if (mounts_open(cfg.plugin_state_dir, &mt, err, sizeof(err)) < 0)
 		fatal("%s", err);
-	the_mounts = mt;
-	mounts_reconcile(mt, &actx, cfg.plugin_mount_root);
-	if (api_new(&cfg, &actx, mt, &api) < 0)
+	if (cluster_new(&cfg, &cl) < 0 || jobs_new(API_MAX_JOBS, &jobs) < 0 ||
+	    hoststate_new(&cfg, mt, cl, &attach_pipeline, &actx, &hs) < 0 ||
+	    api_new(&cfg, jobs, cl, hs, &api) < 0)
 		fatal("out of memory");
-	api_connect(api);
+	hoststate_reconcile(hs);
+	cluster_connect(cl);
 	if (http_start(cfg.plugin_socket, api, &http, err, sizeof(err)) < 0)
 		fatal("%s", err);
 	if (cfg.metrics_listen[0] && metrics_start(cfg.metrics_listen, gauge_mounted,
-	    gauge_helpers, NULL, err, sizeof(err)) < 0) {
+	    gauge_helpers, mt, err, sizeof(err)) < 0) {
 		http_stop(http);
 		fatal("%s", err);
 	}
-	api_detach_idle(api);
+	hoststate_detach_idle(hs, jobs);
 	log_info("ready (pid %d)", (int)getpid());
 
 	for (;;) {
@@ -240,19 +247,21 @@ main(int argc, char **argv)
 	}
 	log_info("%s: stopping; mounted volumes stay up", strsignal(sig));
 	metrics_stop();
-	api_stop(api);
+	jobs_stop(jobs);
 	http_stop(http);
 	/* A job past its caller's timeout may still run: give it a moment,
 	 * then leave it (its state changes are saved as they happen). */
-	for (int i = 0; i < 50 && api_jobs_running(api) > 0; i++)
+	for (int i = 0; i < 50 && jobs_running(jobs) > 0; i++)
 		usleep(100 * 1000);
-	if (api_jobs_running(api) > 0) {
+	if (jobs_running(jobs) > 0) {
 		log_warn("exiting with %u request(s) still running",
-		    api_jobs_running(api));
+		    jobs_running(jobs));
 		_exit(0);
 	}
 	api_free(api);
-	the_mounts = NULL;
+	hoststate_free(hs);
+	jobs_free(jobs);
+	cluster_free(cl);
 	mounts_close(mt);
 	free(helper);
 	log_info("stopped");

@@ -1,21 +1,21 @@
 /*
- * mounts.c - which mounts hold which volume on this host.
+ * mounts.c - which mounts hold which volume on this host: the mount table.
  *
  * Docker sends Mount/Unmount with an ID that is not the container id and can
- * repeat (docker cp). We count per (volume, ID) and detach only when the
- * volume's total reaches zero. The table is saved to mounts.json (tmp +
- * fsync + rename, file_write_atomic) after each change and rebuilt at start
- * from that file, checked against /proc/self/mountinfo and the live
- * cephvol-mount processes (attach_status).
+ * repeat (docker cp). We count per (volume, ID); the caller detaches only
+ * when the volume's total reaches zero. The table is saved to mounts.json
+ * (tmp + fsync + rename, file_write_atomic) after each change and loaded at
+ * start from that file; hoststate.c then checks it against what is really
+ * mounted.
  *
- * A volume gets its entry before attach_mount runs (mounts_begin) and loses
- * it only after attach_unmount succeeded, so after a crash at any point the
- * file names every volume that may have something attached.
+ * A volume gets its entry before it is attached (mounts_begin) and loses it
+ * only after it was detached (mounts_forget), so after a crash at any point
+ * the file names every volume that may have something attached.
  *
- * Locking: mounts.lock guards the whole table and the file. It is never held
- * across attach_*(): callers serialise per volume (api.c's name locks).
+ * Locking: mounts.lock guards the whole table and the file; nothing blocks
+ * under it but the file's write. It is never held across a mount: callers
+ * run one job per volume at a time (job.h).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -23,8 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -32,8 +30,6 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "store/catalog.h"
-#include "volplugin/attach.h"
-#include "volplugin/metrics.h"
 #include "volplugin/mounts.h"
 
 struct mref {
@@ -77,15 +73,21 @@ total(const struct mvol *v)
 }
 
 static void
-mvol_free(struct mvol *v)
+refs_free(struct mref *r)
 {
-	struct mref *r, *next;
+	struct mref *next;
 
-	for (r = v->refs; r; r = next) {
+	for (; r; r = next) {
 		next = r->next;
 		free(r->id);
 		free(r);
 	}
+}
+
+static void
+mvol_free(struct mvol *v)
+{
+	refs_free(v->refs);
 	volume_meta_free(&v->meta);
 	free(v->mountpoint);
 	free(v);
@@ -361,8 +363,11 @@ mounts_set_helper(struct mounts *mt, const char *name, pid_t pid)
 
 	pthread_mutex_lock(&mt->lock);
 	if ((v = find(mt, name)) != NULL) {
-		v->helper = pid;
-		r = save(mt);
+		r = 0;
+		if (v->helper != pid) {
+			v->helper = pid;
+			r = save(mt);
+		}
 	}
 	pthread_mutex_unlock(&mt->lock);
 	return r;
@@ -518,194 +523,61 @@ mounts_forget(struct mounts *mt, const char *name)
 	return r;
 }
 
-unsigned
-mounts_count(struct mounts *mt)
+int
+mounts_drop_refs(struct mounts *mt, const char *name)
+{
+	struct mvol *v;
+	int r = -ENOENT;
+
+	pthread_mutex_lock(&mt->lock);
+	if ((v = find(mt, name)) != NULL) {
+		refs_free(v->refs);
+		v->refs = NULL;
+		r = save(mt);
+	}
+	pthread_mutex_unlock(&mt->lock);
+	return r;
+}
+
+/* Entries for which pred holds. */
+static unsigned
+count(struct mounts *mt, bool (*pred)(const struct mvol *))
 {
 	unsigned n = 0;
 
 	pthread_mutex_lock(&mt->lock);
 	for (struct mvol *v = mt->vols; v; v = v->next)
-		if (v->refs)
-			n++;
+		n += pred(v);
 	pthread_mutex_unlock(&mt->lock);
 	return n;
+}
+
+static bool
+referenced(const struct mvol *v)
+{
+	return v->refs != NULL;
+}
+
+static bool
+helper_running(const struct mvol *v)
+{
+	return v->helper > 0 && kill(v->helper, 0) == 0;
+}
+
+unsigned
+mounts_count(struct mounts *mt)
+{
+	return count(mt, referenced);
 }
 
 unsigned
 mounts_helpers_alive(struct mounts *mt)
 {
-	unsigned n = 0;
-
-	pthread_mutex_lock(&mt->lock);
-	for (struct mvol *v = mt->vols; v; v = v->next)
-		if (v->helper > 0 && kill(v->helper, 0) == 0)
-			n++;
-	pthread_mutex_unlock(&mt->lock);
-	return n;
-}
-
-/* Mount points directly below root in /proc/self/mountinfo not in the table. */
-static void
-log_strangers(struct mounts *mt, const char *root)
-{
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char *line = NULL;
-	size_t cap = 0, rl = strlen(root);
-
-	if (f == NULL)
-		return;
-	while (getline(&line, &cap, f) > 0) {
-		char mp[4096];
-		const char *name;
-
-		/* id parent major:minor root mountpoint ... */
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
-			continue;
-		if (strncmp(mp, root, rl) != 0 || mp[rl] != '/')
-			continue;
-		name = mp + rl + 1;
-		if (strchr(name, '/') || find(mt, name))
-			continue;
-		log_warn("mount %s is below the mount root but no reference of "
-		    "this host names it; left alone (unmount it by hand if no "
-		    "container uses it)", mp);
-	}
-	free(line);
-	fclose(f);
-}
-
-/*
- * How many mount namespaces other than ours have the filesystem mounted at
- * mountpoint (containers bind-mount it into theirs). -1 if unknown.
- */
-static int
-other_namespaces(const char *mountpoint)
-{
-	struct stat st;
-	char self[64], dev[32], seen[64][64];
-	size_t nseen = 0;
-	ssize_t n;
-	int users = 0;
-	DIR *d;
-	struct dirent *de;
-
-	if (stat(mountpoint, &st) < 0 ||
-	    (n = readlink("/proc/self/ns/mnt", self, sizeof(self) - 1)) <= 0)
-		return -1;
-	self[n] = '\0';
-	snprintf(dev, sizeof(dev), "%u:%u", major(st.st_dev), minor(st.st_dev));
-	if ((d = opendir("/proc")) == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL) {
-		char path[300], ns[64], *line = NULL;
-		size_t cap = 0, i;
-		FILE *f;
-
-		if (de->d_name[0] < '1' || de->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/ns/mnt", de->d_name);
-		if ((n = readlink(path, ns, sizeof(ns) - 1)) <= 0)
-			continue;
-		ns[n] = '\0';
-		if (strcmp(ns, self) == 0)
-			continue;
-		for (i = 0; i < nseen; i++)
-			if (strcmp(seen[i], ns) == 0)
-				break;
-		if (i < nseen)
-			continue;
-		if (nseen < ARRAY_SIZE(seen))
-			snprintf(seen[nseen++], sizeof(seen[0]), "%s", ns);
-		snprintf(path, sizeof(path), "/proc/%s/mountinfo", de->d_name);
-		if ((f = fopen(path, "re")) == NULL)
-			continue;
-		while (getline(&line, &cap, f) > 0) {
-			char mm[32];
-			if (sscanf(line, "%*s %*s %31s", mm) == 1 && strcmp(mm, dev) == 0) {
-				users++;
-				break;
-			}
-		}
-		free(line);
-		fclose(f);
-	}
-	closedir(d);
-	return users;
-}
-
-unsigned
-mounts_reconcile(struct mounts *mt, const struct attach_ctx *ctx,
-    const char *mount_root)
-{
-	unsigned repairs = 0, kept = 0;
-	bool dirty = false;
-	int r;
-
-	pthread_mutex_lock(&mt->lock);
-	for (struct mvol *v = mt->vols; v; v = v->next) {
-		struct attach_state as;
-		unsigned n = total(v);
-		const char *why = NULL;
-
-		memset(&as, 0, sizeof(as));
-		r = attach_status(ctx, &v->meta, v->mountpoint, &as);
-		if (r < 0) {
-			log_err("volume=%s: cannot check its mount at %s: %s; "
-			    "references kept", v->meta.name, v->mountpoint,
-			    strerror(-r));
-			continue;
-		}
-		if (n > 0 && as.mounted && as.helper_alive) {
-			if (as.helper_pid > 0 && as.helper_pid != v->helper) {
-				v->helper = as.helper_pid;
-				dirty = true;
-			}
-			log_info("volume=%s: %u reference(s), mounted at %s, "
-			    "cephvol-mount pid %d%s%s: kept", v->meta.name, n,
-			    v->mountpoint, (int)as.helper_pid,
-			    as.loop_dev[0] ? ", " : "", as.loop_dev);
-			kept++;
-			if (v->meta.type == VOLUME_BLOCK && other_namespaces(v->mountpoint) == 0)
-				log_warn("volume=%s: %u reference(s) but no container "
-				    "uses it now; if its containers stopped while "
-				    "cephvold was down, Docker will not Unmount it: it "
-				    "stays mounted (and leased) until it is used and "
-				    "released again, or unmounted by hand",
-				    v->meta.name, n);
-			continue;
-		}
-		if (n == 0)
-			why = "has no reference (cephvold stopped while attaching or detaching)";
-		else if (!as.mounted)
-			why = "is not mounted any more";
-		else {
-			why = "lost its cephvol-mount, so its I/O fails";
-			metrics_event(EV_HELPER_LOST);
-		}
-		log_warn("repair: volume=%s %s (%u reference(s), mounted=%s, "
-		    "helper=%s): references dropped, detaching in the background",
-		    v->meta.name, why, n, as.mounted ? "yes" : "no",
-		    as.helper_alive ? "alive" : "gone");
-		repairs++;
-		metrics_event(EV_REPAIR);
-		for (struct mref *rf = v->refs, *rn; rf; rf = rn) {
-			rn = rf->next;
-			free(rf->id);
-			free(rf);
-		}
-		v->refs = NULL;
-		dirty = true;
-	}
-	log_strangers(mt, mount_root);
-	if (dirty)
-		save(mt);
-	pthread_mutex_unlock(&mt->lock);
-	log_info("mount state: %u volume(s) kept, %u to repair", kept, repairs);
-	return repairs;
+	return count(mt, helper_running);
 }
 
 int
-mounts_idle(struct mounts *mt, char ***names, size_t *n)
+mounts_names(struct mounts *mt, bool idle, char ***names, size_t *n)
 {
 	size_t cnt = 0;
 	char **out;
@@ -714,7 +586,7 @@ mounts_idle(struct mounts *mt, char ***names, size_t *n)
 	*n = 0;
 	pthread_mutex_lock(&mt->lock);
 	for (struct mvol *v = mt->vols; v; v = v->next)
-		cnt += v->refs == NULL;
+		cnt += !idle || v->refs == NULL;
 	out = calloc(cnt + 1, sizeof(*out));
 	if (out == NULL) {
 		pthread_mutex_unlock(&mt->lock);
@@ -722,7 +594,7 @@ mounts_idle(struct mounts *mt, char ***names, size_t *n)
 	}
 	cnt = 0;
 	for (struct mvol *v = mt->vols; v; v = v->next)
-		if (v->refs == NULL && (out[cnt] = strdup(v->meta.name)) != NULL)
+		if ((!idle || v->refs == NULL) && (out[cnt] = strdup(v->meta.name)) != NULL)
 			cnt++;
 	pthread_mutex_unlock(&mt->lock);
 	*names = out;

@@ -17,7 +17,6 @@
 
 struct mounts;
 struct volume_meta;
-struct attach_ctx;
 
 #define MOUNTS_FILE	"mounts.json"
 
@@ -36,10 +35,10 @@ int	mounts_get(struct mounts *mt, const char *name, struct volume_meta *out,
 	    char *mountpoint, size_t mplen);
 
 /* Record that name is being attached at mountpoint (no references yet),
- * before attach_mount, so a crash half way is found at the next start. */
+ * before it is, so that a crash half way is found at the next start. */
 int	mounts_begin(struct mounts *mt, const struct volume_meta *m,
 	    const char *mountpoint);
-/* The cephvol-mount serving name (informational, saved). */
+/* The cephvol-mount serving name (for the gauge of live helpers; saved). */
 int	mounts_set_helper(struct mounts *mt, const char *name, pid_t pid);
 /*
  * Who takes a reference: the dockerd process on the other end of the
@@ -75,21 +74,10 @@ int	mounts_forget(struct mounts *mt, const char *name);
 unsigned mounts_count(struct mounts *mt);
 unsigned mounts_helpers_alive(struct mounts *mt);
 
-/*
- * At start-up, before serving: compare every entry with what is really
- * there (attach_status: /proc/self/mountinfo, the cephvol-mount process;
- * both quick, never blocking on a mount) and log each repair:
- *   references, mounted, helper alive -> kept as is
- *   references, but not mounted or helper dead -> references dropped
- *   no references (a crash while attaching/detaching) -> left idle
- * Entries left without references are "idle": the caller detaches them
- * (mounts_idle) in the background, so a hung mount cannot delay serving.
- * Mounts under mount_root that no entry names are logged.
- * Returns the number of entries repaired.
- */
-unsigned mounts_reconcile(struct mounts *mt, const struct attach_ctx *ctx,
-	    const char *mount_root);
-/* Names of entries without references (new array of new strings). */
-int	mounts_idle(struct mounts *mt, char ***names, size_t *n);
+/* Drop every reference of name (a repair: its mount is gone). */
+int	mounts_drop_refs(struct mounts *mt, const char *name);
+/* Names of the entries, or of those without references only (idle): a new
+ * array of new strings. */
+int	mounts_names(struct mounts *mt, bool idle, char ***names, size_t *n);
 
 #endif

@@ -1,51 +1,22 @@
 /*
  * test_api_mounts.c - cephvold's host mount table (volplugin/mounts.c):
- * references per (volume, ID), persistence across a restart, repair at
- * start-up against a stubbed attach_status, and the metrics text.
+ * references per (volume, ID) and their owners, persistence across a
+ * restart, a damaged file; and the metrics text (volplugin/metrics.c).
  *
- * cephvold's sources are not in libcephvol.a, so they are compiled in here;
- * the mount pipeline (attach.h) is replaced by stubs whose answers each case
- * sets.
+ * cephvold's sources are not in libcephvol.a, so the two files are
+ * compiled in here. Neither mounts anything.
  */
 #include <sys/wait.h>
 
 #include "tests/unit/harness.h"
 
+#include "common/util.h"
+#include "store/catalog.h"
+#include "volplugin/metrics.h"
+#include "volplugin/mounts.h"
+/* cephvold's sources, not in libcephvol.a: compiled in */
 #include "volplugin/metrics.c"
 #include "volplugin/mounts.c"
-
-static struct attach_state stub_state;
-static unsigned stub_unmounts;
-static int stub_unmount_ret;
-
-int
-attach_mount(const struct attach_ctx *ctx, const struct volume_meta *m,
-    const char *mountpoint, pid_t *helper_pid, char *err, size_t errlen)
-{
-	(void)ctx; (void)m; (void)mountpoint; (void)err; (void)errlen;
-	*helper_pid = 1;
-	return 0;
-}
-
-int
-attach_unmount(const struct attach_ctx *ctx, const struct volume_meta *m,
-    const char *mountpoint, char *err, size_t errlen)
-{
-	(void)ctx; (void)m; (void)mountpoint;
-	stub_unmounts++;
-	if (stub_unmount_ret)
-		snprintf(err, errlen, "stub failure");
-	return stub_unmount_ret;
-}
-
-int
-attach_status(const struct attach_ctx *ctx, const struct volume_meta *m,
-    const char *mountpoint, struct attach_state *out)
-{
-	(void)ctx; (void)m; (void)mountpoint;
-	*out = stub_state;
-	return 0;
-}
 
 static void
 meta(struct volume_meta *m, const char *name)
@@ -151,14 +122,15 @@ test_damaged_file(void)
 	CHECK_CONTAINS(err, "entry of volume v is damaged");
 }
 
+/* Entries without references are listed as idle; all are listed. */
 static bool
-idle_has(struct mounts *mt, const char *name)
+listed(struct mounts *mt, bool idle, const char *name)
 {
 	char **names;
 	size_t n;
 	bool found = false;
 
-	if (mounts_idle(mt, &names, &n) < 0)
+	if (mounts_names(mt, idle, &names, &n) < 0)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		found |= strcmp(names[i], name) == 0;
@@ -169,53 +141,35 @@ idle_has(struct mounts *mt, const char *name)
 }
 
 static void
-test_reconcile(void)
+test_names_and_drop(void)
 {
 	struct mounts *mt;
-	struct volume_meta a, b, c;
-	struct attach_ctx ctx = { 0 };
+	struct volume_meta a, b;
 	char err[256];
-	const char *dir = fresh_dir("reconcile");
+	const char *dir = fresh_dir("names");
 
 	REQUIRE(mounts_open(dir, &mt, err, sizeof(err)) == 0);
-	meta(&a, "alive");
-	CHECK_OK(mounts_begin(mt, &a, "/nonexistent/alive"));
-	CHECK_OK(mounts_ref(mt, "alive", "x", NULL));
-	mounts_close(mt);
-
-	/* mounted, helper alive: kept, nothing idle */
-	REQUIRE(mounts_open(dir, &mt, err, sizeof(err)) == 0);
-	stub_state = (struct attach_state){ .mounted = true, .helper_alive = true,
-	    .helper_pid = 77 };
-	stub_unmounts = 0;
-	CHECK_INT(mounts_reconcile(mt, &ctx, "/nonexistent"), 0);
-	CHECK_INT(mounts_refs(mt, "alive"), 1);
-	CHECK(!idle_has(mt, "alive"));
-
-	/* helper dead under a mount: references dropped, left idle; an
-	 * entry never referenced (crash mid-attach) is idle too */
-	meta(&b, "orphan");
-	CHECK_OK(mounts_begin(mt, &b, "/nonexistent/orphan"));
-	stub_state = (struct attach_state){ .mounted = true, .helper_alive = false };
-	CHECK_INT(mounts_reconcile(mt, &ctx, "/nonexistent"), 2);
-	CHECK_INT(stub_unmounts, 0);		/* never detaches itself */
-	CHECK_INT(mounts_refs(mt, "alive"), 0);
-	CHECK(idle_has(mt, "alive"));
-	CHECK(idle_has(mt, "orphan"));
+	meta(&a, "used");
+	meta(&b, "idle");
+	CHECK_OK(mounts_begin(mt, &a, "/nonexistent/used"));
+	CHECK_OK(mounts_begin(mt, &b, "/nonexistent/idle"));
+	CHECK_OK(mounts_ref(mt, "used", "x", NULL));
+	CHECK(listed(mt, false, "used") && listed(mt, false, "idle"));
+	CHECK(!listed(mt, true, "used") && listed(mt, true, "idle"));
+	CHECK_OK(mounts_set_helper(mt, "used", 77));
+	CHECK_OK(mounts_set_helper(mt, "used", 77));	/* unchanged: not saved */
+	CHECK_ERR(mounts_drop_refs(mt, "nosuch"), -ENOENT);
+	CHECK_OK(mounts_drop_refs(mt, "used"));
+	CHECK_INT(mounts_refs(mt, "used"), 0);
+	CHECK(listed(mt, true, "used"));
 	mounts_close(mt);
 
 	/* the drop was saved */
 	REQUIRE(mounts_open(dir, &mt, err, sizeof(err)) == 0);
-	CHECK_INT(mounts_refs(mt, "alive"), 0);
-	meta(&c, "gone");
-	CHECK_OK(mounts_begin(mt, &c, "/nonexistent/gone"));
-	CHECK_OK(mounts_ref(mt, "gone", "x", NULL));
-	stub_state = (struct attach_state){ .mounted = false };
-	CHECK_INT(mounts_reconcile(mt, &ctx, "/nonexistent"), 3);
-	CHECK(idle_has(mt, "gone"));
+	CHECK(mounts_has(mt, "used"));
+	CHECK_INT(mounts_refs(mt, "used"), 0);
 	volume_meta_free(&a);
 	volume_meta_free(&b);
-	volume_meta_free(&c);
 	mounts_close(mt);
 }
 
@@ -295,4 +249,4 @@ test_refs_owner(void)
 }
 
 HARNESS_MAIN(CASE(test_refs_per_id), CASE(test_refs_owner), CASE(test_persisted),
-    CASE(test_damaged_file), CASE(test_reconcile), CASE(test_metrics_text))
+    CASE(test_damaged_file), CASE(test_names_and_drop), CASE(test_metrics_text))

@@ -1,8 +1,9 @@
 /*
- * volplugin/attach.h - the host mount pipeline, shared by cephvold and
+ * host/attach.h - the host mount pipeline, shared by cephvold and
  * `cephvol volume mount`: start cephvol-mount for a volume, wait until it
  * is ready, attach a loop device with direct I/O to its image file, make a
- * filesystem on first use, mount it; and the same in reverse.
+ * filesystem on first use, mount it; and the same in reverse. The steps
+ * are host/helper.h, host/loop.h and host/fs.h; this is their order.
  *
  * cephvol-mount runs in its own session so it outlives the caller (a
  * cephvold restart must not take live mounts down). Every step is bounded
@@ -25,8 +26,8 @@
  * cephvol-mount (stale mount, loop and FUSE mount). Callers serialise
  * calls per volume; different volumes may run in parallel.
  */
-#ifndef CEPHVOL_ATTACH_H
-#define CEPHVOL_ATTACH_H
+#ifndef CEPHVOL_HOST_ATTACH_H
+#define CEPHVOL_HOST_ATTACH_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -40,8 +41,9 @@ struct attach_ctx {
 	const char		*config_path;	/* passed to cephvol-mount as -c, may be NULL */
 	char *const		*overrides;	/* passed as -o each, borrowed */
 	size_t			 n_overrides;
-	const char		*mount_helper;	/* path of cephvol-mount */
-	unsigned		 timeout_s;
+	const char		*mount_helper;	/* path of cephvol-mount, or a
+						 * bare name looked up in $PATH */
+	unsigned		 timeout_s;	/* each step; 0: plugin.timeout */
 };
 
 struct attach_state {
@@ -76,5 +78,20 @@ int	attach_volume_at(const struct attach_ctx *ctx, const char *mountpoint,
 /* What is there now, for reconciling after a restart. */
 int	attach_status(const struct attach_ctx *ctx, const struct volume_meta *m,
 	    const char *mountpoint, struct attach_state *out);
+
+/*
+ * The pipeline as a struct of operations, for a caller that is tested
+ * without mounting anything (cephvold's host state): attach_pipeline is
+ * the real one, the functions above; a test passes its own.
+ */
+struct attach_ops {
+	int	(*mount)(const struct attach_ctx *ctx, const struct volume_meta *m,
+		    const char *mountpoint, pid_t *helper_pid, char *err, size_t errlen);
+	int	(*unmount)(const struct attach_ctx *ctx, const struct volume_meta *m,
+		    const char *mountpoint, char *err, size_t errlen);
+	int	(*status)(const struct attach_ctx *ctx, const struct volume_meta *m,
+		    const char *mountpoint, struct attach_state *out);
+};
+extern const struct attach_ops attach_pipeline;
 
 #endif

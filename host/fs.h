@@ -1,0 +1,32 @@
+/*
+ * host/fs.h - the filesystem on a volume's loop device: made on first use
+ * (blkid, mkfs), mounted with the options a thin RADOS image wants, and
+ * unmounted (also FUSE mounts). Every call returns 0 or -errno with a
+ * sentence in err unless stated; volume names the volume in messages.
+ */
+#ifndef CEPHVOL_HOST_FS_H
+#define CEPHVOL_HOST_FS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * The filesystem on dev into fstype: what `blkid -p` finds, or, when it
+ * finds none (first use), a new one of type want ("ext4" if empty: "ext4"
+ * or "xfs"). Each command is killed after timeout_s. -EIO when blkid or
+ * mkfs fails.
+ */
+int	fs_prepare(const char *dev, const char *volume, const char *want,
+	    unsigned timeout_s, char *fstype, size_t flen, char *err, size_t errlen);
+/* Mount dev (holding fstype) on mountpoint; direct: the loop device does
+ * direct I/O (ext4 then goes without barriers). */
+int	fs_mount(const char *dev, const char *fstype, bool direct,
+	    const char *mountpoint, const char *volume, char *err, size_t errlen);
+/* Unmount whatever is mounted on path, again while it is busy, at most
+ * wait_s; 0 when nothing is (left) mounted there. */
+int	fs_unmount(const char *path, unsigned wait_s, char *err, size_t errlen);
+/* Unmount path now if it is a mount point, lazily (MNT_DETACH) if busy;
+ * for cleaning up. True if something was mounted there. */
+bool	fs_unmount_lazy(const char *path);
+
+#endif
