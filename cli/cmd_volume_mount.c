@@ -21,49 +21,13 @@
 #include "common/util.h"
 #include "store/catalog.h"
 #include "host/attach.h"
-
-static void
-helper_path(char *buf, size_t len)
-{
-	const char *env = getenv("CEPHVOL_MOUNT_HELPER");
-	char self[PATH_MAX];
-	ssize_t n;
-
-	if (env && *env) {
-		snprintf(buf, len, "%s", env);
-		return;
-	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		char *slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			snprintf(buf, len, "%s/cephvol-mount", self);
-			if (access(buf, X_OK) == 0)
-				return;
-		}
-	}
-	/* $PATH, then the installed place */
-	const char *path = getenv("PATH");
-	char *copy = strdup(path ? path : "/usr/local/sbin:/usr/sbin:/sbin");
-	for (char *save = NULL, *d = strtok_r(copy, ":", &save); d;
-	    d = strtok_r(NULL, ":", &save)) {
-		snprintf(buf, len, "%s/cephvol-mount", d);
-		if (access(buf, X_OK) == 0) {
-			free(copy);
-			return;
-		}
-	}
-	free(copy);
-	snprintf(buf, len, "/usr/local/sbin/cephvol-mount");
-}
+#include "host/helper.h"
 
 static void
 ctx_init(struct cli *cli, struct attach_ctx *ctx, char *helper, size_t len,
     unsigned timeout)
 {
-	helper_path(helper, len);
+	helper_find(helper, len);
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->cfg = &cli->cfg;
 	ctx->config_path = cli->cfg.path;

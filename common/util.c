@@ -317,6 +317,27 @@ now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+void
+wait_ms(unsigned ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+uint64_t
+wait_deadline(unsigned s)
+{
+	return now_ns() + (uint64_t)s * 1000000000ull;
+}
+
+int64_t
+wait_left_ms(uint64_t deadline)
+{
+	return (int64_t)(deadline - now_ns()) / 1000000;
+}
+
 /* Bytes \xNN takes in str_escape() for c: 1 or 4. */
 static size_t
 escaped_width(unsigned char c)

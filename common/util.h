@@ -63,6 +63,12 @@ int	array_grow(void *pv, size_t *cap, size_t n, size_t size, size_t first);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t now_ns(void);
+/* Sleep ms milliseconds (through EINTR). */
+void	wait_ms(unsigned ms);
+/* now_ns() + s seconds; milliseconds left until such a deadline (<= 0:
+ * past). */
+uint64_t wait_deadline(unsigned s);
+int64_t	wait_left_ms(uint64_t deadline);
 
 /*
  * The n bytes at s as they may appear in a log line or an error message,

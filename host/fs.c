@@ -29,7 +29,6 @@
 #include "common/util.h"
 #include "host/fs.h"
 #include "host/mountinfo.h"
-#include "host/wait.h"
 
 extern char **environ;
 

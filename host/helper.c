@@ -33,7 +33,6 @@
 #include "common/util.h"
 #include "host/helper.h"
 #include "host/helperproto.h"
-#include "host/wait.h"
 
 #define MAX_ARGS	64
 /* The descriptor the helper writes its readiness line to. */
@@ -160,6 +159,41 @@ ready_read(const struct helper_cmd *cmd, int fd, char *err, size_t errlen)
 	snprintf(err, errlen, "cephvol-mount for volume %s exited without saying "
 	    "why (log: %s)", cmd->volume, cmd->logfile);
 	return -EIO;
+}
+
+void
+helper_find(char *buf, size_t len)
+{
+	const char *env = getenv("CEPHVOL_MOUNT_HELPER"), *path = getenv("PATH");
+	char self[PATH_MAX], *slash, *copy;
+	ssize_t n;
+
+	if (env && *env) {
+		snprintf(buf, len, "%s", env);
+		return;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL) {
+			*slash = '\0';
+			snprintf(buf, len, "%s/" HELPER_PROGRAM, self);
+			if (access(buf, X_OK) == 0)
+				return;
+		}
+	}
+	if ((copy = strdup(path ? path : "")) != NULL) {
+		for (char *save = NULL, *d = strtok_r(copy, ":", &save); d;
+		    d = strtok_r(NULL, ":", &save)) {
+			snprintf(buf, len, "%s/" HELPER_PROGRAM, d);
+			if (access(buf, X_OK) == 0) {
+				free(copy);
+				return;
+			}
+		}
+		free(copy);
+	}
+	snprintf(buf, len, "%s", HELPER_PROGRAM);
 }
 
 int

@@ -27,6 +27,13 @@ struct helper_cmd {
 };
 
 /*
+ * The cephvol-mount to run, into buf: $CEPHVOL_MOUNT_HELPER, else the one
+ * beside the running program (a build tree, or the installed sbin), else
+ * the first in $PATH, else the bare name (looked up again at exec).
+ */
+void	helper_find(char *buf, size_t len);
+
+/*
  * Start cmd in its own session, so it outlives the caller, and read its
  * readiness line (at most timeout_s). *pid is the helper's pid when known,
  * also on failure, so that the caller can stop it. On failure -errno and

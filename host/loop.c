@@ -23,7 +23,6 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "host/loop.h"
-#include "host/wait.h"
 
 int
 loop_attach(const char *file, char *dev, size_t devlen, int *fd, bool *direct,

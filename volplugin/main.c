@@ -30,7 +30,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "host/attach.h"
-#include "host/helperproto.h"
+#include "host/helper.h"
 #include "volplugin/api.h"
 #include "volplugin/cluster.h"
 #include "volplugin/hoststate.h"
@@ -59,33 +59,6 @@ usage(FILE *out)
 	    "  -h, --help            this text\n"
 	    "\n"
 	    "exit status: 0 clean stop, 1 start-up failure, 2 usage error\n");
-}
-
-/* $CEPHVOL_MOUNT_HELPER, else cephvol-mount next to our own binary, else
- * from PATH. */
-static char *
-find_helper(void)
-{
-	char self[PATH_MAX], *slash, *path;
-	const char *env = getenv("CEPHVOL_MOUNT_HELPER");
-	ssize_t n;
-
-	if (env && *env)
-		return strdup(env);
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	if (n > 0) {
-		self[n] = '\0';
-		if ((slash = strrchr(self, '/')) != NULL) {
-			*slash = '\0';
-			if (asprintf(&path, "%s/" HELPER_PROGRAM, self) >= 0) {
-				if (access(path, X_OK) == 0)
-					return path;
-				free(path);
-			}
-		}
-	}
-	return strdup(HELPER_PROGRAM);
 }
 
 /* The metrics' gauges, read from the mount table (arg) when scraped. */
@@ -122,7 +95,7 @@ main(int argc, char **argv)
 	struct api *api = NULL;
 	struct http *http = NULL;
 	struct config_args ca = { 0 };
-	char *helper, err[1024];
+	char helper[PATH_MAX], err[1024];
 	bool to_stderr = false, check = false, dump = false;
 	int c, verbose = 0, sig, r;
 	enum log_level level;
@@ -199,7 +172,7 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	helper = find_helper();
+	helper_find(helper, sizeof(helper));
 	memset(&actx, 0, sizeof(actx));
 	actx.cfg = &cfg;
 	actx.config_path = cfg.path;
@@ -263,7 +236,6 @@ main(int argc, char **argv)
 	jobs_free(jobs);
 	cluster_free(cl);
 	mounts_close(mt);
-	free(helper);
 	log_info("stopped");
 out_free_config:
 	config_free(&cfg);
