@@ -3,8 +3,8 @@
  * references per (volume, ID) and their owners, persistence across a
  * restart, a damaged file; and the metrics text (volplugin/metrics.c).
  *
- * cephvold's sources are not in libcephvol.a, so the two files are
- * compiled in here. Neither mounts anything.
+ * cephvold's modules are linked from libcephvold.a (the Makefile);
+ * nothing here mounts anything.
  */
 #include <sys/wait.h>
 
@@ -14,9 +14,6 @@
 #include "store/catalog.h"
 #include "volplugin/metrics.h"
 #include "volplugin/mounts.h"
-/* cephvold's sources, not in libcephvol.a: compiled in */
-#include "volplugin/metrics.c"
-#include "volplugin/mounts.c"
 
 static void
 meta(struct volume_meta *m, const char *name)

@@ -5,8 +5,7 @@
  * here is answered before a job would start, so the api has no engine, no
  * cluster and no host state (a well-formed volume request would crash).
  *
- * cephvold's sources are not in libcephvol.a, so api.c and what it calls
- * are compiled in here.
+ * cephvold's modules are linked from libcephvold.a (the Makefile).
  */
 #include "tests/unit/harness.h"
 
@@ -14,13 +13,6 @@
 #include "common/util.h"
 #include "volplugin/api.h"
 #include "volplugin/metrics.h"
-/* cephvold's sources, not in libcephvol.a: compiled in */
-#include "volplugin/api.c"
-#include "volplugin/cluster.c"
-#include "volplugin/hoststate.c"
-#include "volplugin/job.c"
-#include "volplugin/metrics.c"
-#include "volplugin/mounts.c"
 
 static struct config cfg;
 static struct api *api;

@@ -7,7 +7,6 @@
  * background detach of idle entries (volplugin/job.c's engine), and what a
  * Mount does before it needs the cluster.
  *
- * cephvold's sources are not in libcephvol.a, so they are compiled in here.
  */
 #include "tests/unit/harness.h"
 
@@ -19,12 +18,6 @@
 #include "volplugin/hoststate.h"
 #include "volplugin/job.h"
 #include "volplugin/mounts.h"
-/* cephvold's sources, not in libcephvol.a: compiled in */
-#include "volplugin/cluster.c"
-#include "volplugin/hoststate.c"
-#include "volplugin/job.c"
-#include "volplugin/metrics.c"
-#include "volplugin/mounts.c"
 
 /* The fake pipeline: what status says, and how unmount ends. */
 static struct attach_state fake_state;

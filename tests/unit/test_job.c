@@ -8,15 +8,12 @@
  * must; the engine refuses jobs past its maximum. Each case waits a second
  * or two for a limit to pass.
  *
- * cephvold's sources are not in libcephvol.a, so job.c is compiled in here.
  */
 #include <pthread.h>
 
 #include "tests/unit/harness.h"
 
 #include "volplugin/job.h"
-/* cephvold's sources, not in libcephvol.a: compiled in */
-#include "volplugin/job.c"
 
 /* What a test job does: wait for the gate (if it is shut), sleep, try to
  * commit, and record that it ran. */
