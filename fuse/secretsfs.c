@@ -32,6 +32,7 @@
 
 #include "common/log.h"
 #include "fuse/secretsfs.h"
+#include "store/secret_grant.h"
 
 /* A new value (refs 1, the caller's) that steals v->data. fs->lock held. */
 static struct secretsfs_value *

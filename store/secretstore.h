@@ -26,9 +26,6 @@
 #include <jansson.h>
 
 #include "common/util.h"
-/* secret_grant_parse, secret_grants_check: moved there; included until
- * their callers include it themselves */
-#include "store/secret_grant.h"
 /* struct secret_meta, struct secret_value */
 #include "store/secret_record.h"
 

@@ -29,7 +29,7 @@
 #include "common/util.h"
 #include "store/catalog.h"
 #include "store/lease.h"
-#include "store/secretstore.h"
+#include "store/secret_grant.h"
 #include "volplugin/api.h"
 #include "volplugin/cluster.h"
 #include "volplugin/hoststate.h"
