@@ -15,20 +15,8 @@ requires mkfs.ext4 fsck.ext4 losetup mkfifo ceph-osd jq
 rec=$CEPHVOL_BUILD/tests/fsync_records
 [ -x "$rec" ] || fail "no $rec (run make)"
 
-# (on bluestore even in a --memstore run: a killed memstore OSD loses all)
-unset CEPHVOL_TEST_CONF CEPHVOL_TEST_KEYRING CEPHVOL_TEST_MEMSTORE
-ceph_env
-CLUSTER=$(dirname "$CEPH_CONF")
-cephlib() { "$CEPHVOL_SRC/tests/lib/ceph.sh" "$@"; }
-test_pool
-# no admin socket or log for our clients (a stalled client's socket
-# stalls the next one of the same name)
-awk '{ print } /^\[client\]/ { print "admin socket ="; print "log file =" }' \
-    "$CEPH_CONF" > "$T/ceph.conf"
-write_config ceph.conf="$T/ceph.conf" volume.lease_seconds=30 log.level=info
-M=$T/m
-
 . "$(dirname "$0")/../lib/fault.sh"
+fault_cluster 30
 
 
 step "create and mount volume cv (lease 30 s); the writer starts"
@@ -53,18 +41,4 @@ wait_records $((n0 + 200)) 120
 read -r gap at t_end <<< "$(stall)"
 step "I/O stalled $gap ms (record $at), resumed $((t_end - t_kill)) ms after the kill"
 
-step "stop the writer"
-stop_writer
-step "writer: $WROTE records fsync'ed, 0 errors; longest write+fsync $LONGEST ms (record $LONGEST_AT)"
-
-step "unmount: clean, nothing left"
-cephvol volume unmount "$M"
-no_leftovers
-e=$(served_errors)
-step "cephvol-mount counted ${e:-?} failed requests"
-assert_eq "${e:-?}" 0 "requests cephvol-mount failed"
-
-step "fsck -n -f of the image"
-fsck_image
-step "remount: all $WROTE fsync'ed records intact"
-verify "$WROTE"
+fault_finish

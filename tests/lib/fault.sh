@@ -1,10 +1,14 @@
 # tests/lib/fault.sh - the writer, mount and check helpers of the cluster
 # fault tests (fault_osd_*.sh, fault_pool_full.sh), sourced after
-# tests/functions.sh. The test sets rec (tests/c/fsync_records), M (the
-# mountpoint of volume cv) and LOG (its cephvol-mount's log) first.
+# tests/functions.sh.
 #
+#   fault_cluster LEASE    a private cluster, pool and config (sets CLUSTER, M)
 #   start_writer | wait_records N SECS | stop_writer | synced | stall
 #   fsck_image | verify N | served_errors | no_leftovers | unmount_quiet
+#   fault_finish           stop the writer, unmount, fsck, verify every record
+#
+# The test sets rec (tests/c/fsync_records) first, and LOG (its
+# cephvol-mount's log) once volume cv exists.
 
 # alive PID: running (a zombie, or a pid already reaped, is not; the shell
 # reaps its children by itself, so never ask kill -0 first)
@@ -99,3 +103,42 @@ verify() {
 	no_leftovers
 }
 
+
+# fault_cluster LEASE: a private cluster (on bluestore even in a --memstore
+# run: a killed memstore OSD loses all), a pool, and a config with a lease
+# of LEASE seconds whose clients have no admin socket or log (a stalled
+# client's socket stalls the next one of the same name). Sets CLUSTER (its
+# directory, for cephlib) and M (where cv is mounted).
+fault_cluster() {
+	unset CEPHVOL_TEST_CONF CEPHVOL_TEST_KEYRING CEPHVOL_TEST_MEMSTORE
+	ceph_env
+	CLUSTER=$(dirname "$CEPH_CONF")
+	test_pool
+	awk '{ print } /^\[client\]/ { print "admin socket ="; print "log file =" }' \
+	    "$CEPH_CONF" > "$T/ceph.conf"
+	write_config ceph.conf="$T/ceph.conf" volume.lease_seconds="$1" log.level=info
+	M=$T/m
+}
+# cephlib ARGS: tests/lib/ceph.sh on the test's cluster (osd-kill, full...).
+cephlib() { "$CEPHVOL_SRC/tests/lib/ceph.sh" "$@"; }
+
+# fault_finish: after the fault, the same checks in every test: the writer
+# stops cleanly with no error, the volume unmounts leaving nothing,
+# cephvol-mount failed no request, fsck finds the filesystem clean, and
+# every record whose fsync returned is there after a remount.
+fault_finish() {
+	step "stop the writer"
+	stop_writer
+	step "writer: $WROTE records fsync'ed, 0 errors; longest write+fsync $LONGEST ms (record $LONGEST_AT)"
+	step "unmount: clean, nothing left"
+	cephvol volume unmount "$M"
+	no_leftovers
+	local e
+	e=$(served_errors)
+	step "cephvol-mount counted ${e:-?} failed requests"
+	assert_eq "${e:-?}" 0 "requests cephvol-mount failed"
+	step "fsck -n -f of the image"
+	fsck_image
+	step "remount: all $WROTE fsync'ed records intact"
+	verify "$WROTE"
+}
