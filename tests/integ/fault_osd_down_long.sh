@@ -22,12 +22,7 @@ DOWN=15
 fault_cluster "$LEASE"
 
 
-step "create and mount volume cv (lease ${LEASE}s); the writer starts"
-cephvol volume create cv -o size=512M >/dev/null
-LOG=$(state_of cv).log
-cleanup_fn unmount_quiet
-cephvol volume mount cv "$M"
-start_writer
+fault_start
 # the OSD comes back even when the test fails (cleanups run last first)
 osd_back() { cephlib osd-start "$CLUSTER" 2>/dev/null || true; }
 cleanup_fn osd_back

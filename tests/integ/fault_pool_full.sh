@@ -24,12 +24,7 @@ HOLD=15
 fault_cluster "$LEASE"
 
 
-step "create and mount volume cv (lease ${LEASE}s); the writer starts"
-cephvol volume create cv -o size=512M >/dev/null
-LOG=$(state_of cv).log
-cleanup_fn unmount_quiet
-cephvol volume mount cv "$M"
-start_writer
+fault_start
 # space comes back even when the test fails (cleanups run last first)
 space_back() { cephlib full "$CLUSTER" off 2>/dev/null || true; }
 cleanup_fn space_back

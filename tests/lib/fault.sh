@@ -5,10 +5,10 @@
 #   fault_cluster LEASE    a private cluster, pool and config (sets CLUSTER, M)
 #   start_writer | wait_records N SECS | stop_writer | synced | stall
 #   fsck_image | verify N | served_errors | no_leftovers | unmount_quiet
+#   fault_start            create and mount volume cv, start the writer (sets LOG)
 #   fault_finish           stop the writer, unmount, fsck, verify every record
 #
-# The test sets rec (tests/c/fsync_records) first, and LOG (its
-# cephvol-mount's log) once volume cv exists.
+# The test sets rec (tests/c/fsync_records) first.
 
 # alive PID: running (a zombie, or a pid already reaped, is not; the shell
 # reaps its children by itself, so never ask kill -0 first)
@@ -121,6 +121,18 @@ fault_cluster() {
 }
 # cephlib ARGS: tests/lib/ceph.sh on the test's cluster (osd-kill, full...).
 cephlib() { "$CEPHVOL_SRC/tests/lib/ceph.sh" "$@"; }
+
+# fault_start: volume cv created and mounted on M (unmounted at exit),
+# LOG its cephvol-mount's log, and the writer started on M/records.
+fault_start() {
+	step "create and mount volume cv (lease $(sed -n 's/^lease_seconds = //p' \
+	    "$CEPHVOL_CONF") s); the writer starts"
+	cephvol volume create cv -o size=512M >/dev/null
+	LOG=$(state_of cv).log
+	cleanup_fn unmount_quiet
+	cephvol volume mount cv "$M"
+	start_writer
+}
 
 # fault_finish: after the fault, the same checks in every test: the writer
 # stops cleanly with no error, the volume unmounts leaving nothing,
