@@ -35,7 +35,11 @@
  * Fenced: parked pieces fail with the fence error at once, pieces in
  * flight are cancelled and fail with it when they come back, new requests
  * fail at submit. A piece that completes with -EBLOCKLISTED (== -ESHUTDOWN
- * on Linux: the OSDs refuse us) fences the image.
+ * on Linux: the OSDs refuse us) fences the image. A request is answered
+ * only while the gate is open: one whose last piece comes back while the
+ * image is held waits (img->unanswered) for the resume, or fails with the
+ * fence, so no success is ever reported once another host may own the
+ * volume.
  *
  * Flush: every write and discard takes a ticket (a sequence number) and
  * sits on img->mutating, in ticket order, until done() has returned.
@@ -134,6 +138,8 @@ struct image {
 	uint64_t	 next_ticket;		/* lock: last ticket given */
 	unsigned	 n_inflight;		/* lock: requests not yet freed */
 	struct req	*defer_head, *defer_tail;	/* lock: the finisher's */
+	struct req	*unanswered_head, *unanswered_tail;	/* lock: complete,
+						 * answered when the gate opens */
 	pthread_cond_t	 defer_cond;		/* the finisher waits on it */
 	bool		 finisher_stop;		/* lock */
 	pthread_t	 finisher;
@@ -323,11 +329,71 @@ req_error(struct req *rq, int r)
 	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
+static bool guard_ok(struct image *img);
+static void hold_locked(struct image *img);
+
+/*
+ * The request's last piece is back: answer it, but only while the lease is
+ * confirmed. A request that completes while the image is held (the
+ * deadline passed: another host may own the volume by now) waits on
+ * img->unanswered for image_resume() (then it is answered as it completed)
+ * or the fence (then it fails with the fence error): an acknowledgement
+ * means "done, and the volume is still ours", as for a flush.
+ */
+static void
+req_complete(struct req *rq)
+{
+	struct image *img = rq->img;
+
+	pthread_mutex_lock(&img->lock);
+	if (img->gate == GATE_OPEN && !guard_ok(img))
+		hold_locked(img);
+	if (img->gate == GATE_HELD) {
+		rq->defer_next = NULL;
+		if (img->unanswered_tail)
+			img->unanswered_tail->defer_next = rq;
+		else
+			img->unanswered_head = rq;
+		img->unanswered_tail = rq;
+		pthread_mutex_unlock(&img->lock);
+		return;
+	}
+	if (img->gate == GATE_FENCED)
+		req_error(rq, atomic_load(&img->fence));
+	pthread_mutex_unlock(&img->lock);
+	req_finish(rq);
+}
+
+/* Take the requests waiting to be answered; img->lock held. */
+static struct req *
+unanswered_take_locked(struct image *img)
+{
+	struct req *list = img->unanswered_head;
+
+	img->unanswered_head = img->unanswered_tail = NULL;
+	return list;
+}
+
+/* Answer them (the gate has opened or fenced); img->lock not held. */
+static void
+unanswered_finish(struct image *img, struct req *list)
+{
+	int fence = atomic_load(&img->fence);
+
+	while (list) {
+		struct req *rq = list;
+		list = rq->defer_next;
+		if (fence < 0)
+			req_error(rq, fence);
+		req_finish(rq);
+	}
+}
+
 static void
 req_put(struct req *rq)
 {
 	if (__atomic_sub_fetch(&rq->io->priv_pending, 1, __ATOMIC_ACQ_REL) == 0)
-		req_finish(rq);
+		req_complete(rq);
 }
 
 /* Finish the pieces on a failed list; img->lock not held. */
@@ -364,7 +430,7 @@ finisher_main(void *arg)
 		if (img->defer_head == NULL)
 			img->defer_tail = NULL;
 		pthread_mutex_unlock(&img->lock);
-		req_finish(rq);
+		req_complete(rq);
 		pthread_mutex_lock(&img->lock);
 	}
 	pthread_mutex_unlock(&img->lock);
@@ -543,6 +609,7 @@ void
 image_resume(struct image *img)
 {
 	struct plist failed = { NULL, NULL };
+	struct req *answer = NULL;
 	unsigned held;
 
 	pthread_mutex_lock(&img->lock);
@@ -554,8 +621,11 @@ image_resume(struct image *img)
 		    img->id, held, img->n_cancelling ? " once the cancelled ones "
 		    "are back" : "");
 	}
+	if (img->gate == GATE_OPEN)
+		answer = unanswered_take_locked(img);
 	drain_locked(img, &failed);
 	pthread_mutex_unlock(&img->lock);
+	unanswered_finish(img, answer);
 	finish_failed(&failed);
 }
 
@@ -570,7 +640,9 @@ image_fence(struct image *img, int err)
 		err = -EIO;
 	pthread_mutex_lock(&img->lock);
 	fence_locked(img, err, &failed);
+	struct req *answer = unanswered_take_locked(img);
 	pthread_mutex_unlock(&img->lock);
+	unanswered_finish(img, answer);
 	finish_failed(&failed);
 }
 
@@ -645,11 +717,15 @@ piece_done(rados_completion_t c, void *arg)
 		finish_failed(&failed);
 		return;
 	}
-	if (rq->op != OP_READ && (r == -EBLOCKLISTED || r == -ESHUTDOWN))
+	struct req *answer = NULL;
+	if (rq->op != OP_READ && (r == -EBLOCKLISTED || r == -ESHUTDOWN)) {
 		fence_locked(img, r, &failed);
+		answer = unanswered_take_locked(img);
+	}
 	/* the last cancelled piece back: the parked ones may go */
 	drain_locked(img, &failed);
 	pthread_mutex_unlock(&img->lock);
+	unanswered_finish(img, answer);
 	finish_failed(&failed);
 
 	if (rq->op == OP_READ) {
