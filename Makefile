@@ -48,10 +48,14 @@ LIB_SRCS	:= \
 	store/secret_record.c \
 	store/secret_watch.c \
 	store/secretstore.c \
+	store/snapshot.c \
+	store/snapshot_record.c \
+	store/volctl.c \
 	store/volopts.c \
 	secrets/masterkey.c \
 	secrets/seal.c \
 	host/attach.c \
+	host/freeze.c \
 	host/fs.c \
 	host/helper.c \
 	host/loop.c \
@@ -70,6 +74,7 @@ CEPHVOLD_SRCS	:= \
 
 MOUNT_SRCS	:= \
 	fuse/imagefs.c \
+	fuse/imagefs_control.c \
 	fuse/imagefs_server.c \
 	fuse/main.c \
 	fuse/ready.c \
@@ -83,6 +88,7 @@ CLI_SRCS	:= \
 	cli/cmd_key.c \
 	cli/cmd_lock.c \
 	cli/cmd_secret.c \
+	cli/cmd_snapshot.c \
 	cli/cmd_status.c \
 	cli/cmd_volume.c \
 	cli/cmd_volume_mount.c \

@@ -58,8 +58,11 @@ int	cmd_lock(struct cli *cli, int argc, char **argv);
 int	cmd_fsck(struct cli *cli, int argc, char **argv);
 int	cmd_secret(struct cli *cli, int argc, char **argv);
 int	cmd_key(struct cli *cli, int argc, char **argv);
+int	cmd_snapshot(struct cli *cli, int argc, char **argv);
 /* `cephvol volume mount|unmount`, called by cmd_volume (cli/cmd_volume_mount.c). */
 int	cmd_volume_mount(struct cli *cli, int argc, char **argv);
 int	cmd_volume_unmount(struct cli *cli, int argc, char **argv);
+/* `cephvol volume rollback`, called by cmd_volume (cli/cmd_snapshot.c). */
+int	cmd_volume_rollback(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -1,6 +1,7 @@
 /*
- * cmd_volume.c - `cephvol volume create|ls|inspect|rm|resize` (and the
- * mount|unmount verbs, which live in cmd_volume_mount.c).
+ * cmd_volume.c - `cephvol volume create|ls|inspect|rm|resize` (the
+ * mount|unmount verbs live in cmd_volume_mount.c, rollback in
+ * cmd_snapshot.c).
  *
  * Thin: options are parsed by volume_opts_parse() exactly as Docker's Create
  * is, the work is done by store/catalog.c, this file only prints. Exit
@@ -27,6 +28,7 @@
 	"       cephvol volume inspect NAME [--json]\n" \
 	"       cephvol volume rm NAME...\n" \
 	"       cephvol volume resize NAME SIZE\n" \
+	"       cephvol volume rollback NAME SNAPSHOT\n" \
 	"       cephvol volume mount|unmount ..."
 
 static void
@@ -285,6 +287,7 @@ cmd_volume(struct cli *cli, int argc, char **argv)
 		{ "rm", volume_rm, NULL },
 		{ "remove", volume_rm, NULL },
 		{ "resize", volume_resize, NULL },
+		{ "rollback", cmd_volume_rollback, NULL },
 		{ "mount", cmd_volume_mount, NULL },
 		{ "unmount", cmd_volume_unmount, NULL },
 	};

@@ -18,6 +18,7 @@
 static const struct cli_verb commands[] = {
 	{ "status",	cmd_status,	"connect to the cluster and prove the pool is usable" },
 	{ "volume",	cmd_volume,	"create, list, inspect, resize, remove, mount volumes" },
+	{ "snapshot",	cmd_snapshot,	"take, list, remove snapshots of a volume" },
 	{ "lock",	cmd_lock,	"show and break volume leases" },
 	{ "fsck",	cmd_fsck,	"find and repair half-finished changes in the pool" },
 	{ "secret",	cmd_secret,	"create, update, list, inspect, remove secrets" },

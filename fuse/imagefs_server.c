@@ -36,6 +36,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -49,12 +50,15 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "fuse/imagefs.h"
+#include "fuse/imagefs_control.h"
 #include "fuse/server.h"
 #include "host/helperproto.h"
 #include "store/catalog.h"
+#include "store/catalog_header.h"
 #include "store/conn.h"
 #include "store/image.h"
 #include "store/lease.h"
+#include "store/snapshot_record.h"
 
 #ifndef PR_SET_IO_FLUSHER
 #define PR_SET_IO_FLUSHER 57
@@ -84,6 +88,7 @@ struct handle {
 	pthread_mutex_t		 lock;
 	struct image		*img;		/* lock (see the top) */
 	struct imagefs		*fs;		/* lock (see the top) */
+	struct imagefs_control	*control;	/* main thread only */
 };
 
 static bool
@@ -165,6 +170,51 @@ publish(struct handle *h, struct image *img, struct imagefs *fs)
 }
 
 static int
+reread_header(struct handle *h, char *err, size_t errlen)
+{
+	struct volume_meta fresh;
+	int r = catalog_header_read(h->st, h->m.id, &fresh);
+
+	if (r < 0) {
+		snprintf(err, errlen, "cannot read the header of volume %s: %s",
+		    h->volume, strerror(-r));
+		return r;
+	}
+	volume_meta_free(&h->m);
+	h->m = fresh;
+	return 0;
+}
+
+static int
+snap_context(struct handle *h, struct image *img)
+{
+	uint64_t seq, *ids;
+	size_t n;
+	int r;
+
+	if ((r = snapshot_context(&h->m, &seq, &ids, &n)) < 0)
+		return r;
+	r = image_set_snap_context(img, seq, ids, n);
+	free(ids);
+	return r;
+}
+
+/* Answer requests through the cluster (snapshots) while we serve. */
+static int
+start_control(struct handle *h, const char *dir, struct image *img)
+{
+	struct imagefs_control_target t = { .st = h->st, .ls = h->ls,
+	    .img = img, .volume = h->volume, .id = h->m.id };
+	char real[PATH_MAX];
+
+	if (realpath(dir, real) == NULL)
+		return -errno;
+	snprintf(t.image_file, sizeof(t.image_file), "%s/%s", real,
+	    HELPER_IMAGE_FILE);
+	return imagefs_control_start(&t, &h->control);
+}
+
+static int
 setup(const struct server_args *a, void **hp, const char **cookie, char *err,
     size_t errlen)
 {
@@ -220,6 +270,10 @@ setup(const struct server_args *a, void **hp, const char **cookie, char *err,
 		    lease_holder_describe(&prev, who, sizeof(who)));
 	}
 
+	/* Read again under the lease: a snapshot or a resize made before we
+	 * held it must be in what we write with. */
+	if ((r = reread_header(h, err, errlen)) < 0)
+		goto out_release;
 	geom = (struct image_geometry){ .id = h->m.id, .size = h->m.size,
 	    .object_size = h->m.object_size };
 	r = image_open(h->st, &geom, &img);
@@ -227,6 +281,11 @@ setup(const struct server_args *a, void **hp, const char **cookie, char *err,
 		snprintf(err, errlen, "cannot open the image of volume %s: %s", volume,
 		    strerror(-r));
 		goto out_release;
+	}
+	if ((r = snap_context(h, img)) < 0) {
+		snprintf(err, errlen, "volume %s: its snapshot records are damaged "
+		    "(%s); run 'cephvol fsck'", volume, strerror(-r));
+		goto out_close_image;
 	}
 	image_set_guard(img, guard, h->ls);
 	publish(h, img, NULL);
@@ -249,6 +308,13 @@ setup(const struct server_args *a, void **hp, const char **cookie, char *err,
 	publish(h, img, fs);
 	if (lease_lost(h->ls))
 		imagefs_fence(fs, -EIO);
+	if ((r = start_control(h, a->dir, img)) < 0) {
+		snprintf(err, errlen, "volume %s: cannot watch its header for "
+		    "requests: %s", volume, strerror(-r));
+		publish(h, img, NULL);
+		imagefs_destroy(fs);
+		goto out_close_image;
+	}
 
 	log_info("serving volume=%s id=%s size=%" PRIu64 " at %s/%s (lease %us, "
 	    "client %s)", volume, h->m.id, h->m.size, a->dir, HELPER_IMAGE_FILE,
@@ -299,6 +365,7 @@ teardown(void *hp)
 	int r, status = 0;
 	bool lost;
 
+	imagefs_control_stop(h->control);
 	r = imagefs_drain(fs);
 	if (r < 0 && !lease_lost(h->ls)) {
 		log_err("volume=%s final flush failed: %s", h->volume, strerror(-r));

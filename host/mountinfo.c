@@ -96,6 +96,30 @@ mountinfo_find(const char *path, char *fstype, size_t flen, char *source, size_t
 	return found;
 }
 
+bool
+mountinfo_by_source(const char *source, char *mountpoint, size_t len)
+{
+	char *line = NULL, *mp, *type, *src;
+	size_t cap = 0;
+	bool found = false;
+	FILE *f;
+
+	if ((f = fopen("/proc/self/mountinfo", "re")) == NULL)
+		return false;
+	while (!found && getline(&line, &cap, f) > 0) {
+		if (!parse(line, &mp, &type, &src) || src == NULL)
+			continue;
+		unescape(src);
+		if (strcmp(src, source) == 0) {
+			snprintf(mountpoint, len, "%s", mp);
+			found = true;
+		}
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
 int
 mountinfo_each(void (*fn)(const char *mountpoint, void *arg), void *arg)
 {

@@ -16,6 +16,9 @@
  */
 bool	mountinfo_find(const char *path, char *fstype, size_t flen, char *source,
 	    size_t slen);
+/* The first mount point of this namespace whose source is `source`
+ * ("/dev/loop3"), into mountpoint. */
+bool	mountinfo_by_source(const char *source, char *mountpoint, size_t len);
 /* fn(mountpoint, arg) for every mount of this namespace, in order. 0 or
  * -errno when the table cannot be read. */
 int	mountinfo_each(void (*fn)(const char *mountpoint, void *arg), void *arg);

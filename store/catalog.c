@@ -42,6 +42,7 @@
  * No state in this file; no locking: RADOS ops are the synchronisation.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,7 @@
 #include "store/image.h"
 #include "store/lease.h"
 #include "store/omap.h"
+#include "store/snapshot_record.h"
 
 #define RETRIES			16
 #define REMOVE_LOCK_SECONDS	30
@@ -100,6 +102,32 @@ catalog_drop_entry(struct store *st, const struct catalog_entry *e)
 	return catalog_entry_swap(st, e->name, e->raw, NULL);
 }
 
+/* Give back every snapshot id the header records, before the data objects
+ * go, so the OSDs trim what the snapshots kept. Giving one back twice (a
+ * removal finished again) is harmless; a header already gone has none. */
+static void
+release_snapshots(struct store *st, const struct catalog_entry *e)
+{
+	struct snapshot *list;
+	struct volume_meta m;
+	uint64_t seq;
+	size_t n;
+
+	if (catalog_header_read(st, e->id, &m) < 0)
+		return;
+	if (snapshot_records(&m, &list, &n, &seq) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			int r = rados_ioctx_selfmanaged_snap_remove(store_ioctx(st),
+			    list[i].id);
+			if (r < 0 && r != -ENOENT)
+				log_warn("volume=%s: cannot give back snapshot id %"
+				    PRIu64 ": %s", e->name, list[i].id, strerror(-r));
+		}
+		free(list);
+	}
+	volume_meta_free(&m);
+}
+
 int
 catalog_finish_remove(struct store *st, const struct catalog_entry *e)
 {
@@ -108,6 +136,7 @@ catalog_finish_remove(struct store *st, const struct catalog_entry *e)
 
 	if (e->state != CATALOG_REMOVING)
 		return -EINVAL;
+	release_snapshots(st, e);
 	r = image_remove_all(st, e->id);
 	if (r < 0 && r != -ENOENT) {
 		log_err("cannot remove data objects of volume=%s id=%s: %s",

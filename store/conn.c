@@ -182,6 +182,12 @@ store_ioctx(struct store *st)
 	return st->ioctx;
 }
 
+int
+store_ioctx_new(struct store *st, rados_ioctx_t *out)
+{
+	return rados_ioctx_create2(st->cluster, rados_ioctx_get_id(st->ioctx), out);
+}
+
 const char *
 store_client(struct store *st)
 {

@@ -41,6 +41,9 @@ int	store_probe(struct store *st, char *err, size_t errlen);
 
 rados_t		 store_cluster(struct store *st);	/* borrowed */
 rados_ioctx_t	 store_ioctx(struct store *st);		/* borrowed */
+/* A new ioctx on the same pool, for state of its own (a snapshot context,
+ * a snapshot to read at): rados_ioctx_destroy() it. 0 or -errno. */
+int		 store_ioctx_new(struct store *st, rados_ioctx_t *out);
 const char	*store_client(struct store *st);	/* "client.admin" */
 const char	*store_pool(struct store *st);
 /* This client's instance address ("127.0.0.1:0/3748291") and global id. */

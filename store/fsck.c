@@ -356,7 +356,13 @@ fsck_run(struct store *st, bool repair, unsigned grace,
 		struct fsck_finding f;
 		const char *id = data.v[i].id;
 
+		uint64_t live = 0;
+
 		if (data.v[i].n == 0)
+			continue;
+		/* Listed but gone: what the snapshots of a removed volume kept,
+		 * until the OSDs have trimmed it (they do by themselves). */
+		if (image_allocated(st, id, NULL, &live) == 0 && live == 0)
 			continue;
 		init_finding(&f, "orphan-data", NULL, id);
 		f.repairable = true;

@@ -116,7 +116,8 @@ struct plist {
 };
 
 struct image {
-	rados_ioctx_t	 ioctx;			/* borrowed from the store */
+	rados_ioctx_t	 ioctx;			/* its own: the snapshot context */
+	bool		 readonly;		/* reads at a snapshot */
 	char		 id[40];
 	uint64_t	 size;
 	uint64_t	 osz;
@@ -159,6 +160,7 @@ image_open(struct store *st, const struct image_geometry *geom,
 {
 	struct image *img;
 	unsigned shift = 0;
+	int r;
 
 	if (geom->object_size == 0 ||
 	    (geom->object_size & (geom->object_size - 1)) != 0 ||
@@ -168,7 +170,14 @@ image_open(struct store *st, const struct image_geometry *geom,
 		shift++;
 	if ((img = calloc(1, sizeof(*img))) == NULL)
 		return -ENOMEM;
-	img->ioctx = store_ioctx(st);
+	if ((r = store_ioctx_new(st, &img->ioctx)) < 0) {
+		free(img);
+		return r;
+	}
+	if (geom->read_snap != 0) {
+		rados_ioctx_snap_set_read(img->ioctx, geom->read_snap);
+		img->readonly = true;
+	}
 	snprintf(img->id, sizeof(img->id), "%s", geom->id);
 	img->size = geom->size;
 	img->osz = geom->object_size;
@@ -182,6 +191,7 @@ image_open(struct store *st, const struct image_geometry *geom,
 		pthread_cond_destroy(&img->defer_cond);
 		pthread_cond_destroy(&img->cond);
 		pthread_mutex_destroy(&img->lock);
+		rados_ioctx_destroy(img->ioctx);
 		free(img);
 		return -EAGAIN;
 	}
@@ -835,13 +845,13 @@ image_submit_read(struct image *img, struct image_io *io)
 int
 image_submit_write(struct image *img, struct image_io *io)
 {
-	return submit(img, io, OP_WRITE);
+	return img->readonly ? -EROFS : submit(img, io, OP_WRITE);
 }
 
 int
 image_submit_discard(struct image *img, struct image_io *io)
 {
-	return submit(img, io, OP_DISCARD);
+	return img->readonly ? -EROFS : submit(img, io, OP_DISCARD);
 }
 
 int
@@ -887,5 +897,20 @@ image_close(struct image *img)
 	pthread_cond_destroy(&img->defer_cond);
 	pthread_cond_destroy(&img->cond);
 	pthread_mutex_destroy(&img->lock);
+	rados_ioctx_destroy(img->ioctx);
 	free(img);
+}
+
+int
+image_set_snap_context(struct image *img, uint64_t seq, const uint64_t *ids,
+    size_t n)
+{
+	int r;
+
+	/* Under the lock: no piece is being handed to librados meanwhile. */
+	pthread_mutex_lock(&img->lock);
+	r = rados_ioctx_selfmanaged_snap_set_write_ctx(img->ioctx, seq,
+	    (rados_snap_t *)ids, (int)n);
+	pthread_mutex_unlock(&img->lock);
+	return r;
 }

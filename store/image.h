@@ -41,6 +41,9 @@ struct image_geometry {
 	const char	*id;		/* volume id, 16 hex digits */
 	uint64_t	 size;		/* bytes */
 	uint64_t	 object_size;	/* power of two */
+	uint64_t	 read_snap;	/* 0: the image as it is now; else the
+					 * RADOS snapshot id to read at (the
+					 * image is then read-only: -EROFS) */
 };
 
 /* geom is copied. *out is new: image_close(). */
@@ -57,6 +60,14 @@ int	image_submit_discard(struct image *img, struct image_io *io);
 int	image_flush(struct image *img);
 /* Waits for everything in flight, then frees. */
 void	image_close(struct image *img);
+/*
+ * The snapshot context every later write carries (store/snapshot.h): seq
+ * and the snapshot ids, newest first. The image has its own ioctx, so this
+ * touches nothing else of the store. Set it before I/O starts, and after
+ * image_flush() when a snapshot was taken.
+ */
+int	image_set_snap_context(struct image *img, uint64_t seq,
+	    const uint64_t *ids, size_t n);
 
 /*
  * The gate: what the lease allows (store/lease.h).

@@ -46,8 +46,10 @@ volume_meta_free(struct volume_meta *m)
 		return;
 	json_decref(m->labels);
 	json_decref(m->secrets);
+	json_decref(m->snapshots);
 	m->labels = NULL;
 	m->secrets = NULL;
+	m->snapshots = NULL;
 }
 
 int
@@ -56,7 +58,9 @@ volume_meta_copy(const struct volume_meta *src, struct volume_meta *dst)
 	*dst = *src;
 	dst->labels = src->labels ? json_deep_copy(src->labels) : json_object();
 	dst->secrets = src->secrets ? json_deep_copy(src->secrets) : json_array();
-	if (dst->labels == NULL || dst->secrets == NULL) {
+	dst->snapshots = src->snapshots ? json_deep_copy(src->snapshots) : NULL;
+	if (dst->labels == NULL || dst->secrets == NULL ||
+	    (src->snapshots != NULL && dst->snapshots == NULL)) {
 		volume_meta_free(dst);
 		return -ENOMEM;
 	}
@@ -362,6 +366,9 @@ volume_meta_json(const struct volume_meta *m)
 		json_object_set_new(o, "object_size",
 		    json_integer((json_int_t)m->object_size));
 		json_object_set_new(o, "fs", json_string(m->fs));
+		if (m->snapshots != NULL)
+			json_object_set_new(o, "snapshots",
+			    json_deep_copy(m->snapshots));
 	} else {
 		json_object_set_new(o, "secrets",
 		    m->secrets ? json_deep_copy(m->secrets) : json_array());
@@ -377,13 +384,13 @@ volume_meta_from_json(json_t *j, struct volume_meta *out)
 {
 	const char *name, *id, *type, *fs = "";
 	json_int_t size = 0, objsize = 0, created = 0;
-	json_t *labels = NULL, *secrets = NULL;
+	json_t *labels = NULL, *secrets = NULL, *snapshots = NULL;
 
 	memset(out, 0, sizeof(*out));
-	if (json_unpack(j, "{s:s, s:s, s:s, s?:I, s?:I, s?:s, s?:o, s?:o, s?:I}",
+	if (json_unpack(j, "{s:s, s:s, s:s, s?:I, s?:I, s?:s, s?:o, s?:o, s?:I, s?:o}",
 	    "name", &name, "id", &id, "type", &type, "size", &size,
 	    "object_size", &objsize, "fs", &fs, "labels", &labels,
-	    "secrets", &secrets, "created", &created) < 0)
+	    "secrets", &secrets, "created", &created, "snapshots", &snapshots) < 0)
 		return -EINVAL;
 	if (!name_valid(name) || strlen(id) != VOLUME_ID_LEN ||
 	    strspn(id, "0123456789abcdef") != VOLUME_ID_LEN)
@@ -397,7 +404,8 @@ volume_meta_from_json(json_t *j, struct volume_meta *out)
 		out->type = VOLUME_SECRETS;
 	else
 		return -EINVAL;
-	if ((labels && !json_is_object(labels)) || (secrets && !json_is_array(secrets)))
+	if ((labels && !json_is_object(labels)) || (secrets && !json_is_array(secrets)) ||
+	    (snapshots && !json_is_object(snapshots)))
 		return -EINVAL;
 	snprintf(out->name, sizeof(out->name), "%s", name);
 	snprintf(out->id, sizeof(out->id), "%s", id);
@@ -407,7 +415,9 @@ volume_meta_from_json(json_t *j, struct volume_meta *out)
 	out->created = created;
 	out->labels = labels ? json_deep_copy(labels) : json_object();
 	out->secrets = secrets ? json_deep_copy(secrets) : json_array();
-	if (out->labels == NULL || out->secrets == NULL) {
+	out->snapshots = snapshots ? json_deep_copy(snapshots) : NULL;
+	if (out->labels == NULL || out->secrets == NULL ||
+	    (snapshots != NULL && out->snapshots == NULL)) {
 		volume_meta_free(out);
 		return -ENOMEM;
 	}

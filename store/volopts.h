@@ -49,6 +49,9 @@ struct volume_meta {
 	json_t		*labels;	/* owned; object of strings, never NULL after parse */
 	json_t		*secrets;	/* owned; array of "name" / "name@N", secrets only */
 	int64_t		 created;	/* unix seconds */
+	json_t		*snapshots;	/* owned or NULL; block only: the
+					 * snapshot records (store/snapshot.h),
+					 * kept as stored */
 	unsigned	 given;		/* VOLUME_OPT_* named by the caller;
 					 * only these are compared when the
 					 * volume already exists */

@@ -256,7 +256,8 @@ main(int argc, char **argv)
 		    h.host, h.pid);
 
 	if (!raw) {
-		struct image_geometry geom = { m.id, m.size, m.object_size };
+		struct image_geometry geom = { .id = m.id, .size = m.size,
+		    .object_size = m.object_size };
 		r = image_open(st, &geom, &img);
 		if (r < 0) {
 			say("error: cannot open image: %s", strerror(-r));

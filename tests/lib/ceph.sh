@@ -134,6 +134,8 @@ bluestore block size = 21474836480
 bluestore cache autotune = false
 bluestore cache size = 268435456
 osd memory target = 1073741824
+# trim removed snapshots' clones at once (the default sleeps between them)
+osd snap trim sleep = 0
 
 [client]
 keyring = $dir/keyring.admin

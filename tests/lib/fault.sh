@@ -4,7 +4,7 @@
 #
 #   fault_cluster LEASE    a private cluster, pool and config (sets CLUSTER, M)
 #   start_writer | wait_records N SECS | stop_writer | synced | stall
-#   fsck_image | verify N | served_errors | no_leftovers | unmount_quiet
+#   fsck_image [VOL] | verify N | served_errors | no_leftovers | unmount_quiet
 #   fault_start            create and mount volume cv, start the writer (sets LOG)
 #   fault_finish           stop the writer, unmount, fsck, verify every record
 #
@@ -76,12 +76,13 @@ no_leftovers() {
 # served_errors: the errors cephvol-mount counted, from its last stop line
 served_errors() { sed -n 's/.* \([0-9][0-9]*\) errors, at most .*/\1/p' "$LOG" | tail -n 1; }
 kill_quiet() { kill -KILL "$1" 2>/dev/null || true; }
-# fsck_image: fsck -n -f the image, served read-only by its own cephvol-mount
+# fsck_image [VOLUME]: fsck -n -f the image of VOLUME (default cv), served
+# by its own cephvol-mount
 fsck_image() {
 	local f=$T/f line L st=0 fst=0 fpid
 	rm -f "$T/ready"
 	mkfifo "$T/ready"
-	"$CEPHVOL_BIN/cephvol-mount" --ready-fd 3 cv "$f" 3> "$T/ready" 2> "$T/f.log" &
+	"$CEPHVOL_BIN/cephvol-mount" --ready-fd 3 "${1:-cv}" "$f" 3> "$T/ready" 2> "$T/f.log" &
 	fpid=$!
 	cleanup_fn kill_quiet "$fpid"
 	read -r line < "$T/ready"

@@ -1,0 +1,25 @@
+/*
+ * host/freeze.h - pausing the filesystem that a volume's image carries, so
+ * that a snapshot taken meanwhile is consistent: FIFREEZE writes back what
+ * the filesystem has dirty, commits its journal and blocks new writes until
+ * FITHAW. The filesystem is found from the image file: the loop device
+ * whose backing file it is, and where that device is mounted.
+ */
+#ifndef CEPHVOL_HOST_FREEZE_H
+#define CEPHVOL_HOST_FREEZE_H
+
+#include <stddef.h>
+
+/*
+ * Freeze the filesystem mounted from a loop device over image_file (an
+ * absolute path without symlinks, as realpath() gives). *fd is
+ * what freeze_thaw() takes, or -1 when no filesystem is mounted from it
+ * (nothing to freeze: returns 0). mountpoint (may be NULL) gets where it
+ * is mounted. -errno and a sentence in err on failure (nothing frozen).
+ */
+int	freeze_image_fs(const char *image_file, int *fd, char *mountpoint,
+	    size_t mplen, char *err, size_t errlen);
+/* Thaw and close; nothing when fd is -1. */
+void	freeze_thaw(int fd);
+
+#endif

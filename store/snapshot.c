@@ -1,0 +1,488 @@
+/*
+ * snapshot.c - a block volume's snapshots (store/snapshot.h).
+ *
+ * The records live in the header's "meta" JSON, member "snapshots", and
+ * change only by a replace guarded by the value read (catalog_header_
+ * replace), patched as JSON so every other member stays as it was: two
+ * changes cannot lose one another, and a resize keeps the snapshots
+ * (volume_meta carries them).
+ *
+ * Order of the steps, so that a crash leaves nothing that matters:
+ *  create:   id from the monitors; record (the snapshot exists from here).
+ *            A crash between leaves an id no write ever carried: nothing
+ *            on the OSDs.
+ *  remove:   record marked "removing"; id given back to the monitors (the
+ *            OSDs then trim its clones); record dropped. Interrupted, the
+ *            next rm of it finishes (giving an id back twice is harmless).
+ *  rollback: under the lease, every object of the image rolled back to
+ *            the snapshot with the current snapshot context (so newer
+ *            snapshots keep their bytes); then the size. Interrupted, the
+ *            volume is half rolled back: roll back again.
+ *
+ * No state, no locking: RADOS ops are the synchronisation, and the lease
+ * says who writes.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rados/librados.h>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "common/testhook.h"
+#include "store/catalog.h"
+#include "store/catalog_header.h"
+#include "store/conn.h"
+#include "store/image.h"
+#include "store/lease.h"
+#include "store/snapshot.h"
+#include "store/volctl.h"
+
+#define UPDATE_RETRIES	16
+#define OID_LEN		96
+
+static json_t *
+find_record(json_t *meta, const char *name, size_t *index)
+{
+	json_t *arr = json_object_get(json_object_get(meta, "snapshots"), "list"), *it;
+	size_t i;
+
+	json_array_foreach(arr, i, it) {
+		if (json_is_string(json_object_get(it, "name")) &&
+		    strcmp(json_string_value(json_object_get(it, "name")), name) == 0) {
+			if (index)
+				*index = i;
+			return it;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Read the header of volume id_hex, let fn change its JSON (fn returns 0
+ * to write it, 1 to leave it, or -errno), write it back guarded; again
+ * when someone else changed it meanwhile. *out (may be NULL) is the header
+ * as it then is.
+ */
+static int
+header_update(struct store *st, const char *id_hex,
+    int (*fn)(json_t *meta, void *arg), void *arg, struct volume_meta *out)
+{
+	int r = -EAGAIN;
+
+	for (int attempt = 0; attempt < UPDATE_RETRIES; attempt++) {
+		char *raw = NULL, *nraw = NULL;
+		json_t *meta;
+
+		if ((r = catalog_header_read_raw(st, id_hex, &raw)) < 0)
+			return r;
+		if ((meta = json_loads(raw, 0, NULL)) == NULL ||
+		    !json_is_object(meta)) {
+			json_decref(meta);
+			free(raw);
+			return -EINVAL;
+		}
+		r = fn(meta, arg);
+		if (r == 0) {
+			nraw = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS);
+			r = nraw ? catalog_header_replace(st, id_hex, raw, nraw) :
+			    -ENOMEM;
+		} else if (r == 1)
+			r = 0;
+		if (r == 0 && out != NULL)
+			r = volume_meta_from_json(meta, out);
+		json_decref(meta);
+		free(raw);
+		free(nraw);
+		if (r != -ECANCELED)
+			return r;
+	}
+	return r;
+}
+
+/* ---- the holder's side ------------------------------------------------------ */
+
+int
+snapshot_alloc_id(struct store *st, uint64_t *id)
+{
+	rados_snap_t s;
+	int r = rados_ioctx_selfmanaged_snap_create(store_ioctx(st), &s);
+
+	if (r == 0)
+		*id = s;
+	return r;
+}
+
+void
+snapshot_release_id(struct store *st, uint64_t id)
+{
+	int r = rados_ioctx_selfmanaged_snap_remove(store_ioctx(st), id);
+
+	if (r < 0 && r != -ENOENT)
+		log_warn("cannot give back snapshot id %" PRIu64 ": %s", id,
+		    strerror(-r));
+}
+
+struct add_arg {
+	const char	*name;
+	uint64_t	 id;
+};
+
+static int
+add_record(json_t *meta, void *arg)
+{
+	struct add_arg *a = arg;
+	json_t *snaps = json_object_get(meta, "snapshots"), *list, *rec;
+	json_int_t seq = 0, size = 0;
+
+	if (find_record(meta, a->name, NULL) != NULL)
+		return -EEXIST;
+	if (snaps == NULL) {
+		snaps = json_pack("{s:I, s:[]}", "seq", (json_int_t)0, "list");
+		if (snaps == NULL || json_object_set_new(meta, "snapshots", snaps) < 0)
+			return -ENOMEM;
+	}
+	list = json_object_get(snaps, "list");
+	seq = json_integer_value(json_object_get(snaps, "seq"));
+	size = json_integer_value(json_object_get(meta, "size"));
+	if (!json_is_array(list))
+		return -EINVAL;
+	rec = json_pack("{s:s, s:I, s:I, s:I}", "name", a->name, "id",
+	    (json_int_t)a->id, "created", (json_int_t)time(NULL), "size", size);
+	if (rec == NULL || json_array_append_new(list, rec) < 0)
+		return -ENOMEM;
+	if ((json_int_t)a->id > seq)
+		json_object_set_new(snaps, "seq", json_integer((json_int_t)a->id));
+	return 0;
+}
+
+int
+snapshot_commit(struct store *st, const char *id_hex, const char *name,
+    uint64_t id, struct volume_meta *out, char *err, size_t errlen)
+{
+	struct add_arg a = { name, id };
+	int r = header_update(st, id_hex, add_record, &a, out);
+
+	if (r == -EEXIST)
+		snprintf(err, errlen, "a snapshot named %s exists already", name);
+	else if (r < 0)
+		snprintf(err, errlen, "cannot record snapshot %s in the volume's "
+		    "header: %s", name, strerror(-r));
+	return r;
+}
+
+/* ---- anyone's side ----------------------------------------------------------- */
+
+/* The volume, which must be a block volume with snapshot `snap` present
+ * (want_snap) or absent (!want_snap, a valid name). */
+static int
+volume_for(struct store *st, const char *volume, const char *snap, bool want_snap,
+    struct volume_meta *m, struct snapshot *found, char *err, size_t errlen)
+{
+	struct snapshot *list;
+	uint64_t seq;
+	size_t n;
+	int r;
+
+	r = catalog_get(st, volume, m);
+	if (r == -ENOENT) {
+		snprintf(err, errlen, "no such volume: %s", volume);
+		return r;
+	}
+	if (r < 0) {
+		snprintf(err, errlen, "cannot read volume %s: %s", volume, strerror(-r));
+		return r;
+	}
+	r = -EINVAL;
+	if (m->type != VOLUME_BLOCK)
+		snprintf(err, errlen, "volume %s is a %s volume: only block volumes "
+		    "have snapshots", volume, volume_type_name(m->type));
+	else if (!name_valid(snap))
+		snprintf(err, errlen, "bad snapshot name '%.64s': %s", snap, NAME_RULE);
+	else if ((r = snapshot_records(m, &list, &n, &seq)) < 0)
+		snprintf(err, errlen, "the snapshot records of volume %s are "
+		    "damaged; run 'cephvol fsck'", volume);
+	else {
+		r = want_snap ? -ENOENT : 0;
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(list[i].name, snap) != 0)
+				continue;
+			r = want_snap ? 0 : -EEXIST;
+			if (found)
+				*found = list[i];
+		}
+		free(list);
+		if (r == -ENOENT)
+			snprintf(err, errlen, "volume %s has no snapshot %s", volume,
+			    snap);
+		else if (r == -EEXIST)
+			snprintf(err, errlen, "volume %s already has a snapshot named "
+			    "%s", volume, snap);
+	}
+	if (r < 0)
+		volume_meta_free(m);
+	return r;
+}
+
+/* Not mounted anywhere: under our own lease, nothing to freeze. -EBUSY
+ * when someone took the lease first. */
+static int
+create_offline(struct store *st, const struct config *cfg, const struct volume_meta *m,
+    const char *name, struct snapshot_result *res, char *err, size_t errlen)
+{
+	struct volume_meta now;
+	struct lease *ls;
+	char why[1024];
+	uint64_t id = 0;
+	int r;
+
+	r = lease_acquire(st, m->name, m->id, (unsigned)cfg->volume_lease_seconds,
+	    NULL, &ls, why, sizeof(why));
+	if (r < 0) {
+		if (r != -EBUSY)
+			snprintf(err, errlen, "cannot snapshot volume %s: %s", m->name,
+			    why);
+		return r;
+	}
+	if ((r = snapshot_alloc_id(st, &id)) < 0)
+		snprintf(err, errlen, "cannot snapshot volume %s: the monitors "
+		    "gave no snapshot id: %s", m->name, strerror(-r));
+	else if ((r = snapshot_commit(st, m->id, name, id, &now, why,
+	    sizeof(why))) < 0) {
+		snapshot_release_id(st, id);
+		snprintf(err, errlen, "cannot snapshot volume %s: %s", m->name, why);
+	} else {
+		res->id = id;
+		volume_meta_free(&now);
+	}
+	lease_release(ls);
+	return r;
+}
+
+static int
+create_online(struct store *st, const struct volume_meta *m, const char *name,
+    unsigned timeout_s, struct snapshot_result *res, char *err, size_t errlen)
+{
+	struct lease_holder h;
+	json_t *req, *reply = NULL;
+	const char *e = NULL;
+	char why[1024], who[512] = "another host";
+	json_int_t id = 0;
+	double frozen = 0;
+	int froze = 0, r;
+
+	if (lease_holder(st, m->id, &h) == 0)
+		lease_holder_describe(&h, who, sizeof(who));
+	if ((req = json_pack("{s:s, s:s}", "op", "snapshot", "name", name)) == NULL)
+		return -ENOMEM;
+	r = volctl_request(st, m->id, req, timeout_s * 1000, &reply, why, sizeof(why));
+	json_decref(req);
+	if (r == -ENOTCONN) {
+		snprintf(err, errlen, "cannot snapshot volume %s: it is in use by %s, "
+		    "which does not answer snapshot requests (a cephvol-mount "
+		    "older than snapshots, or one that is gone and whose lease "
+		    "has not expired yet); no snapshot was made", m->name, who);
+		return -EBUSY;
+	}
+	if (r < 0) {
+		snprintf(err, errlen, "cannot snapshot volume %s: it is in use by %s: "
+		    "%s; no snapshot was made", m->name, who, why);
+		return r;
+	}
+	if (json_unpack(reply, "{s:s}", "err", &e) == 0) {
+		snprintf(err, errlen, "cannot snapshot volume %s: %s (said %s)",
+		    m->name, e, who);
+		r = strstr(e, "exists already") ? -EEXIST : -EIO;
+	} else if (json_unpack(reply, "{s:b, s:I, s?:b, s?:F}", "ok", &(int){0},
+	    "id", &id, "froze", &froze, "frozen_ms", &frozen) < 0) {
+		snprintf(err, errlen, "cannot snapshot volume %s: %s answered "
+		    "something else than expected", m->name, who);
+		r = -EIO;
+	} else {
+		res->online = true;
+		res->id = (uint64_t)id;
+		res->froze = froze;
+		res->frozen_ms = frozen;
+		snprintf(res->holder, sizeof(res->holder), "%s", who);
+	}
+	json_decref(reply);
+	return r;
+}
+
+int
+snapshot_create(struct store *st, const struct config *cfg, const char *volume,
+    const char *name, unsigned timeout_s, struct snapshot_result *res, char *err,
+    size_t errlen)
+{
+	struct lease_holder h;
+	struct volume_meta m;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	if ((r = volume_for(st, volume, name, false, &m, NULL, err, errlen)) < 0)
+		return r;
+	r = -EBUSY;
+	if (lease_holder(st, m.id, &h) == -ENOENT)
+		r = create_offline(st, cfg, &m, name, res, err, errlen);
+	if (r == -EBUSY)
+		r = create_online(st, &m, name, timeout_s, res, err, errlen);
+	volume_meta_free(&m);
+	return r;
+}
+
+static int
+mark_removing(json_t *meta, void *arg)
+{
+	json_t *rec = find_record(meta, arg, NULL);
+
+	if (rec == NULL)
+		return -ENOENT;
+	if (json_is_string(json_object_get(rec, "state")))
+		return 1;
+	return json_object_set_new(rec, "state", json_string("removing")) < 0 ?
+	    -ENOMEM : 0;
+}
+
+static int
+drop_record(json_t *meta, void *arg)
+{
+	size_t i;
+
+	if (find_record(meta, arg, &i) == NULL)
+		return 1;
+	return json_array_remove(json_object_get(json_object_get(meta,
+	    "snapshots"), "list"), i) < 0 ? -EINVAL : 0;
+}
+
+int
+snapshot_remove(struct store *st, const char *volume, const char *name, char *err,
+    size_t errlen)
+{
+	struct volume_meta m;
+	struct snapshot s;
+	int r;
+
+	if ((r = volume_for(st, volume, name, true, &m, &s, err, errlen)) < 0)
+		return r;
+	if ((r = header_update(st, m.id, mark_removing, (void *)name, NULL)) < 0)
+		goto fail;
+	testhook_point("snapshot.rm.mark");
+	r = rados_ioctx_selfmanaged_snap_remove(store_ioctx(st), s.id);
+	if (r < 0 && r != -ENOENT)
+		goto fail;
+	testhook_point("snapshot.rm.released");
+	if ((r = header_update(st, m.id, drop_record, (void *)name, NULL)) < 0)
+		goto fail;
+	volume_meta_free(&m);
+	return 0;
+fail:
+	snprintf(err, errlen, "cannot remove snapshot %s of volume %s: %s; run "
+	    "'cephvol snapshot rm %s %s' again", name, volume, strerror(-r), volume,
+	    name);
+	volume_meta_free(&m);
+	return r;
+}
+
+static int
+set_size(json_t *meta, void *arg)
+{
+	return json_object_set_new(meta, "size",
+	    json_integer((json_int_t)*(uint64_t *)arg)) < 0 ? -ENOMEM : 0;
+}
+
+/* Every object of the image back to snapshot s, carrying the context of
+ * now (so newer snapshots keep their bytes). */
+static int
+rollback_objects(struct store *st, struct lease *ls, const struct volume_meta *now,
+    const struct snapshot *s, char *err, size_t errlen)
+{
+	uint64_t seq, *ids, objects, span = now->size > s->size ? now->size : s->size;
+	rados_ioctx_t io;
+	size_t n;
+	int r;
+
+	if ((r = snapshot_context(now, &seq, &ids, &n)) < 0) {
+		snprintf(err, errlen, "the snapshot records are damaged");
+		return r;
+	}
+	if ((r = store_ioctx_new(st, &io)) < 0) {
+		free(ids);
+		snprintf(err, errlen, "cannot open the pool: %s", strerror(-r));
+		return r;
+	}
+	r = rados_ioctx_selfmanaged_snap_set_write_ctx(io, seq, (rados_snap_t *)ids,
+	    (int)n);
+	free(ids);
+	objects = (span + now->object_size - 1) / now->object_size;
+	for (uint64_t o = 0; r == 0 && o < objects; o++) {
+		char oid[OID_LEN];
+
+		if (o % 64 == 0 && !lease_valid(ls)) {
+			r = -ENOLCK;
+			snprintf(err, errlen, "the lease was lost after %" PRIu64
+			    " of %" PRIu64 " objects", o, objects);
+			break;
+		}
+		snprintf(oid, sizeof(oid), IMAGE_OID_PREFIX "%s.%016" PRIx64, now->id, o);
+		r = rados_ioctx_selfmanaged_snap_rollback(io, oid, s->id);
+		if (r == -ENOENT)
+			r = 0;
+		if (r < 0)
+			snprintf(err, errlen, "cannot roll back object %s: %s", oid,
+			    strerror(-r));
+		if (o == 0)
+			testhook_point("snapshot.rollback.object");
+	}
+	rados_ioctx_destroy(io);
+	return r;
+}
+
+int
+snapshot_rollback(struct store *st, const struct config *cfg, const char *volume,
+    const char *name, char *err, size_t errlen)
+{
+	struct volume_meta m, now;
+	struct snapshot s;
+	struct lease *ls;
+	char why[1024];
+	int r;
+
+	if ((r = volume_for(st, volume, name, true, &m, &s, err, errlen)) < 0)
+		return r;
+	if (s.removing) {
+		snprintf(err, errlen, "snapshot %s of volume %s is being removed",
+		    name, volume);
+		volume_meta_free(&m);
+		return -ENOENT;
+	}
+	r = lease_acquire(st, volume, m.id, (unsigned)cfg->volume_lease_seconds,
+	    NULL, &ls, why, sizeof(why));
+	if (r < 0) {
+		snprintf(err, errlen, "cannot roll back volume %s: %s%s", volume, why,
+		    r == -EBUSY ? " (unmount it everywhere first)" : "");
+		volume_meta_free(&m);
+		return r;
+	}
+	/* Read again under the lease: the context must be the newest. */
+	if ((r = catalog_header_read(st, m.id, &now)) < 0)
+		snprintf(why, sizeof(why), "cannot read its header: %s", strerror(-r));
+	else {
+		r = rollback_objects(st, ls, &now, &s, why, sizeof(why));
+		if (r == 0 && now.size != s.size &&
+		    (r = header_update(st, m.id, set_size, &s.size, NULL)) < 0)
+			snprintf(why, sizeof(why), "cannot set its size back: %s",
+			    strerror(-r));
+		volume_meta_free(&now);
+	}
+	if (r < 0)
+		snprintf(err, errlen, "cannot roll back volume %s to %s: %s; it may be "
+		    "half rolled back: run the rollback again", volume, name, why);
+	lease_release(ls);
+	volume_meta_free(&m);
+	return r;
+}
+

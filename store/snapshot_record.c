@@ -1,0 +1,99 @@
+/*
+ * snapshot_record.c - a block volume's snapshot records, read from its
+ * metadata (store/snapshot_record.h). Pure: no RADOS, no state.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/snapshot_record.h"
+
+static int
+record_decode(json_t *j, struct snapshot *s)
+{
+	const char *name, *state = NULL;
+	json_int_t id, created = 0, size = 0;
+
+	memset(s, 0, sizeof(*s));
+	if (json_unpack(j, "{s:s, s:I, s?:I, s?:I, s?:s}", "name", &name, "id", &id,
+	    "created", &created, "size", &size, "state", &state) < 0 ||
+	    !name_valid(name) || id <= 0 || size < 0)
+		return -EINVAL;
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->id = (uint64_t)id;
+	s->created = created;
+	s->size = (uint64_t)size;
+	s->removing = state != NULL && strcmp(state, "removing") == 0;
+	return 0;
+}
+
+static int
+records_from(json_t *snaps, struct snapshot **list, size_t *n, uint64_t *seq)
+{
+	json_t *arr, *it;
+	json_int_t s = 0;
+	size_t i;
+
+	*list = NULL;
+	*n = 0;
+	*seq = 0;
+	if (snaps == NULL)
+		return 0;
+	if (json_unpack(snaps, "{s:I, s:o}", "seq", &s, "list", &arr) < 0 ||
+	    !json_is_array(arr) || s < 0)
+		return -EINVAL;
+	*seq = (uint64_t)s;
+	if (json_array_size(arr) == 0)
+		return 0;
+	if ((*list = calloc(json_array_size(arr), sizeof(**list))) == NULL)
+		return -ENOMEM;
+	json_array_foreach(arr, i, it) {
+		if (record_decode(it, &(*list)[i]) < 0) {
+			free(*list);
+			*list = NULL;
+			return -EINVAL;
+		}
+	}
+	*n = json_array_size(arr);
+	return 0;
+}
+
+int
+snapshot_records(const struct volume_meta *m, struct snapshot **list, size_t *n,
+    uint64_t *seq)
+{
+	return records_from(m->snapshots, list, n, seq);
+}
+
+int
+snapshot_context(const struct volume_meta *m, uint64_t *seq, uint64_t **ids,
+    size_t *n)
+{
+	struct snapshot *list;
+	size_t nl, k = 0;
+	int r;
+
+	*ids = NULL;
+	*n = 0;
+	if ((r = snapshot_records(m, &list, &nl, seq)) < 0)
+		return r;
+	if (nl > 0 && (*ids = calloc(nl, sizeof(**ids))) == NULL) {
+		free(list);
+		return -ENOMEM;
+	}
+	/* Newest first: ids grow with time, so by id, descending. */
+	for (size_t i = 0; i < nl; i++) {
+		if (list[i].removing)
+			continue;
+		size_t j = k++;
+		while (j > 0 && (*ids)[j - 1] < list[i].id) {
+			(*ids)[j] = (*ids)[j - 1];
+			j--;
+		}
+		(*ids)[j] = list[i].id;
+	}
+	*n = k;
+	free(list);
+	return 0;
+}

@@ -1,0 +1,36 @@
+/*
+ * store/snapshot_record.h - a block volume's snapshot records, as its
+ * header keeps them (volume_meta.snapshots):
+ *   {"seq": N, "list": [{"name", "id", "created", "size"[, "state":
+ *    "removing"]}, ...]}	(oldest first)
+ * and the snapshot context every write of the volume carries. Pure: what
+ * snapshots do is store/snapshot.h.
+ */
+#ifndef CEPHVOL_STORE_SNAPSHOT_RECORD_H
+#define CEPHVOL_STORE_SNAPSHOT_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/util.h"
+#include "store/volopts.h"
+
+struct snapshot {
+	char		 name[NAME_MAX_LEN + 1];
+	uint64_t	 id;		/* RADOS self-managed snapshot id */
+	int64_t		 created;	/* unix seconds */
+	uint64_t	 size;		/* the volume's size when it was taken */
+	bool		 removing;	/* rm began and did not finish */
+};
+
+/* The records of m, oldest first (*list new: free(); NULL when n is 0), and
+ * the context's seq. -EINVAL if the header's member is damaged. */
+int	snapshot_records(const struct volume_meta *m, struct snapshot **list,
+	    size_t *n, uint64_t *seq);
+/* The write context of m: seq and the live ids, newest first (*ids new:
+ * free(); NULL when n is 0). */
+int	snapshot_context(const struct volume_meta *m, uint64_t *seq,
+	    uint64_t **ids, size_t *n);
+
+#endif
