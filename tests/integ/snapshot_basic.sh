@@ -88,14 +88,23 @@ echo "frozen ms: $(jq -r .frozen_ms "$T"/w?.json | tr '\n' ' ');" \
     "writer: $(tail -n 1 "$T/rec.out")"
 assert_eq "$(snaps)" "blank s1 w1 w2 w3 w4 w5" "snapshots"
 
+step "from another host (its own client, the documented caps): taken by the holder"
+second_host b
+out=$(CEPHVOL_CONF=$T/b.conf cephvol snapshot create sv fromb)
+assert_contains "$out" "sv@fromb (taken by client.admin"
+
 step "rollback is refused while the volume is mounted, naming the holder"
 expect_fail cephvol volume rollback sv s1
 assert_contains "$ERR" "cannot roll back volume sv: volume sv is in use by client."
 assert_contains "$ERR" "unmount it everywhere first"
 grep -q two "$M/a" || fail "the refused rollback changed the file"
 
-step "unmount; rollback to w3: every record synced before it is there"
+step "unmount; another host snapshots it under its own lease"
 cephvol volume unmount "$M" sv
+out=$(CEPHVOL_CONF=$T/b.conf cephvol snapshot create sv offb)
+assert_eq "$out" "sv@offb" "offline create from host b"
+
+step "rollback to w3: every record synced before it is there"
 cephvol volume rollback sv w3
 cephvol volume mount sv "$M"
 "$rec" check "$M/records" "${before[3]}"
@@ -118,7 +127,7 @@ cephvol volume mount sv "$M"
 cephvol volume unmount "$M" sv
 
 step "remove the snapshots and the volume: the pool's objects go"
-for s in blank s1 w1 w2 w3 w4 w5; do cephvol snapshot rm sv "$s"; done
+for s in blank s1 w1 w2 w3 w4 w5 fromb offb; do cephvol snapshot rm sv "$s"; done
 assert_eq "$(snaps)" "" "snapshots after rm"
 cephvol volume rm sv
 cephvol volume rm sec
