@@ -37,6 +37,7 @@ LIB_SRCS	:= \
 	store/conn.c \
 	store/fsck.c \
 	store/image.c \
+	store/image_layer.c \
 	store/image_walk.c \
 	store/lease.c \
 	store/lease_break.c \

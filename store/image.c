@@ -72,84 +72,12 @@
 #include "common/log.h"
 #include "store/conn.h"
 #include "store/image.h"
-
-#define OID_LEN		96
-#define OID_FMT		IMAGE_OID_PREFIX "%s.%016" PRIx64
-
-#ifndef EBLOCKLISTED
-#define EBLOCKLISTED	ESHUTDOWN
-#endif
-
-enum op { OP_READ, OP_WRITE, OP_DISCARD };
-enum gate { GATE_OPEN, GATE_HELD, GATE_FENCED };
-
-struct piece {
-	struct req		*rq;
-	unsigned		 idx;
-	rados_completion_t	 c;		/* current send, or NULL */
-	rados_write_op_t	 wop;		/* discard truncate/zero, or NULL */
-	char			*buf;		/* read: where it lands; write: from */
-	uint64_t		 off;		/* in the image */
-	size_t			 len;
-	int			 err;		/* when failed without a send */
-	bool			 sent;		/* lock: on img->sent */
-	bool			 cancelling;	/* lock: rados_aio_cancel asked */
-	bool			 parked;	/* lock: on img->parked */
-	struct piece		*prev, *next;	/* lock: sent, parked or a
-						 * local list of failed ones */
-};
-
-struct req {
-	struct image	*img;
-	struct image_io	*io;
-	enum op		 op;
-	uint64_t	 seq;			/* submission order */
-	uint64_t	 ticket;		/* mutating only, else 0 */
-	struct req	*prev, *next;		/* img->lock: mutating list */
-	struct req	*defer_next;		/* img->lock: finisher's queue */
-	unsigned	 n;
-	struct piece	 p[];
-};
-
-struct plist {
-	struct piece	*head, *tail;
-};
-
-struct image {
-	rados_ioctx_t	 ioctx;			/* its own: the snapshot context */
-	bool		 readonly;		/* reads at a snapshot */
-	char		 id[40];
-	uint64_t	 size;
-	uint64_t	 osz;
-	unsigned	 shift;			/* log2(osz) */
-	bool		(*guard)(void *);	/* set before I/O */
-	void		*guard_arg;
-	atomic_int	 fence;			/* 0 or -errno */
-
-	pthread_mutex_t	 lock;
-	pthread_cond_t	 cond;			/* a request left */
-	enum gate	 gate;			/* lock */
-	struct plist	 sent;			/* lock: in librados */
-	struct plist	 parked;		/* lock: held, submission order */
-	unsigned	 n_cancelling;		/* lock: cancelled, not back yet */
-	unsigned	 n_parked;		/* lock */
-	uint64_t	 next_seq;		/* lock */
-	struct req	*mut_head;		/* lock: mutating, ticket order */
-	struct req	*mut_tail;		/* lock */
-	uint64_t	 next_ticket;		/* lock: last ticket given */
-	unsigned	 n_inflight;		/* lock: requests not yet freed */
-	struct req	*defer_head, *defer_tail;	/* lock: the finisher's */
-	struct req	*unanswered_head, *unanswered_tail;	/* lock: complete,
-						 * answered when the gate opens */
-	pthread_cond_t	 defer_cond;		/* the finisher waits on it */
-	bool		 finisher_stop;		/* lock */
-	pthread_t	 finisher;
-};
+#include "store/image_internal.h"
 
 static void *finisher_main(void *arg);
 
-static void
-oid_make(const struct image *img, uint64_t objno, char *buf)
+void
+image_oid(const struct image *img, uint64_t objno, char *buf)
 {
 	snprintf(buf, OID_LEN, OID_FMT, img->id, objno);
 }
@@ -187,16 +115,22 @@ image_open(struct store *st, const struct image_geometry *geom,
 	pthread_mutex_init(&img->lock, NULL);
 	pthread_cond_init(&img->cond, NULL);
 	pthread_cond_init(&img->defer_cond, NULL);
+	if (geom->n_layers > 0 && (r = layer_open(img, st, geom)) < 0)
+		goto fail;
 	if (pthread_create(&img->finisher, NULL, finisher_main, img) != 0) {
-		pthread_cond_destroy(&img->defer_cond);
-		pthread_cond_destroy(&img->cond);
-		pthread_mutex_destroy(&img->lock);
-		rados_ioctx_destroy(img->ioctx);
-		free(img);
-		return -EAGAIN;
+		layer_close(img);
+		r = -EAGAIN;
+		goto fail;
 	}
 	*out = img;
 	return 0;
+fail:
+	pthread_cond_destroy(&img->defer_cond);
+	pthread_cond_destroy(&img->cond);
+	pthread_mutex_destroy(&img->lock);
+	rados_ioctx_destroy(img->ioctx);
+	free(img);
+	return r;
 }
 
 void
@@ -471,10 +405,13 @@ send_locked(struct image *img, struct piece *p, struct plist *failed)
 		rados_release_write_op(p->wop);
 		p->wop = NULL;
 	}
+	/* a clone's object that must be copied up first */
+	if (rq->op != OP_READ && img->layer != NULL && layer_take_send_locked(img, p))
+		return;
 	/* the last object may be cut short by the image's end */
 	if ((objno << img->shift) + obj_end > img->size)
 		obj_end = img->size - (objno << img->shift);
-	oid_make(img, objno, oid);
+	image_oid(img, objno, oid);
 	if ((r = rados_aio_create_completion2(p, piece_done, &p->c)) < 0) {
 		p->c = NULL;
 		goto out_fail;
@@ -487,7 +424,7 @@ send_locked(struct image *img, struct piece *p, struct plist *failed)
 		r = rados_aio_write(img->ioctx, oid, p->c, p->buf, p->len, ooff);
 		break;
 	case OP_DISCARD:
-		if (ooff == 0 && p->len == obj_end) {
+		if (ooff == 0 && p->len == obj_end && !layer_masks_discard(img, objno)) {
 			r = rados_aio_remove(img->ioctx, oid, p->c);
 			break;
 		}
@@ -495,7 +432,10 @@ send_locked(struct image *img, struct piece *p, struct plist *failed)
 			r = -ENOMEM;
 			break;
 		}
-		rados_write_op_assert_exists(p->wop);
+		if (ooff == 0 && p->len == obj_end)	/* an empty object masks */
+			rados_write_op_create(p->wop, LIBRADOS_CREATE_IDEMPOTENT, NULL);
+		else
+			rados_write_op_assert_exists(p->wop);
 		if (ooff + p->len == obj_end)
 			rados_write_op_truncate(p->wop, ooff);
 		else
@@ -739,6 +679,9 @@ piece_done(rados_completion_t c, void *arg)
 	finish_failed(&failed);
 
 	if (rq->op == OP_READ) {
+		/* a clone's object not written yet: its ancestors' bytes */
+		if (r == -ENOENT && img->layer != NULL && layer_take_read(img, p))
+			return;
 		if (r == -ENOENT)
 			r = 0;
 		if (r >= 0) {
@@ -755,6 +698,26 @@ piece_done(rados_completion_t c, void *arg)
 	if (r < 0)
 		req_error(rq, r);
 	req_put(rq);
+}
+
+void
+image_dispatch_locked(struct image *img, struct piece *p, struct plist *failed)
+{
+	dispatch_locked(img, p, failed);
+}
+
+void
+image_finish_failed(struct plist *failed)
+{
+	finish_failed(failed);
+}
+
+void
+image_read_answered(struct piece *p, int r)
+{
+	if (r < 0)
+		req_error(p->rq, r);
+	req_put(p->rq);
 }
 
 /* ---- submit ------------------------------------------------------------- */
@@ -894,6 +857,7 @@ image_close(struct image *img)
 	pthread_cond_signal(&img->defer_cond);
 	pthread_mutex_unlock(&img->lock);
 	pthread_join(img->finisher, NULL);
+	layer_close(img);
 	pthread_cond_destroy(&img->defer_cond);
 	pthread_cond_destroy(&img->cond);
 	pthread_mutex_destroy(&img->lock);

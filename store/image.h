@@ -37,6 +37,22 @@ struct image_io {
 	unsigned	 priv_pending;
 };
 
+/*
+ * A clone reads through to the snapshot it was made from: an object it has
+ * not written yet reads as that snapshot's object, and the first write or
+ * partial discard of such an object copies it up first (the clone's own
+ * object then holds the inherited bytes). The snapshot's volume may itself
+ * be a clone: layers[0] is the parent, layers[1] the grandparent, ...
+ * Only the first `overlap` bytes come from a layer (the parent's size when
+ * the clone was made), and an ancestor never beyond a nearer one's.
+ * Every layer has the image's object size.
+ */
+struct image_layer {
+	const char	*id;		/* the ancestor's volume id */
+	uint64_t	 snap;		/* its RADOS snapshot id */
+	uint64_t	 overlap;	/* bytes */
+};
+
 struct image_geometry {
 	const char	*id;		/* volume id, 16 hex digits */
 	uint64_t	 size;		/* bytes */
@@ -44,6 +60,8 @@ struct image_geometry {
 	uint64_t	 read_snap;	/* 0: the image as it is now; else the
 					 * RADOS snapshot id to read at (the
 					 * image is then read-only: -EROFS) */
+	const struct image_layer *layers;	/* NULL, or n_layers (copied) */
+	unsigned	 n_layers;
 };
 
 /* geom is copied. *out is new: image_close(). */
@@ -97,5 +115,15 @@ int	image_allocated(struct store *st, const char *id, uint64_t *bytes,
 	    uint64_t *objects);
 /* Remove every data object of the image (volume rm, fsck). */
 int	image_remove_all(struct store *st, const char *id);
+/*
+ * Roll objects 0..objects-1 of image id back to snapshot snap (an object
+ * that did not exist then is removed), writing with the snapshot context
+ * (seq, ids newest first) so that newer snapshots keep their bytes.
+ * still_ours(arg) (may be NULL) is asked every 64 objects; false stops it
+ * with -ENOLCK. Interrupted, the image is partly rolled back.
+ */
+int	image_rollback(struct store *st, const char *id, uint64_t objects,
+	    uint64_t snap, uint64_t seq, const uint64_t *ids, size_t n,
+	    bool (*still_ours)(void *arg), void *arg);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * image_walk.c - whole-image walks (store/image.h): the bytes an image
- * holds (image_allocated) and removing all of it (image_remove_all).
+ * holds (image_allocated), removing all of it (image_remove_all), and
+ * rolling it back to a snapshot (image_rollback).
  *
  * A bounded window of aio stats or removes over the image's objects, found
  * by listing the pool: the only way that also finds objects past the end of
@@ -12,9 +13,14 @@
  * (262144 slots for 1 TiB of 4 MiB objects) where listing grows with the
  * pool at about 1024 names per round trip.
  *
+ * A rollback cannot list: an object removed since the snapshot is not
+ * listed (only its snapshot clone remains) but must come back. So it goes
+ * slot by slot, synchronously (the C API has no asynchronous rollback).
+ *
  * State lives on the walk (one per call); no locking.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +30,7 @@
 #include <rados/librados.h>
 
 #include "common/log.h"
+#include "common/testhook.h"
 #include "store/conn.h"
 #include "store/image.h"
 
@@ -151,5 +158,38 @@ image_remove_all(struct store *st, const char *id)
 	if (r < 0)
 		log_err("volume id %s: cannot remove data objects: %s", id,
 		    strerror(-r));
+	return r;
+}
+
+int
+image_rollback(struct store *st, const char *id, uint64_t objects, uint64_t snap,
+    uint64_t seq, const uint64_t *ids, size_t n, bool (*still_ours)(void *arg),
+    void *arg)
+{
+	rados_ioctx_t io;
+	int r;
+
+	if ((r = store_ioctx_new(st, &io)) < 0)
+		return r;
+	r = rados_ioctx_selfmanaged_snap_set_write_ctx(io, seq, (rados_snap_t *)ids,
+	    (int)n);
+	for (uint64_t o = 0; r == 0 && o < objects; o++) {
+		char oid[96];
+
+		if (o % 64 == 0 && still_ours != NULL && !still_ours(arg)) {
+			r = -ENOLCK;
+			break;
+		}
+		snprintf(oid, sizeof(oid), IMAGE_OID_PREFIX "%s.%016" PRIx64, id, o);
+		r = rados_ioctx_selfmanaged_snap_rollback(io, oid, snap);
+		if (r == -ENOENT)
+			r = 0;
+		if (r < 0)
+			log_err("image %s: cannot roll object %s back: %s", id, oid,
+			    strerror(-r));
+		if (o == 0)
+			testhook_point("snapshot.rollback.object");
+	}
+	rados_ioctx_destroy(io);
 	return r;
 }

@@ -43,7 +43,6 @@
 #include "store/volctl.h"
 
 #define UPDATE_RETRIES	16
-#define OID_LEN		96
 
 static json_t *
 find_record(json_t *meta, const char *name, size_t *index)
@@ -394,14 +393,19 @@ set_size(json_t *meta, void *arg)
 	    json_integer((json_int_t)*(uint64_t *)arg)) < 0 ? -ENOMEM : 0;
 }
 
+static bool
+lease_still_valid(void *arg)
+{
+	return lease_valid(arg);
+}
+
 /* Every object of the image back to snapshot s, carrying the context of
  * now (so newer snapshots keep their bytes). */
 static int
 rollback_objects(struct store *st, struct lease *ls, const struct volume_meta *now,
     const struct snapshot *s, char *err, size_t errlen)
 {
-	uint64_t seq, *ids, objects, span = now->size > s->size ? now->size : s->size;
-	rados_ioctx_t io;
+	uint64_t seq, *ids, span = now->size > s->size ? now->size : s->size;
 	size_t n;
 	int r;
 
@@ -409,35 +413,13 @@ rollback_objects(struct store *st, struct lease *ls, const struct volume_meta *n
 		snprintf(err, errlen, "the snapshot records are damaged");
 		return r;
 	}
-	if ((r = store_ioctx_new(st, &io)) < 0) {
-		free(ids);
-		snprintf(err, errlen, "cannot open the pool: %s", strerror(-r));
-		return r;
-	}
-	r = rados_ioctx_selfmanaged_snap_set_write_ctx(io, seq, (rados_snap_t *)ids,
-	    (int)n);
+	r = image_rollback(st, now->id, (span + now->object_size - 1) / now->object_size,
+	    s->id, seq, ids, n, lease_still_valid, ls);
 	free(ids);
-	objects = (span + now->object_size - 1) / now->object_size;
-	for (uint64_t o = 0; r == 0 && o < objects; o++) {
-		char oid[OID_LEN];
-
-		if (o % 64 == 0 && !lease_valid(ls)) {
-			r = -ENOLCK;
-			snprintf(err, errlen, "the lease was lost after %" PRIu64
-			    " of %" PRIu64 " objects", o, objects);
-			break;
-		}
-		snprintf(oid, sizeof(oid), IMAGE_OID_PREFIX "%s.%016" PRIx64, now->id, o);
-		r = rados_ioctx_selfmanaged_snap_rollback(io, oid, s->id);
-		if (r == -ENOENT)
-			r = 0;
-		if (r < 0)
-			snprintf(err, errlen, "cannot roll back object %s: %s", oid,
-			    strerror(-r));
-		if (o == 0)
-			testhook_point("snapshot.rollback.object");
-	}
-	rados_ioctx_destroy(io);
+	if (r == -ENOLCK)
+		snprintf(err, errlen, "the lease was lost meanwhile");
+	else if (r < 0)
+		snprintf(err, errlen, "cannot roll its objects back: %s", strerror(-r));
 	return r;
 }
 

@@ -151,7 +151,7 @@ main(int argc, char **argv)
 	unsigned depth = 16, i, n;
 	double seconds = 10, el;
 	bool do_remove = false;
-	struct image_geometry geom;
+	struct image_geometry geom = { 0 };
 	struct config cfg;
 	struct store *st;
 	struct breq *reqs;

@@ -384,7 +384,7 @@ main(int argc, char **argv)
 	const char *conf = NULL;
 	uint64_t seed = 0, ops = 3000, done_ops = 0, bytes, objects, want_obj = 0,
 	    want_bytes = 0;
-	struct image_geometry geom;
+	struct image_geometry geom = { 0 };
 	struct config cfg;
 	struct store *st;
 	struct image *img;

@@ -370,7 +370,7 @@ main(int argc, char **argv)
 	unsigned nthreads = 8, i, j;
 	uint64_t osz = 64 * 1024, seed = 0, region, ops = 0, bytes = 0,
 	    flushes = 0, seedrng, bad = 0;
-	struct image_geometry geom;
+	struct image_geometry geom = { 0 };
 	struct worker *w;
 	struct config cfg;
 	struct store *st;
