@@ -122,8 +122,8 @@ snapshot_ls_cmd(struct cli *cli, int argc, char **argv)
 		die("volume %s is a %s volume: only block volumes have snapshots",
 		    m.name, volume_type_name(m.type));
 	if (snapshot_records(&m, &list, &n, &seq) < 0)
-		die("the snapshot records of volume %s are damaged; run 'cephvol "
-		    "fsck'", m.name);
+		die("the snapshot records of volume %s are damaged (its header's "
+		    "\"snapshots\" member)", m.name);
 	if (cli->json) {
 		json_t *arr = json_array();
 		for (size_t i = 0; i < n; i++)

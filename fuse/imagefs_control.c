@@ -71,8 +71,8 @@ snapshot(struct imagefs_control *c, const char *name, uint64_t deadline_ms)
 		    "(the cluster is slow or stalled)%s", t->volume, "");
 	if ((r = snapshot_alloc_id(t->st, &id)) < 0)
 		return fail("the monitors gave no snapshot id: %s%s", strerror(-r), "");
+	t_frozen = now_ns();	/* FIFREEZE blocks writers while it writes back */
 	r = freeze_image_fs(t->image_file, &fd, mp, sizeof(mp), why, sizeof(why));
-	t_frozen = now_ns();
 	if (r == 0 && (r = image_flush(t->img)) < 0)
 		snprintf(why, sizeof(why), "cannot flush the volume's writes: %s",
 		    strerror(-r));
@@ -104,10 +104,14 @@ snapshot(struct imagefs_control *c, const char *name, uint64_t deadline_ms)
 		log_err("volume=%s: snapshot %s failed: %s", t->volume, name, why);
 		return json_pack("{s:s}", "err", why);
 	}
-	log_info("volume=%s: snapshot %s (id %" PRIu64 ") taken in %.1f ms, %s%s "
-	    "for %.1f ms", t->volume, name, id, ms_since(t0),
-	    fd >= 0 ? "filesystem frozen at " : "writes paused (no filesystem",
-	    fd >= 0 ? mp : " mounted)", ms_since(t_frozen));
+	if (fd >= 0)
+		log_info("volume=%s: snapshot %s (id %" PRIu64 ") taken in %.1f ms, "
+		    "filesystem frozen at %s for %.1f ms", t->volume, name, id,
+		    ms_since(t0), mp, ms_since(t_frozen));
+	else
+		log_info("volume=%s: snapshot %s (id %" PRIu64 ") taken in %.1f ms, "
+		    "no filesystem mounted from it here (crash-consistent: it holds "
+		    "every write sent before it)", t->volume, name, id, ms_since(t0));
 	reply = json_pack("{s:b, s:I, s:b, s:f}", "ok", 1, "id", (json_int_t)id,
 	    "froze", fd >= 0, "frozen_ms", fd >= 0 ? ms_since(t_frozen) : 0.0);
 	return reply;

@@ -284,7 +284,7 @@ setup(const struct server_args *a, void **hp, const char **cookie, char *err,
 	}
 	if ((r = snap_context(h, img)) < 0) {
 		snprintf(err, errlen, "volume %s: its snapshot records are damaged "
-		    "(%s); run 'cephvol fsck'", volume, strerror(-r));
+		    "(%s)", volume, strerror(-r));
 		goto out_close_image;
 	}
 	image_set_guard(img, guard, h->ls);

@@ -102,26 +102,28 @@ catalog_drop_entry(struct store *st, const struct catalog_entry *e)
 	return catalog_entry_swap(st, e->name, e->raw, NULL);
 }
 
-/* Give back every snapshot id the header records, before the data objects
- * go, so the OSDs trim what the snapshots kept. Giving one back twice (a
- * removal finished again) is harmless; a header already gone has none. */
-static void
-release_snapshots(struct store *st, const struct catalog_entry *e)
+void
+catalog_release_snapshots(struct store *st, const char *id, const char *name)
 {
 	struct snapshot *list;
 	struct volume_meta m;
 	uint64_t seq;
 	size_t n;
+	int r;
 
-	if (catalog_header_read(st, e->id, &m) < 0)
+	if ((r = catalog_header_read(st, id, &m)) < 0) {
+		if (r != -ENOENT)
+			log_warn("volume=%s id=%s: cannot read its header to give its "
+			    "snapshot ids back: %s", name, id, strerror(-r));
 		return;
+	}
 	if (snapshot_records(&m, &list, &n, &seq) == 0) {
 		for (size_t i = 0; i < n; i++) {
-			int r = rados_ioctx_selfmanaged_snap_remove(store_ioctx(st),
+			r = rados_ioctx_selfmanaged_snap_remove(store_ioctx(st),
 			    list[i].id);
 			if (r < 0 && r != -ENOENT)
 				log_warn("volume=%s: cannot give back snapshot id %"
-				    PRIu64 ": %s", e->name, list[i].id, strerror(-r));
+				    PRIu64 ": %s", name, list[i].id, strerror(-r));
 		}
 		free(list);
 	}
@@ -136,7 +138,7 @@ catalog_finish_remove(struct store *st, const struct catalog_entry *e)
 
 	if (e->state != CATALOG_REMOVING)
 		return -EINVAL;
-	release_snapshots(st, e);
+	catalog_release_snapshots(st, e->id, e->name);
 	r = image_remove_all(st, e->id);
 	if (r < 0 && r != -ENOENT) {
 		log_err("cannot remove data objects of volume=%s id=%s: %s",

@@ -52,7 +52,11 @@ int	catalog_resize(struct store *st, const char *name, uint64_t new_size,
 int	catalog_finish_create(struct store *st, const struct catalog_entry *e);
 /* Drop an entry still creating with no header (guarded by its value). */
 int	catalog_drop_entry(struct store *st, const struct catalog_entry *e);
-/* Finish an interrupted removal: data, header, entry. */
+/* Finish an interrupted removal: snapshot ids, data, header, entry. */
 int	catalog_finish_remove(struct store *st, const struct catalog_entry *e);
+/* Give back every snapshot id header id records (name for messages),
+ * before the data objects go, so the OSDs trim what the snapshots kept.
+ * Twice is harmless; a header already gone has none. */
+void	catalog_release_snapshots(struct store *st, const char *id, const char *name);
 
 #endif

@@ -154,6 +154,8 @@ remove_orphan(struct store *st, const char *id, bool header)
 	r = id_in_catalog(st, id);
 	if (r != 0)
 		return r < 0 ? r : -EBUSY;	/* named meanwhile: not an orphan */
+	if (header)
+		catalog_release_snapshots(st, id, "(orphan)");
 	r = image_remove_all(st, id);
 	if (r < 0 && r != -ENOENT)
 		return r;

@@ -204,7 +204,7 @@ volume_for(struct store *st, const char *volume, const char *snap, bool want_sna
 		snprintf(err, errlen, "bad snapshot name '%.64s': %s", snap, NAME_RULE);
 	else if ((r = snapshot_records(m, &list, &n, &seq)) < 0)
 		snprintf(err, errlen, "the snapshot records of volume %s are "
-		    "damaged; run 'cephvol fsck'", volume);
+		    "damaged (its header's \"snapshots\" member)", volume);
 	else {
 		r = want_snap ? -ENOENT : 0;
 		for (size_t i = 0; i < n; i++) {
@@ -324,9 +324,13 @@ snapshot_create(struct store *st, const struct config *cfg, const char *volume,
 	memset(res, 0, sizeof(*res));
 	if ((r = volume_for(st, volume, name, false, &m, NULL, err, errlen)) < 0)
 		return r;
-	r = -EBUSY;
-	if (lease_holder(st, m.id, &h) == -ENOENT)
+	/* Nobody, or a holder whose lease expired (gone: taking the lease
+	 * fences it, as a mount would): under our own lease. */
+	r = lease_holder(st, m.id, &h);
+	if (r == -ENOENT || (r == 0 && h.expired))
 		r = create_offline(st, cfg, &m, name, res, err, errlen);
+	else
+		r = -EBUSY;
 	if (r == -EBUSY)
 		r = create_online(st, &m, name, timeout_s, res, err, errlen);
 	volume_meta_free(&m);
@@ -340,6 +344,8 @@ mark_removing(json_t *meta, void *arg)
 
 	if (rec == NULL)
 		return -ENOENT;
+	if (json_is_true(json_object_get(rec, "rollback")))
+		return -EBUSY;		/* a rollback to it runs, or broke off */
 	if (json_is_string(json_object_get(rec, "state")))
 		return 1;
 	return json_object_set_new(rec, "state", json_string("removing")) < 0 ?
@@ -367,8 +373,17 @@ snapshot_remove(struct store *st, const char *volume, const char *name, char *er
 
 	if ((r = volume_for(st, volume, name, true, &m, &s, err, errlen)) < 0)
 		return r;
-	if ((r = header_update(st, m.id, mark_removing, (void *)name, NULL)) < 0)
+	if ((r = header_update(st, m.id, mark_removing, (void *)name, NULL)) < 0) {
+		if (r == -EBUSY) {
+			snprintf(err, errlen, "cannot remove snapshot %s of volume %s: "
+			    "a rollback to it is running, or broke off (run 'cephvol "
+			    "volume rollback %s %s' again first)", name, volume,
+			    volume, name);
+			volume_meta_free(&m);
+			return r;
+		}
 		goto fail;
+	}
 	testhook_point("snapshot.rm.mark");
 	r = rados_ioctx_selfmanaged_snap_remove(store_ioctx(st), s.id);
 	if (r < 0 && r != -ENOENT)
@@ -386,11 +401,34 @@ fail:
 	return r;
 }
 
+/* Under the lease, before the objects: the snapshot must still be there
+ * and not going, and `snapshot rm` is kept out until end_rollback(). */
 static int
-set_size(json_t *meta, void *arg)
+begin_rollback(json_t *meta, void *arg)
 {
+	json_t *rec = find_record(meta, arg, NULL);
+
+	if (rec == NULL || json_is_string(json_object_get(rec, "state")))
+		return -ENOENT;
+	return json_object_set_new(rec, "rollback", json_true()) < 0 ? -ENOMEM : 0;
+}
+
+struct end_arg {
+	const char	*name;
+	uint64_t	 size;
+};
+
+/* The size it had, and rm allowed again. */
+static int
+end_rollback(json_t *meta, void *arg)
+{
+	struct end_arg *a = arg;
+	json_t *rec = find_record(meta, a->name, NULL);
+
+	if (rec != NULL)
+		json_object_del(rec, "rollback");
 	return json_object_set_new(meta, "size",
-	    json_integer((json_int_t)*(uint64_t *)arg)) < 0 ? -ENOMEM : 0;
+	    json_integer((json_int_t)a->size)) < 0 ? -ENOMEM : 0;
 }
 
 static bool
@@ -449,13 +487,21 @@ snapshot_rollback(struct store *st, const struct config *cfg, const char *volume
 		volume_meta_free(&m);
 		return r;
 	}
-	/* Read again under the lease: the context must be the newest. */
-	if ((r = catalog_header_read(st, m.id, &now)) < 0)
-		snprintf(why, sizeof(why), "cannot read its header: %s", strerror(-r));
+	/* Again under the lease: the snapshot must still be there (a
+	 * snapshot rm may have run meanwhile: rolling back to a snapshot
+	 * given back would remove every object), and the context must be
+	 * the newest. */
+	r = header_update(st, m.id, begin_rollback, (void *)name, &now);
+	if (r == -ENOENT)
+		snprintf(why, sizeof(why), "the snapshot was removed meanwhile");
+	else if (r < 0)
+		snprintf(why, sizeof(why), "cannot update its header: %s", strerror(-r));
 	else {
+		struct end_arg end = { name, s.size };
+
 		r = rollback_objects(st, ls, &now, &s, why, sizeof(why));
-		if (r == 0 && now.size != s.size &&
-		    (r = header_update(st, m.id, set_size, &s.size, NULL)) < 0)
+		if (r == 0 && (r = header_update(st, m.id, end_rollback, &end,
+		    NULL)) < 0)
 			snprintf(why, sizeof(why), "cannot set its size back: %s",
 			    strerror(-r));
 		volume_meta_free(&now);

@@ -15,7 +15,7 @@
  * (store/volctl.h) and the holder freezes its filesystem around the commit;
  * otherwise the caller takes the lease itself for the commit. Removing
  * marks the record "removing" first, so an interrupted removal is finished
- * by the next rm of it (or fsck); rollback needs the lease (the volume
+ * by the next rm of it; rollback needs the lease (the volume
  * unmounted everywhere). Every call returns 0 or -errno with a sentence in
  * err unless stated.
  */
