@@ -34,6 +34,7 @@ LIB_SRCS	:= \
 	store/catalog.c \
 	store/catalog_entry.c \
 	store/catalog_header.c \
+	store/clone.c \
 	store/conn.c \
 	store/fsck.c \
 	store/image.c \

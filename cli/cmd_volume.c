@@ -19,16 +19,18 @@
 #include "cli/cli.h"
 #include "common/util.h"
 #include "store/catalog.h"
+#include "store/clone.h"
 #include "store/image.h"
 #include "store/lease.h"
 
 #define VOLUME_USAGE \
-	"cephvol volume create NAME [-o KEY=VALUE]...\n" \
+	"cephvol volume create NAME [--from VOLUME@SNAPSHOT] [-o KEY=VALUE]...\n" \
 	"       cephvol volume ls [--json]\n" \
 	"       cephvol volume inspect NAME [--json]\n" \
 	"       cephvol volume rm NAME...\n" \
 	"       cephvol volume resize NAME SIZE\n" \
 	"       cephvol volume rollback NAME SNAPSHOT\n" \
+	"       cephvol volume flatten NAME\n" \
 	"       cephvol volume mount|unmount ..."
 
 static void
@@ -48,6 +50,7 @@ parse_verb(struct cli *cli, int argc, char **argv, json_t *opts, const char *use
 {
 	static const struct option longopts[] = {
 		{ "opt",  required_argument, NULL, 'o' },
+		{ "from", required_argument, NULL, 'f' },
 		{ "json", no_argument,	     NULL, 'j' },
 		{ "help", no_argument,	     NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -68,6 +71,11 @@ parse_verb(struct cli *cli, int argc, char **argv, json_t *opts, const char *use
 			*eq = '=';
 			break;
 		}
+		case 'f':	/* --from VOL@SNAP is -o from=VOL@SNAP */
+			if (opts == NULL)
+				usage_die("%s", use);
+			json_object_set_new(opts, "from", json_string(optarg));
+			break;
 		case 'j':
 			cli->json = true;
 			break;
@@ -83,8 +91,9 @@ parse_verb(struct cli *cli, int argc, char **argv, json_t *opts, const char *use
 static int
 volume_create(struct cli *cli, int argc, char **argv)
 {
-	const char *use = "cephvol volume create NAME [-o KEY=VALUE]... "
-	    "(keys: size, fs, objectsize, type, secrets, labels, label.KEY)";
+	const char *use = "cephvol volume create NAME [--from VOLUME@SNAPSHOT] "
+	    "[-o KEY=VALUE]... (keys: size, fs, objectsize, type, secrets, labels, "
+	    "label.KEY, from, snapshot)";
 	struct volume_meta want, got;
 	json_t *opts = json_object();
 	char err[1024];
@@ -97,7 +106,7 @@ volume_create(struct cli *cli, int argc, char **argv)
 	json_decref(opts);
 	if (r < 0)
 		die("cannot create volume: %s", err);
-	r = catalog_create(cli_store_create_pool(cli), &want, &got, err, sizeof(err));
+	r = clone_create(cli_store_create_pool(cli), &want, &got, err, sizeof(err));
 	volume_meta_free(&want);
 	if (r < 0)
 		die("%s", err);
@@ -276,6 +285,22 @@ volume_resize(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+static int
+volume_flatten(struct cli *cli, int argc, char **argv)
+{
+	const char *use = "cephvol volume flatten NAME (a clone, unmounted "
+	    "everywhere)";
+	char err[2048];
+
+	parse_verb(cli, argc, argv, NULL, use);
+	if (argc - optind != 1)
+		usage_die("%s", use);
+	if (clone_flatten(cli_store(cli), &cli->cfg, argv[optind], err,
+	    sizeof(err)) < 0)
+		die("%s", err);
+	return 0;
+}
+
 int
 cmd_volume(struct cli *cli, int argc, char **argv)
 {
@@ -288,6 +313,7 @@ cmd_volume(struct cli *cli, int argc, char **argv)
 		{ "remove", volume_rm, NULL },
 		{ "resize", volume_resize, NULL },
 		{ "rollback", cmd_volume_rollback, NULL },
+		{ "flatten", volume_flatten, NULL },
 		{ "mount", cmd_volume_mount, NULL },
 		{ "unmount", cmd_volume_unmount, NULL },
 	};

@@ -8,7 +8,11 @@
  * Takes VOLUME's lease, opens its image and serves it as
  * FUSEDIR/HELPER_IMAGE_FILE (fuse/imagefs.c) until FUSEDIR is unmounted or
  * stop(); then it waits for every request in flight, flushes, unmounts and
- * releases the lease.
+ * releases the lease. A clone's image reads through to its ancestors
+ * (store/clone.h); a read-only snapshot volume takes no lease but
+ * registers its mount (any number of hosts serve it) and refuses writes.
+ * While it serves, it answers requests through the cluster (snapshots:
+ * fuse/imagefs_control.h).
  *
  * Memory: PR_SET_IO_FLUSHER (its allocations never wait on the writeback
  * it serves; set before the cluster connection, whose threads inherit it)
@@ -55,6 +59,7 @@
 #include "host/helperproto.h"
 #include "store/catalog.h"
 #include "store/catalog_header.h"
+#include "store/clone.h"
 #include "store/conn.h"
 #include "store/image.h"
 #include "store/lease.h"
@@ -225,6 +230,8 @@ setup(const struct server_args *a, void **hp, const char **cookie, char *err,
 	    .resume = on_lease_resume, .lost = on_lease_lost };
 	const char *volume = a->volume;
 	struct image_geometry geom;
+	struct image_layer *layers;
+	unsigned n_layers;
 	struct lease_holder prev;
 	struct image *img;
 	struct imagefs *fs;
@@ -260,8 +267,16 @@ setup(const struct server_args *a, void **hp, const char **cookie, char *err,
 		goto out_free_meta;
 	}
 
-	r = lease_acquire(h->st, volume, h->m.id,
-	    (unsigned)a->cfg->volume_lease_seconds, &events, &h->ls, err, errlen);
+	/* A read-only snapshot volume is served on any number of hosts: it
+	 * registers, so that it cannot be removed while mounted. */
+	if (h->m.readonly)
+		r = lease_register(h->st, volume, h->m.id,
+		    (unsigned)a->cfg->volume_lease_seconds, &events, &h->ls, err,
+		    errlen);
+	else
+		r = lease_acquire(h->st, volume, h->m.id,
+		    (unsigned)a->cfg->volume_lease_seconds, &events, &h->ls, err,
+		    errlen);
 	if (r < 0)
 		goto out_free_meta;
 	if (lease_taken_from(h->ls, &prev)) {
@@ -274,9 +289,16 @@ setup(const struct server_args *a, void **hp, const char **cookie, char *err,
 	 * held it must be in what we write with. */
 	if ((r = reread_header(h, err, errlen)) < 0)
 		goto out_release;
+	if ((r = clone_layers(h->st, &h->m, &layers, &n_layers, why,
+	    sizeof(why))) < 0) {
+		snprintf(err, errlen, "cannot open volume %s: %s", volume, why);
+		goto out_release;
+	}
 	geom = (struct image_geometry){ .id = h->m.id, .size = h->m.size,
-	    .object_size = h->m.object_size };
+	    .object_size = h->m.object_size, .layers = layers,
+	    .n_layers = n_layers, .readonly = h->m.readonly };
 	r = image_open(h->st, &geom, &img);
+	clone_layers_free(layers, n_layers);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot open the image of volume %s: %s", volume,
 		    strerror(-r));
@@ -308,7 +330,7 @@ setup(const struct server_args *a, void **hp, const char **cookie, char *err,
 	publish(h, img, fs);
 	if (lease_lost(h->ls))
 		imagefs_fence(fs, -EIO);
-	if ((r = start_control(h, a->dir, img)) < 0) {
+	if (!h->m.readonly && (r = start_control(h, a->dir, img)) < 0) {
 		snprintf(err, errlen, "volume %s: cannot watch its header for "
 		    "requests: %s", volume, strerror(-r));
 		publish(h, img, NULL);

@@ -211,22 +211,24 @@ mount_block(const struct attach_ctx *ctx, const struct volume_meta *m,
 		goto out_stop_helper;
 
 	/* 2. loop device */
-	r = loop_attach(file, dev, sizeof(dev), &lfd, &direct, why, sizeof(why));
+	r = loop_attach(file, m->readonly, dev, sizeof(dev), &lfd, &direct, why,
+	    sizeof(why));
 	if (r < 0) {
 		snprintf(err, errlen, "volume %s: %s", m->name, why);
 		goto out_stop_helper;
 	}
 
 	/* 3. a filesystem, on first use only, and the mount */
-	r = fs_prepare(dev, m->name, m->fs, timeout_of(ctx), fstype, sizeof(fstype),
-	    err, errlen);
+	r = fs_prepare(dev, m->name, m->fs, m->readonly, timeout_of(ctx), fstype,
+	    sizeof(fstype), err, errlen);
 	if (r < 0)
 		goto out_detach;
 	if ((r = mkdir_p(mountpoint, 0755)) < 0 && r != -EEXIST) {
 		snprintf(err, errlen, "cannot create %s: %s", mountpoint, strerror(-r));
 		goto out_detach;
 	}
-	r = fs_mount(dev, fstype, direct, mountpoint, m->name, err, errlen);
+	r = fs_mount(dev, fstype, direct, m->readonly, mountpoint, m->name, err,
+	    errlen);
 	if (r < 0)
 		goto out_detach;
 	close(lfd);	/* the mount holds the loop now; autoclear on umount */

@@ -88,8 +88,8 @@ run_cmd(char *const argv[], char *out, size_t outlen, unsigned timeout_s)
 }
 
 int
-fs_prepare(const char *dev, const char *volume, const char *want, unsigned timeout_s,
-    char *fstype, size_t flen, char *err, size_t errlen)
+fs_prepare(const char *dev, const char *volume, const char *want, bool readonly,
+    unsigned timeout_s, char *fstype, size_t flen, char *err, size_t errlen)
 {
 	char *blkid[] = { "blkid", "-p", "-o", "value", "-s", "TYPE", (char *)dev, NULL };
 	char out[2048];
@@ -107,6 +107,12 @@ fs_prepare(const char *dev, const char *volume, const char *want, unsigned timeo
 		snprintf(err, errlen, "cannot probe volume %s for a filesystem (blkid "
 		    "exit %d): %s", volume, r, out);
 		return -EIO;
+	}
+	if (readonly) {
+		snprintf(err, errlen, "volume %s is read-only and holds no "
+		    "filesystem (its snapshot was taken before the volume was "
+		    "first mounted)", volume);
+		return -EINVAL;
 	}
 	snprintf(fstype, flen, "%s", want[0] ? want : "ext4");
 	char *mkfs_ext4[] = { "mkfs.ext4", "-q", "-F", "-E",
@@ -146,12 +152,19 @@ mount_opts(const char *fstype, bool direct)
 }
 
 int
-fs_mount(const char *dev, const char *fstype, bool direct, const char *mountpoint,
-    const char *volume, char *err, size_t errlen)
+fs_mount(const char *dev, const char *fstype, bool direct, bool readonly,
+    const char *mountpoint, const char *volume, char *err, size_t errlen)
 {
 	int r;
 
-	if (mount(dev, mountpoint, fstype, 0, mount_opts(fstype, direct)) == 0)
+	/* Read-only: a snapshot taken while mounted (frozen: journal clean,
+	 * but never unmounted) must not be replayed on a device that cannot
+	 * be written: noload / norecovery. */
+	if (readonly) {
+		if (mount(dev, mountpoint, fstype, MS_RDONLY,
+		    strcmp(fstype, "xfs") == 0 ? "norecovery" : "noload") == 0)
+			return 0;
+	} else if (mount(dev, mountpoint, fstype, 0, mount_opts(fstype, direct)) == 0)
 		return 0;
 	r = -errno;
 	snprintf(err, errlen, "cannot mount volume %s (%s, %s) on %s: %s", volume, dev,

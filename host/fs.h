@@ -13,14 +13,16 @@
 /*
  * The filesystem on dev into fstype: what `blkid -p` finds, or, when it
  * finds none (first use), a new one of type want ("ext4" if empty: "ext4"
- * or "xfs"). Each command is killed after timeout_s. -EIO when blkid or
- * mkfs fails.
+ * or "xfs"), unless readonly (-EINVAL then). Each command is killed after
+ * timeout_s. -EIO when blkid or mkfs fails.
  */
 int	fs_prepare(const char *dev, const char *volume, const char *want,
-	    unsigned timeout_s, char *fstype, size_t flen, char *err, size_t errlen);
+	    bool readonly, unsigned timeout_s, char *fstype, size_t flen, char *err,
+	    size_t errlen);
 /* Mount dev (holding fstype) on mountpoint; direct: the loop device does
- * direct I/O (ext4 then goes without barriers). */
-int	fs_mount(const char *dev, const char *fstype, bool direct,
+ * direct I/O (ext4 then goes without barriers); readonly: read-only,
+ * without replaying a journal. */
+int	fs_mount(const char *dev, const char *fstype, bool direct, bool readonly,
 	    const char *mountpoint, const char *volume, char *err, size_t errlen);
 /* Unmount whatever is mounted on path, again while it is busy, at most
  * wait_s; 0 when nothing is (left) mounted there. */

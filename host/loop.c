@@ -25,8 +25,8 @@
 #include "host/loop.h"
 
 int
-loop_attach(const char *file, char *dev, size_t devlen, int *fd, bool *direct,
-    char *err, size_t errlen)
+loop_attach(const char *file, bool readonly, char *dev, size_t devlen, int *fd,
+    bool *direct, char *err, size_t errlen)
 {
 	int ctl, ffd, lfd = -1, r = 0;
 
@@ -36,7 +36,7 @@ loop_attach(const char *file, char *dev, size_t devlen, int *fd, bool *direct,
 		snprintf(err, errlen, "cannot open /dev/loop-control: %s", strerror(errno));
 		return r;
 	}
-	ffd = open(file, O_RDWR | O_CLOEXEC | O_DIRECT);
+	ffd = open(file, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_DIRECT);
 	if (ffd < 0) {
 		r = -errno;
 		snprintf(err, errlen, "cannot open %s: %s", file, strerror(errno));
@@ -65,7 +65,8 @@ loop_attach(const char *file, char *dev, size_t devlen, int *fd, bool *direct,
 		memset(&lc, 0, sizeof(lc));
 		lc.fd = (unsigned)ffd;
 		lc.block_size = 4096;
-		lc.info.lo_flags = LO_FLAGS_DIRECT_IO | LO_FLAGS_AUTOCLEAR;
+		lc.info.lo_flags = LO_FLAGS_DIRECT_IO | LO_FLAGS_AUTOCLEAR |
+		    (readonly ? LO_FLAGS_READ_ONLY : 0);
 		snprintf((char *)lc.info.lo_file_name, sizeof(lc.info.lo_file_name), "%s", file);
 		if (ioctl(lfd, LOOP_CONFIGURE, &lc) == 0) {
 			r = 0;

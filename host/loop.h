@@ -11,13 +11,13 @@
 
 /*
  * Attach file to a free loop device ("/dev/loop3" into dev) with direct
- * I/O, autoclear and 4 KiB logical blocks. *fd is the open loop device:
+ * I/O, autoclear and 4 KiB logical blocks (read-only when readonly). *fd is the open loop device:
  * close it only once something else holds the device (a mount), or
  * autoclear detaches it at once; loop_detach() undoes the attach. *direct
  * says whether direct I/O stuck. A sentence in err on failure.
  */
-int	loop_attach(const char *file, char *dev, size_t devlen, int *fd,
-	    bool *direct, char *err, size_t errlen);
+int	loop_attach(const char *file, bool readonly, char *dev, size_t devlen,
+	    int *fd, bool *direct, char *err, size_t errlen);
 /* Detach the loop device open as fd, and close fd. */
 void	loop_detach(int fd);
 /* Detach every loop device whose backing file is file; wait until they

@@ -130,6 +130,51 @@ catalog_release_snapshots(struct store *st, const char *id, const char *name)
 	volume_meta_free(&m);
 }
 
+struct live_arg {
+	struct store		*st;
+	const char		*parent_id;
+	char			*buf;
+	size_t			 len;
+	int			 n;
+	int			 err;
+};
+
+static void
+live_one(const char *snap, uint64_t id, const char *clone, void *arg)
+{
+	struct live_arg *a = arg;
+	struct volume_meta c;
+	int r;
+
+	(void)snap;
+	if ((r = catalog_get(a->st, clone, &c)) < 0) {
+		if (r != -ENOENT && a->err == 0)
+			a->err = r;
+		return;
+	}
+	if (c.parent != NULL &&
+	    strcmp(json_string_value(json_object_get(c.parent, "id")) ?: "",
+	    a->parent_id) == 0 &&
+	    (uint64_t)json_integer_value(json_object_get(c.parent, "snap_id")) == id) {
+		size_t used = strlen(a->buf);
+		snprintf(a->buf + used, a->len - used, "%s%s", a->n ? ", " : "", clone);
+		a->n++;
+	}
+	volume_meta_free(&c);
+}
+
+int
+catalog_live_clones(struct store *st, const struct volume_meta *m, const char *snap,
+    char *buf, size_t len)
+{
+	struct live_arg a = { st, m->id, buf, len, 0, 0 };
+
+	if (len > 0)
+		buf[0] = '\0';
+	snapshot_clone_names(m, snap, live_one, &a);
+	return a.err < 0 ? a.err : a.n;
+}
+
 int
 catalog_finish_remove(struct store *st, const struct catalog_entry *e)
 {
@@ -438,6 +483,33 @@ catalog_list(struct store *st, struct volume_meta **out, size_t *n)
 	return 0;
 }
 
+/* A volume whose snapshots have clones cannot go: they read through to it. */
+static int
+refuse_with_clones(struct store *st, const struct catalog_entry *e, char *err,
+    size_t errlen)
+{
+	struct volume_meta m;
+	char names[512];
+	int n;
+
+	if (catalog_header_read(st, e->id, &m) < 0)
+		return 0;	/* the removal says what is wrong */
+	n = catalog_live_clones(st, &m, NULL, names, sizeof(names));
+	volume_meta_free(&m);
+	if (n > 0) {
+		snprintf(err, errlen, "cannot remove volume %s: volumes made from its "
+		    "snapshots read through to it: %s (remove them, or 'cephvol "
+		    "volume flatten' them, first)", e->name, names);
+		return -EBUSY;
+	}
+	if (n < 0) {
+		snprintf(err, errlen, "cannot remove volume %s: cannot check the "
+		    "volumes made from its snapshots: %s", e->name, strerror(-n));
+		return n;
+	}
+	return 0;
+}
+
 int
 catalog_remove(struct store *st, const char *name, char *err, size_t errlen)
 {
@@ -486,6 +558,11 @@ catalog_remove(struct store *st, const char *name, char *err, size_t errlen)
 	if (e.state != CATALOG_REMOVING) {
 		struct catalog_entry rm;
 
+		if (e.state == CATALOG_READY &&
+		    (r = refuse_with_clones(st, &e, err, errlen)) < 0) {
+			catalog_entry_clear(&e);
+			return r;
+		}
 		if (e.state == CATALOG_READY) {
 			r = lease_acquire(st, name, e.id, REMOVE_LOCK_SECONDS, NULL,
 			    &ls, why, sizeof(why));
@@ -509,6 +586,22 @@ catalog_remove(struct store *st, const char *name, char *err, size_t errlen)
 			return r;
 		}
 		testhook_point("remove.mark");
+		/* A clone made meanwhile (store/clone.c checks for this mark
+		 * after it made one, we check for clones after marking, so
+		 * one of the two sees the other): put the entry back. */
+		if (e.state == CATALOG_READY &&
+		    (r = refuse_with_clones(st, &e, err, errlen)) < 0) {
+			char *marked = catalog_entry_encode(&rm);
+			if (marked == NULL || catalog_entry_swap(st, name, marked, &e) < 0)
+				log_err("volume=%s: cannot put its catalogue entry back "
+				    "to ready after a refused removal; 'cephvol volume "
+				    "rm' it again once its clones are gone", name);
+			free(marked);
+			if (ls)
+				lease_release(ls);
+			catalog_entry_clear(&e);
+			return r;
+		}
 		/* Marked: no lease can be taken on it any more (lease.c checks
 		 * the entry), so ours has done its work. Let go now, before
 		 * the header and its lock go away under the renewer. */
@@ -568,6 +661,10 @@ catalog_resize(struct store *st, const char *name, uint64_t new_size,
 		if (m.type != VOLUME_BLOCK) {
 			snprintf(err, errlen, "cannot resize volume %s: a secrets "
 			    "volume has no size", name);
+			r = -EINVAL;
+		} else if (m.readonly) {
+			snprintf(err, errlen, "cannot resize volume %s: it is a "
+			    "read-only snapshot volume", name);
 			r = -EINVAL;
 		} else if (new_size < m.size) {
 			snprintf(err, errlen, "cannot shrink volume %s from %s to %s: "

@@ -39,6 +39,13 @@ int	catalog_get(struct store *st, const char *name, struct volume_meta *out);
 int	catalog_list(struct store *st, struct volume_meta **out, size_t *n);
 /* -EBUSY (err names the holder) while leased; deletes data, header, entry. */
 int	catalog_remove(struct store *st, const char *name, char *err, size_t errlen);
+/*
+ * The volumes made from snapshot `snap` of m (every snapshot when snap is
+ * NULL) that still exist and still read through to it (store/clone.h):
+ * their number, names listed in buf ("a, b"), or -errno.
+ */
+int	catalog_live_clones(struct store *st, const struct volume_meta *m,
+	    const char *snap, char *buf, size_t len);
 /* Grow only: shrinking is -EINVAL with a reason. */
 int	catalog_resize(struct store *st, const char *name, uint64_t new_size,
 	    char *err, size_t errlen);

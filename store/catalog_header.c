@@ -9,6 +9,10 @@
  * lose one another. The lease's lock and generation live on the same
  * object (store/lease.c) but are not this file's.
  *
+ * catalog_header_update() is the one read-modify-write of members that
+ * volume_meta does not own the meaning of (snapshots, clones): it patches
+ * the stored JSON, so every other member stays exactly as it was.
+ *
  * No state in this file; no locking: RADOS ops are the synchronisation.
  */
 #include <errno.h>
@@ -16,11 +20,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <rados/librados.h>
 
 #include "store/catalog_header.h"
 #include "store/conn.h"
 #include "store/omap.h"
+
+#define UPDATE_RETRIES	16	/* replaces lost to another writer in a row */
 
 const char *
 catalog_header_oid(const char *id, char *buf, size_t len)
@@ -115,5 +122,41 @@ catalog_header_replace(struct store *st, const char *id, const char *expect,
 	r = rados_write_op_operate(op, store_ioctx(st),
 	    catalog_header_oid(id, oid, sizeof(oid)), NULL, 0);
 	rados_release_write_op(op);
+	return r;
+}
+
+int
+catalog_header_update(struct store *st, const char *id_hex,
+    int (*fn)(json_t *meta, void *arg), void *arg, struct volume_meta *out)
+{
+	int r = -EAGAIN;
+
+	for (int attempt = 0; attempt < UPDATE_RETRIES; attempt++) {
+		char *raw = NULL, *nraw = NULL;
+		json_t *meta;
+
+		if ((r = catalog_header_read_raw(st, id_hex, &raw)) < 0)
+			return r;
+		if ((meta = json_loads(raw, 0, NULL)) == NULL ||
+		    !json_is_object(meta)) {
+			json_decref(meta);
+			free(raw);
+			return -EINVAL;
+		}
+		r = fn(meta, arg);
+		if (r == 0) {
+			nraw = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS);
+			r = nraw ? catalog_header_replace(st, id_hex, raw, nraw) :
+			    -ENOMEM;
+		} else if (r == 1)
+			r = 0;
+		if (r == 0 && out != NULL)
+			r = volume_meta_from_json(meta, out);
+		json_decref(meta);
+		free(raw);
+		free(nraw);
+		if (r != -ECANCELED)
+			return r;
+	}
 	return r;
 }

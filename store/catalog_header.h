@@ -37,4 +37,13 @@ int	catalog_header_create(struct store *st, const struct volume_meta *m);
 int	catalog_header_replace(struct store *st, const char *id, const char *expect,
 	    const char *raw);
 
+/*
+ * Read header id's JSON, let fn change it (fn returns 0 to write it, 1 to
+ * leave it, or -errno, which is returned), write it back guarded; again
+ * when someone else changed it meanwhile. *out (may be NULL) is the header
+ * as it then is. -ENOENT if no header.
+ */
+int	catalog_header_update(struct store *st, const char *id,
+	    int (*fn)(json_t *meta, void *arg), void *arg, struct volume_meta *out);
+
 #endif

@@ -102,10 +102,9 @@ image_open(struct store *st, const struct image_geometry *geom,
 		free(img);
 		return r;
 	}
-	if (geom->read_snap != 0) {
+	if (geom->read_snap != 0)
 		rados_ioctx_snap_set_read(img->ioctx, geom->read_snap);
-		img->readonly = true;
-	}
+	img->readonly = geom->readonly || geom->read_snap != 0;
 	snprintf(img->id, sizeof(img->id), "%s", geom->id);
 	img->size = geom->size;
 	img->osz = geom->object_size;

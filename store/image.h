@@ -62,6 +62,7 @@ struct image_geometry {
 					 * image is then read-only: -EROFS) */
 	const struct image_layer *layers;	/* NULL, or n_layers (copied) */
 	unsigned	 n_layers;
+	bool		 readonly;	/* writes and discards fail: -EROFS */
 };
 
 /* geom is copied. *out is new: image_close(). */
@@ -86,6 +87,11 @@ void	image_close(struct image *img);
  */
 int	image_set_snap_context(struct image *img, uint64_t seq,
 	    const uint64_t *ids, size_t n);
+/* A clone's every object still inherited, copied up (no other I/O may run:
+ * `cephvol volume flatten`, under the lease); after it the image reads
+ * nothing through. progress(done, total, arg) may be NULL. 0 or -errno. */
+int	image_flatten(struct image *img, void (*progress)(uint64_t done,
+	    uint64_t total, void *arg), void *arg);
 
 /*
  * The gate: what the lease allows (store/lease.h).

@@ -401,3 +401,24 @@ layer_main(void *arg)
 	pthread_mutex_unlock(&img->lock);
 	return NULL;
 }
+
+int
+image_flatten(struct image *img, void (*progress)(uint64_t, uint64_t, void *),
+    void *arg)
+{
+	struct layer *l = img->layer;
+	uint64_t objects;
+	int r = 0;
+
+	if (l == NULL)
+		return 0;
+	objects = (l->overlap + img->osz - 1) >> img->shift;
+	for (uint64_t o = 0; r == 0 && o < objects; o++) {
+		if ((r = copy_up(img, o)) < 0)
+			log_err("image %s: cannot copy object %" PRIu64 " up: %s",
+			    img->id, o, strerror(-r));
+		if (progress)
+			progress(o + 1, objects, arg);
+	}
+	return r;
+}

@@ -42,7 +42,6 @@
 #include "store/snapshot.h"
 #include "store/volctl.h"
 
-#define UPDATE_RETRIES	16
 
 static json_t *
 find_record(json_t *meta, const char *name, size_t *index)
@@ -59,48 +58,6 @@ find_record(json_t *meta, const char *name, size_t *index)
 		}
 	}
 	return NULL;
-}
-
-/*
- * Read the header of volume id_hex, let fn change its JSON (fn returns 0
- * to write it, 1 to leave it, or -errno), write it back guarded; again
- * when someone else changed it meanwhile. *out (may be NULL) is the header
- * as it then is.
- */
-static int
-header_update(struct store *st, const char *id_hex,
-    int (*fn)(json_t *meta, void *arg), void *arg, struct volume_meta *out)
-{
-	int r = -EAGAIN;
-
-	for (int attempt = 0; attempt < UPDATE_RETRIES; attempt++) {
-		char *raw = NULL, *nraw = NULL;
-		json_t *meta;
-
-		if ((r = catalog_header_read_raw(st, id_hex, &raw)) < 0)
-			return r;
-		if ((meta = json_loads(raw, 0, NULL)) == NULL ||
-		    !json_is_object(meta)) {
-			json_decref(meta);
-			free(raw);
-			return -EINVAL;
-		}
-		r = fn(meta, arg);
-		if (r == 0) {
-			nraw = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS);
-			r = nraw ? catalog_header_replace(st, id_hex, raw, nraw) :
-			    -ENOMEM;
-		} else if (r == 1)
-			r = 0;
-		if (r == 0 && out != NULL)
-			r = volume_meta_from_json(meta, out);
-		json_decref(meta);
-		free(raw);
-		free(nraw);
-		if (r != -ECANCELED)
-			return r;
-	}
-	return r;
 }
 
 /* ---- the holder's side ------------------------------------------------------ */
@@ -164,7 +121,7 @@ snapshot_commit(struct store *st, const char *id_hex, const char *name,
     uint64_t id, struct volume_meta *out, char *err, size_t errlen)
 {
 	struct add_arg a = { name, id };
-	int r = header_update(st, id_hex, add_record, &a, out);
+	int r = catalog_header_update(st, id_hex, add_record, &a, out);
 
 	if (r == -EEXIST)
 		snprintf(err, errlen, "a snapshot named %s exists already", name);
@@ -200,6 +157,9 @@ volume_for(struct store *st, const char *volume, const char *snap, bool want_sna
 	if (m->type != VOLUME_BLOCK)
 		snprintf(err, errlen, "volume %s is a %s volume: only block volumes "
 		    "have snapshots", volume, volume_type_name(m->type));
+	else if (m->readonly)
+		snprintf(err, errlen, "volume %s is a read-only snapshot volume: it "
+		    "has no snapshots of its own", volume);
 	else if (!name_valid(snap))
 		snprintf(err, errlen, "bad snapshot name '%.64s': %s", snap, NAME_RULE);
 	else if ((r = snapshot_records(m, &list, &n, &seq)) < 0)
@@ -337,19 +297,46 @@ snapshot_create(struct store *st, const struct config *cfg, const char *volume,
 	return r;
 }
 
+struct mark_arg {
+	const char	*name;
+	json_t		*checked;	/* clone names found dead before */
+};
+
+/* Marked "removing", unless a rollback to it runs or a clone was made
+ * from it since its clones were found dead (those names go). */
 static int
 mark_removing(json_t *meta, void *arg)
 {
-	json_t *rec = find_record(meta, arg, NULL);
+	struct mark_arg *a = arg;
+	json_t *rec = find_record(meta, a->name, NULL), *clones, *c, *k;
+	size_t i, j;
 
 	if (rec == NULL)
 		return -ENOENT;
 	if (json_is_true(json_object_get(rec, "rollback")))
 		return -EBUSY;		/* a rollback to it runs, or broke off */
+	clones = json_object_get(rec, "clones");
+	json_array_foreach(clones, i, c) {
+		bool dead = false;
+		json_array_foreach(a->checked, j, k)
+			if (json_equal(c, k))
+				dead = true;
+		if (!dead)
+			return -EADDRINUSE;
+	}
+	json_object_del(rec, "clones");
 	if (json_is_string(json_object_get(rec, "state")))
 		return 1;
 	return json_object_set_new(rec, "state", json_string("removing")) < 0 ?
 	    -ENOMEM : 0;
+}
+
+static void
+note_name(const char *snap, uint64_t id, const char *clone, void *arg)
+{
+	(void)snap;
+	(void)id;
+	json_array_append_new(arg, json_string(clone));
 }
 
 static int
@@ -371,25 +358,48 @@ snapshot_remove(struct store *st, const char *volume, const char *name, char *er
 	struct snapshot s;
 	int r;
 
+	struct mark_arg ma = { name, NULL };
+	char names[512];
+
 	if ((r = volume_for(st, volume, name, true, &m, &s, err, errlen)) < 0)
 		return r;
-	if ((r = header_update(st, m.id, mark_removing, (void *)name, NULL)) < 0) {
-		if (r == -EBUSY) {
+	/* Not while a volume made from it reads through to it. */
+	if ((r = catalog_live_clones(st, &m, name, names, sizeof(names))) != 0) {
+		if (r > 0)
 			snprintf(err, errlen, "cannot remove snapshot %s of volume %s: "
-			    "a rollback to it is running, or broke off (run 'cephvol "
-			    "volume rollback %s %s' again first)", name, volume,
-			    volume, name);
-			volume_meta_free(&m);
-			return r;
-		}
-		goto fail;
+			    "these volumes were made from it: %s (remove them, or "
+			    "'cephvol volume flatten' them, first)", name, volume,
+			    names);
+		else
+			snprintf(err, errlen, "cannot remove snapshot %s of volume %s: "
+			    "cannot check the volumes made from it: %s", name, volume,
+			    strerror(-r));
+		volume_meta_free(&m);
+		return r > 0 ? -EBUSY : r;
 	}
+	if ((ma.checked = json_array()) == NULL) {
+		volume_meta_free(&m);
+		return -ENOMEM;
+	}
+	snapshot_clone_names(&m, name, note_name, ma.checked);
+	r = catalog_header_update(st, m.id, mark_removing, &ma, NULL);
+	json_decref(ma.checked);
+	if (r == -EBUSY || r == -EADDRINUSE) {
+		snprintf(err, errlen, "cannot remove snapshot %s of volume %s: %s",
+		    name, volume, r == -EBUSY ? "a rollback to it is running, or "
+		    "broke off (run the rollback again first)" : "a volume is "
+		    "being made from it right now");
+		volume_meta_free(&m);
+		return -EBUSY;
+	}
+	if (r < 0)
+		goto fail;
 	testhook_point("snapshot.rm.mark");
 	r = rados_ioctx_selfmanaged_snap_remove(store_ioctx(st), s.id);
 	if (r < 0 && r != -ENOENT)
 		goto fail;
 	testhook_point("snapshot.rm.released");
-	if ((r = header_update(st, m.id, drop_record, (void *)name, NULL)) < 0)
+	if ((r = catalog_header_update(st, m.id, drop_record, (void *)name, NULL)) < 0)
 		goto fail;
 	volume_meta_free(&m);
 	return 0;
@@ -491,7 +501,7 @@ snapshot_rollback(struct store *st, const struct config *cfg, const char *volume
 	 * snapshot rm may have run meanwhile: rolling back to a snapshot
 	 * given back would remove every object), and the context must be
 	 * the newest. */
-	r = header_update(st, m.id, begin_rollback, (void *)name, &now);
+	r = catalog_header_update(st, m.id, begin_rollback, (void *)name, &now);
 	if (r == -ENOENT)
 		snprintf(why, sizeof(why), "the snapshot was removed meanwhile");
 	else if (r < 0)
@@ -500,7 +510,7 @@ snapshot_rollback(struct store *st, const struct config *cfg, const char *volume
 		struct end_arg end = { name, s.size };
 
 		r = rollback_objects(st, ls, &now, &s, why, sizeof(why));
-		if (r == 0 && (r = header_update(st, m.id, end_rollback, &end,
+		if (r == 0 && (r = catalog_header_update(st, m.id, end_rollback, &end,
 		    NULL)) < 0)
 			snprintf(why, sizeof(why), "cannot set its size back: %s",
 			    strerror(-r));

@@ -97,3 +97,23 @@ snapshot_context(const struct volume_meta *m, uint64_t *seq, uint64_t **ids,
 	free(list);
 	return 0;
 }
+
+void
+snapshot_clone_names(const struct volume_meta *m, const char *snap,
+    void (*fn)(const char *snap, uint64_t id, const char *clone, void *arg),
+    void *arg)
+{
+	json_t *list = json_object_get(m->snapshots, "list"), *rec, *c;
+	size_t i, j;
+
+	json_array_foreach(list, i, rec) {
+		const char *name = json_string_value(json_object_get(rec, "name"));
+		json_int_t id = json_integer_value(json_object_get(rec, "id"));
+
+		if (name == NULL || (snap != NULL && strcmp(name, snap) != 0))
+			continue;
+		json_array_foreach(json_object_get(rec, "clones"), j, c)
+			if (json_is_string(c))
+				fn(name, (uint64_t)id, json_string_value(c), arg);
+	}
+}

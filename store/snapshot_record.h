@@ -2,7 +2,10 @@
  * store/snapshot_record.h - a block volume's snapshot records, as its
  * header keeps them (volume_meta.snapshots):
  *   {"seq": N, "list": [{"name", "id", "created", "size"[, "state":
- *    "removing"]}, ...]}	(oldest first)
+ *    "removing"][, "rollback": true][, "clones": [NAME, ...]]}, ...]}
+ *   (oldest first; "clones" names the volumes made from it, store/clone.h,
+ *   some perhaps removed since: a name counts only while that volume's
+ *   parent is still this snapshot)
  * and the snapshot context every write of the volume carries. Pure: what
  * snapshots do is store/snapshot.h.
  */
@@ -32,5 +35,11 @@ int	snapshot_records(const struct volume_meta *m, struct snapshot **list,
  * free(); NULL when n is 0). */
 int	snapshot_context(const struct volume_meta *m, uint64_t *seq,
 	    uint64_t **ids, size_t *n);
+
+/* fn(snapshot, its id, a clone's name, arg) for every clone name recorded
+ * on snapshot `snap` of m (every snapshot when snap is NULL). */
+void	snapshot_clone_names(const struct volume_meta *m, const char *snap,
+	    void (*fn)(const char *snap, uint64_t id, const char *clone, void *arg),
+	    void *arg);
 
 #endif

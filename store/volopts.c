@@ -24,7 +24,8 @@
 	"accepted options: size=SIZE (e.g. 10G, 512M), fs=ext4|xfs, " \
 	"objectsize=SIZE (power of two, 64K to 64M), type=block|secrets, " \
 	"secrets=NAME[@VERSION][,...] (type=secrets only), labels=K=V[,K=V...], " \
-	"label.KEY=VALUE"
+	"label.KEY=VALUE, from=VOLUME@SNAPSHOT (a clone), " \
+	"snapshot=VOLUME@SNAPSHOT (a read-only snapshot volume)"
 
 #define OBJECT_SIZE_MIN	((uint64_t)64 << 10)
 #define OBJECT_SIZE_MAX	((uint64_t)64 << 20)
@@ -47,9 +48,11 @@ volume_meta_free(struct volume_meta *m)
 	json_decref(m->labels);
 	json_decref(m->secrets);
 	json_decref(m->snapshots);
+	json_decref(m->parent);
 	m->labels = NULL;
 	m->secrets = NULL;
 	m->snapshots = NULL;
+	m->parent = NULL;
 }
 
 int
@@ -59,8 +62,10 @@ volume_meta_copy(const struct volume_meta *src, struct volume_meta *dst)
 	dst->labels = src->labels ? json_deep_copy(src->labels) : json_object();
 	dst->secrets = src->secrets ? json_deep_copy(src->secrets) : json_array();
 	dst->snapshots = src->snapshots ? json_deep_copy(src->snapshots) : NULL;
+	dst->parent = src->parent ? json_deep_copy(src->parent) : NULL;
 	if (dst->labels == NULL || dst->secrets == NULL ||
-	    (src->snapshots != NULL && dst->snapshots == NULL)) {
+	    (src->snapshots != NULL && dst->snapshots == NULL) ||
+	    (src->parent != NULL && dst->parent == NULL)) {
 		volume_meta_free(dst);
 		return -ENOMEM;
 	}
@@ -287,11 +292,48 @@ volume_opts_parse(const struct config *cfg, const char *name, json_t *opts,
 			}
 			json_object_set_new(out->labels, key + 6, json_string(v));
 			out->given |= VOLUME_OPT_LABELS;
+		} else if (strcmp(key, "from") == 0 || strcmp(key, "snapshot") == 0) {
+			unsigned bit = key[0] == 'f' ? VOLUME_OPT_FROM :
+			    VOLUME_OPT_SNAPSHOT;
+			if (!volume_ref_parse(v, NULL, 0, NULL, 0)) {
+				snprintf(err, errlen, "bad value '%.80s' for option %s: "
+				    "expected VOLUME@SNAPSHOT", v, key);
+				r = -EINVAL;
+				goto out_free;
+			}
+			if (out->given & (VOLUME_OPT_FROM | VOLUME_OPT_SNAPSHOT) & ~bit) {
+				snprintf(err, errlen, "options from and snapshot exclude "
+				    "each other: from= makes a writable clone, "
+				    "snapshot= a read-only volume");
+				r = -EINVAL;
+				goto out_free;
+			}
+			snprintf(out->origin, sizeof(out->origin), "%s", v);
+			out->given |= bit;
 		} else {
 			unknown_opt(key, err, errlen);
 			r = -EINVAL;
 			goto out_free;
 		}
+	}
+	if (out->given & (VOLUME_OPT_FROM | VOLUME_OPT_SNAPSHOT)) {
+		/* the rest comes from the snapshot (store/clone.c) */
+		unsigned clash = VOLUME_OPT_FS | VOLUME_OPT_OBJECT_SIZE |
+		    VOLUME_OPT_TYPE | VOLUME_OPT_SECRETS;
+		if (out->given & VOLUME_OPT_SNAPSHOT)
+			clash |= VOLUME_OPT_SIZE;
+		if (out->given & clash) {
+			snprintf(err, errlen, "option %s takes its %s from the "
+			    "snapshot: leave out type, fs, objectsize%s",
+			    (out->given & VOLUME_OPT_FROM) ? "from" : "snapshot",
+			    (out->given & VOLUME_OPT_FROM) ? "filesystem and object "
+			    "size" : "size, filesystem and object size",
+			    (out->given & VOLUME_OPT_FROM) ? "" : " and size");
+			r = -EINVAL;
+			goto out_free;
+		}
+		out->readonly = (out->given & VOLUME_OPT_SNAPSHOT) != 0;
+		return 0;
 	}
 
 	if (out->type == VOLUME_SECRETS) {
@@ -369,6 +411,10 @@ volume_meta_json(const struct volume_meta *m)
 		if (m->snapshots != NULL)
 			json_object_set_new(o, "snapshots",
 			    json_deep_copy(m->snapshots));
+		if (m->parent != NULL)
+			json_object_set_new(o, "parent", json_deep_copy(m->parent));
+		if (m->readonly)
+			json_object_set_new(o, "readonly", json_true());
 	} else {
 		json_object_set_new(o, "secrets",
 		    m->secrets ? json_deep_copy(m->secrets) : json_array());
@@ -384,13 +430,16 @@ volume_meta_from_json(json_t *j, struct volume_meta *out)
 {
 	const char *name, *id, *type, *fs = "";
 	json_int_t size = 0, objsize = 0, created = 0;
-	json_t *labels = NULL, *secrets = NULL, *snapshots = NULL;
+	json_t *labels = NULL, *secrets = NULL, *snapshots = NULL, *parent = NULL;
+	int readonly = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (json_unpack(j, "{s:s, s:s, s:s, s?:I, s?:I, s?:s, s?:o, s?:o, s?:I, s?:o}",
+	if (json_unpack(j, "{s:s, s:s, s:s, s?:I, s?:I, s?:s, s?:o, s?:o, s?:I, s?:o, "
+	    "s?:o, s?:b}",
 	    "name", &name, "id", &id, "type", &type, "size", &size,
 	    "object_size", &objsize, "fs", &fs, "labels", &labels,
-	    "secrets", &secrets, "created", &created, "snapshots", &snapshots) < 0)
+	    "secrets", &secrets, "created", &created, "snapshots", &snapshots,
+	    "parent", &parent, "readonly", &readonly) < 0)
 		return -EINVAL;
 	if (!name_valid(name) || strlen(id) != VOLUME_ID_LEN ||
 	    strspn(id, "0123456789abcdef") != VOLUME_ID_LEN)
@@ -405,7 +454,8 @@ volume_meta_from_json(json_t *j, struct volume_meta *out)
 	else
 		return -EINVAL;
 	if ((labels && !json_is_object(labels)) || (secrets && !json_is_array(secrets)) ||
-	    (snapshots && !json_is_object(snapshots)))
+	    (snapshots && !json_is_object(snapshots)) ||
+	    (parent && !json_is_object(parent)))
 		return -EINVAL;
 	snprintf(out->name, sizeof(out->name), "%s", name);
 	snprintf(out->id, sizeof(out->id), "%s", id);
@@ -416,8 +466,11 @@ volume_meta_from_json(json_t *j, struct volume_meta *out)
 	out->labels = labels ? json_deep_copy(labels) : json_object();
 	out->secrets = secrets ? json_deep_copy(secrets) : json_array();
 	out->snapshots = snapshots ? json_deep_copy(snapshots) : NULL;
+	out->parent = parent ? json_deep_copy(parent) : NULL;
+	out->readonly = readonly;
 	if (out->labels == NULL || out->secrets == NULL ||
-	    (snapshots != NULL && out->snapshots == NULL)) {
+	    (snapshots != NULL && out->snapshots == NULL) ||
+	    (parent != NULL && out->parent == NULL)) {
 		volume_meta_free(out);
 		return -ENOMEM;
 	}
@@ -499,7 +552,43 @@ volume_meta_matches(const struct volume_meta *have, const struct volume_meta *wa
 		free(w);
 		same = false;
 	}
+	if (want->given & (VOLUME_OPT_FROM | VOLUME_OPT_SNAPSHOT)) {
+		const char *pv = json_string_value(json_object_get(have->parent, "volume"));
+		const char *ps = json_string_value(json_object_get(have->parent, "snapshot"));
+		char ref[VOLUME_REF_MAX + 1] = "";
+
+		if (pv && ps)
+			snprintf(ref, sizeof(ref), "%s@%s", pv, ps);
+		if (strcmp(ref, want->origin) != 0 || have->readonly != want->readonly) {
+			add_diff(err, errlen, "%s%s (asked for %s=%s)",
+			    ref[0] ? (have->readonly ? "snapshot=" : "from=") :
+			    "made from no snapshot", ref,
+			    want->readonly ? "snapshot" : "from", want->origin);
+			same = false;
+		}
+	}
 	if (same)
 		err[0] = '\0';
 	return same;
+}
+
+bool
+volume_ref_parse(const char *ref, char *volume, size_t vlen, char *snap,
+    size_t slen)
+{
+	const char *at = strchr(ref, '@');
+	char v[NAME_MAX_LEN + 1];
+	size_t n;
+
+	if (at == NULL || (n = (size_t)(at - ref)) == 0 || n > NAME_MAX_LEN)
+		return false;
+	memcpy(v, ref, n);
+	v[n] = '\0';
+	if (!name_valid(v) || !name_valid(at + 1))
+		return false;
+	if (volume)
+		snprintf(volume, vlen, "%s", v);
+	if (snap)
+		snprintf(snap, slen, "%s", at + 1);
+	return true;
 }

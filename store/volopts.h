@@ -33,7 +33,12 @@ enum volume_opt {
 	VOLUME_OPT_TYPE		= 1 << 3,
 	VOLUME_OPT_SECRETS	= 1 << 4,
 	VOLUME_OPT_LABELS	= 1 << 5,
+	VOLUME_OPT_FROM		= 1 << 6,	/* a clone of origin */
+	VOLUME_OPT_SNAPSHOT	= 1 << 7,	/* read-only, of origin */
 };
+
+/* "VOLUME@SNAPSHOT" */
+#define VOLUME_REF_MAX	(2 * NAME_MAX_LEN + 1)
 
 /* Smallest and largest block volume; sizes are multiples of 4 KiB. */
 #define VOLUME_MIN_SIZE		((uint64_t)1 << 20)
@@ -52,6 +57,12 @@ struct volume_meta {
 	json_t		*snapshots;	/* owned or NULL; block only: the
 					 * snapshot records (store/snapshot.h),
 					 * kept as stored */
+	json_t		*parent;	/* owned or NULL; block only: the
+					 * snapshot it reads through to
+					 * (store/clone.h), kept as stored */
+	bool		 readonly;	/* a read-only snapshot volume */
+	char		 origin[VOLUME_REF_MAX + 1];	/* asked for: from= or
+					 * snapshot= (VOLUME_OPT_FROM/SNAPSHOT) */
 	unsigned	 given;		/* VOLUME_OPT_* named by the caller;
 					 * only these are compared when the
 					 * volume already exists */
@@ -62,6 +73,9 @@ struct volume_meta {
  * `cephvol volume create -o`) into *out, filling defaults from cfg:
  *   size=10G  fs=ext4|xfs  objectsize=4M  type=block|secrets
  *   secrets=a,b@2  label.KEY=VALUE (or labels as KEY=VALUE,KEY2=VALUE2)
+ *   from=VOL@SNAP (a clone)  snapshot=VOL@SNAP (a read-only snapshot volume)
+ * A from= or snapshot= volume is made by store/clone.h, which fills the
+ * rest from the snapshot.
  * opts is a JSON object of strings, or NULL for none. An unknown or bad
  * option gives -EINVAL and a sentence in err that lists what is accepted.
  */
@@ -81,6 +95,10 @@ int	volume_meta_copy(const struct volume_meta *src, struct volume_meta *dst);
  */
 bool	volume_meta_matches(const struct volume_meta *have,
 	    const struct volume_meta *want, char *err, size_t errlen);
+/* Split "VOLUME@SNAPSHOT" (both valid names) into volume and snap (each
+ * may be NULL); false if ref is not one. */
+bool	volume_ref_parse(const char *ref, char *volume, size_t vlen, char *snap,
+	    size_t slen);
 /* "block" or "secrets". */
 const char *volume_type_name(enum volume_type t);
 

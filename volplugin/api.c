@@ -28,6 +28,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "store/catalog.h"
+#include "store/clone.h"
 #include "store/lease.h"
 #include "store/secret_grant.h"
 #include "volplugin/api.h"
@@ -209,7 +210,7 @@ op_create(struct api *api, struct job *job, const struct call *c)
 		}
 	}
 	job_phase(job, "creating the volume in the catalogue");
-	r = catalog_create(st, &want, &have, err, sizeof(err));
+	r = clone_create(st, &want, &have, err, sizeof(err));
 	if (r < 0) {
 		job_err(job, "cannot create volume %s: %s", c->name,
 		    err[0] ? err : strerror(-r));
