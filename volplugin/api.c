@@ -86,6 +86,26 @@ shown(const char *s, char *buf, size_t len)
 
 /* --- replies ------------------------------------------------------------ */
 
+/* Status of a block volume: its snapshots by name, what it was made from. */
+static void
+status_snapshots(json_t *status, const struct volume_meta *m)
+{
+	json_t *names = json_array(), *rec;
+	size_t i;
+
+	json_array_foreach(json_object_get(m->snapshots, "list"), i, rec)
+		json_array_append(names, json_object_get(rec, "name"));
+	if (json_array_size(names) > 0)
+		json_object_set_new(status, "snapshots", names);
+	else
+		json_decref(names);
+	if (m->parent != NULL)
+		json_object_set_new(status, m->readonly ? "snapshot" : "from",
+		    json_sprintf("%s@%s",
+		    json_string_value(json_object_get(m->parent, "volume")) ?: "?",
+		    json_string_value(json_object_get(m->parent, "snapshot")) ?: "?"));
+}
+
 /* Docker's Volume object for m, with Status; mountpoint only while mounted. */
 static json_t *
 volume_json(struct api *api, struct store *st, const struct volume_meta *m)
@@ -124,6 +144,7 @@ volume_json(struct api *api, struct store *st, const struct volume_meta *m)
 		json_object_set_new(status, "fs", json_string(m->fs));
 		json_object_set_new(status, "object_size",
 		    json_string(size_format(m->object_size, buf, sizeof(buf))));
+		status_snapshots(status, m);
 	} else if (m->secrets)
 		json_object_set(status, "secrets", m->secrets);
 	if (m->labels && json_object_size(m->labels) > 0)
