@@ -11,8 +11,8 @@
 # `make demo` use (a private Ceph cluster, dockerd, FUSE, mkfs). test: what
 # tests/ uses on top; every command a test `requires` must come from here,
 # else a fresh machine skips that test (tests/integ/deps_complete.sh checks).
-# bench: what the benchmarks add: PostgreSQL for pgbench, and the peers
-# they compare against (rbd-fuse; CephFS through ceph-fuse, an MDS and a mgr).
+# bench: what the benchmarks add: the peers they compare against (rbd-fuse;
+# CephFS through ceph-fuse, an MDS and a mgr).
 set -euo pipefail
 
 list=
@@ -29,9 +29,10 @@ build=(build-essential pkg-config librados-dev libsodium-dev libfuse3-dev
 run=(ceph-mon ceph-osd ceph-common fuse3 e2fsprogs xfsprogs util-linux mount iproute2
      docker.io busybox-static curl)
 # jq: every API reply; procps: pgrep, ps; fio: mount_integrity;
-# python3 and python3-rados: secretsfs_rotate, mount_space.
-test=(jq procps fio python3 python3-rados)
-bench=(postgresql rbd-fuse ceph-fuse ceph-mds ceph-mgr)
+# python3 and python3-rados: secretsfs_rotate, mount_space; PostgreSQL
+# (server and client): snapshot_postgres, and pgbench in the benchmarks.
+test=(jq procps fio python3 python3-rados postgresql postgresql-client)
+bench=(rbd-fuse ceph-fuse ceph-mds ceph-mgr)
 
 case "$what" in
 build) want=("${build[@]}") ;;
