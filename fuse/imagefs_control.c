@@ -71,8 +71,9 @@ snapshot(struct imagefs_control *c, const char *name, uint64_t deadline_ms)
 		    "(the cluster is slow or stalled)%s", t->volume, "");
 	if ((r = snapshot_alloc_id(t->st, &id)) < 0)
 		return fail("the monitors gave no snapshot id: %s%s", strerror(-r), "");
-	t_frozen = now_ns();	/* FIFREEZE blocks writers while it writes back */
-	r = freeze_image_fs(t->image_file, &fd, mp, sizeof(mp), why, sizeof(why));
+	t_frozen = now_ns();
+	r = freeze_image_fs(t->image_file, &fd, mp, sizeof(mp), &t_frozen, why,
+	    sizeof(why));
 	if (r == 0 && (r = image_flush(t->img)) < 0)
 		snprintf(why, sizeof(why), "cannot flush the volume's writes: %s",
 		    strerror(-r));

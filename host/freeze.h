@@ -9,16 +9,18 @@
 #define CEPHVOL_HOST_FREEZE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * Freeze the filesystem mounted from a loop device over image_file (an
  * absolute path without symlinks, as realpath() gives). *fd is
  * what freeze_thaw() takes, or -1 when no filesystem is mounted from it
  * (nothing to freeze: returns 0). mountpoint (may be NULL) gets where it
- * is mounted. -errno and a sentence in err on failure (nothing frozen).
+ * is mounted; *t_freeze when the pause began (now_ns(): after a syncfs
+ * that writers do not wait for, before FIFREEZE). -errno and a sentence in err on failure (nothing frozen).
  */
 int	freeze_image_fs(const char *image_file, int *fd, char *mountpoint,
-	    size_t mplen, char *err, size_t errlen);
+	    size_t mplen, uint64_t *t_freeze, char *err, size_t errlen);
 /* Thaw and close; nothing when fd is -1. */
 void	freeze_thaw(int fd);
 
