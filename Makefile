@@ -37,6 +37,7 @@ LIB_SRCS	:= \
 	store/clone.c \
 	store/conn.c \
 	store/fsck.c \
+	store/fsck_snapshot.c \
 	store/image.c \
 	store/image_layer.c \
 	store/image_walk.c \

@@ -10,8 +10,10 @@
  *
  * The steps are named where the points are: store/catalog.c ("create.begin",
  * "create.entry", "create.header", "create.ready", "list.headers",
- * "remove.mark", "remove.data", "remove.header") and cli/cmd_key.c
- * ("new-key", "rekeyed-one", "rekeyed-all", "swapped").
+ * "remove.mark", "remove.data", "remove.header"), store/snapshot.c
+ * ("snapshot.rm.mark", "snapshot.rm.released"), store/image_walk.c
+ * ("snapshot.rollback.object") and cli/cmd_key.c ("new-key",
+ * "rekeyed-one", "rekeyed-all", "swapped").
  */
 #ifndef CEPHVOL_TESTHOOK_H
 #define CEPHVOL_TESTHOOK_H

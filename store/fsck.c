@@ -186,6 +186,12 @@ finding(struct run *run, struct fsck_finding *f)
 }
 
 static void
+emit(void *arg, struct fsck_finding *f)
+{
+	finding(arg, f);
+}
+
+static void
 init_finding(struct fsck_finding *f, const char *kind, const char *volume,
     const char *id)
 {
@@ -282,6 +288,7 @@ check_entry(struct run *run, const struct catalog_entry *e,
 		    volume_type_name(m.type));
 		finding(run, &f);
 	}
+	fsck_snapshots(run->st, run->repair, &m, emit, run);
 	volume_meta_free(&m);
 }
 

@@ -12,6 +12,9 @@
  *                   repaired (its data is kept for a human to look at)
  *   bad-entry, bad-header, mismatch   unreadable or inconsistent metadata:
  *                   reported only
+ *   snapshot-removing, rollback-unfinished, snapshots-damaged,
+ *   clone-name-stale, parent-missing   a volume's snapshots and what it was
+ *                   made from (store/fsck_snapshot.c)
  * Objects are listed before the catalogue is read, and every repair is
  * re-checked against the catalogue just before it is done, so fsck may run
  * while volumes are created and removed. Changes younger than `grace`
@@ -53,5 +56,12 @@ struct fsck_result {
 int	fsck_run(struct store *st, bool repair, unsigned grace,
 	    void (*report)(void *arg, const struct fsck_finding *f), void *arg,
 	    struct fsck_result *res);
+
+/* ---- for store/fsck.c ---- */
+
+/* The snapshot and clone checks of ready volume m (store/fsck_snapshot.c);
+ * emit(arg, f) once per finding, after any repair. */
+void	fsck_snapshots(struct store *st, bool repair, const struct volume_meta *m,
+	    void (*emit)(void *arg, struct fsck_finding *f), void *arg);
 
 #endif

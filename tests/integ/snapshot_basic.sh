@@ -126,8 +126,25 @@ cephvol volume mount sv "$M"
 "$rec" check "$M/records" "${before[5]}"
 cephvol volume unmount "$M" sv
 
+step "interrupted: snapshot rm and a rollback, killed half way; fsck says so"
+status=0; CEPHVOL_CRASH_AT=snapshot.rm.mark cephvol snapshot rm sv w1 2>/dev/null || status=$?
+assert_eq "$status" 99 "exit status of the crashed rm"
+status=0; CEPHVOL_CRASH_AT=snapshot.rollback.object cephvol volume rollback sv w2 2>/dev/null || status=$?
+assert_eq "$status" 99 "exit status of the crashed rollback"
+expect_fail cephvol snapshot rm sv w2
+assert_contains "$ERR" "a rollback to it is running, or broke off"
+fsck_out=$(cephvol fsck 2>&1 || true)
+echo "$fsck_out"
+assert_contains "$fsck_out" "snapshot-removing: snapshot w1 of volume sv: its removal stopped half way"
+assert_contains "$fsck_out" "rollback-unfinished: volume sv: a rollback to snapshot w2 broke off"
+cephvol fsck --repair >/dev/null 2>&1 || true
+assert_not_contains "$(snaps)" "w1"
+# the crashed rollback's lease runs out by itself (5 s here)
+wait_for 30 cephvol volume rollback sv w2
+cephvol snapshot rm sv w2
+
 step "remove the snapshots and the volume: the pool's objects go"
-for s in blank s1 w1 w2 w3 w4 w5 fromb offb; do cephvol snapshot rm sv "$s"; done
+for s in blank s1 w3 w4 w5 fromb offb; do cephvol snapshot rm sv "$s"; done
 assert_eq "$(snaps)" "" "snapshots after rm"
 cephvol volume rm sv
 cephvol volume rm sec

@@ -134,8 +134,13 @@ bluestore block size = 21474836480
 bluestore cache autotune = false
 bluestore cache size = 268435456
 osd memory target = 1073741824
-# trim removed snapshots' clones at once (the default sleeps between them)
+# trim removed snapshots' clones at once (by default the OSD sleeps 5 s
+# between trims on a disk it takes for a hard disk; a 0 here means "use
+# the per-device value", so those are set too)
 osd snap trim sleep = 0
+osd snap trim sleep hdd = 0
+osd snap trim sleep ssd = 0
+osd snap trim sleep hybrid = 0
 
 [client]
 keyring = $dir/keyring.admin
