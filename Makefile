@@ -53,6 +53,7 @@ LIB_SRCS	:= \
 	store/secretstore.c \
 	store/snapshot.c \
 	store/snapshot_record.c \
+	store/snapshot_usage.c \
 	store/volctl.c \
 	store/volopts.c \
 	secrets/masterkey.c \

@@ -22,6 +22,7 @@
 #include "store/clone.h"
 #include "store/image.h"
 #include "store/lease.h"
+#include "store/snapshot.h"
 
 #define VOLUME_USAGE \
 	"cephvol volume create NAME [--from VOLUME@SNAPSHOT] [-o KEY=VALUE]...\n" \
@@ -199,8 +200,25 @@ volume_inspect(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "cephvol: warning: cannot count the objects of "
 		    "volume %s: %s\n", m.name, strerror(-ra));
 
+	struct snapshot *snaps = NULL;
+	uint64_t *alone = NULL, seq;
+	size_t nsnaps = 0;
+	int ru = -ENOENT;
+	if (m.type == VOLUME_BLOCK && snapshot_records(&m, &snaps, &nsnaps, &seq) == 0 &&
+	    nsnaps > 0 && (alone = calloc(nsnaps, sizeof(*alone))) != NULL &&
+	    (ru = snapshot_usage(st, &m, alone, nsnaps)) < 0)
+		fprintf(stderr, "cephvol: warning: cannot count what the snapshots of "
+		    "volume %s hold: %s\n", m.name, strerror(-ru));
+
 	if (cli->json) {
 		json_t *j = volume_meta_json(&m);
+		if (nsnaps > 0 && ru == 0) {
+			json_t *u = json_object();
+			for (size_t i = 0; i < nsnaps; i++)
+				json_object_set_new(u, snaps[i].name,
+				    json_integer((json_int_t)alone[i]));
+			json_object_set_new(j, "snapshot_bytes_alone", u);
+		}
 		if (m.type == VOLUME_BLOCK) {
 			json_object_set_new(j, "allocated_bytes", ra < 0 ?
 			    json_null() : json_integer((json_int_t)bytes));
@@ -225,6 +243,25 @@ volume_inspect(struct cli *cli, int argc, char **argv)
 			else
 				printf("allocated:   %" PRIu64 " bytes in %" PRIu64
 				    " objects\n", bytes, objects);
+			if (m.parent != NULL)
+				printf("%-13s%s@%s (reads through to it for the first %s)\n",
+				    m.readonly ? "snapshot of:" : "made from:",
+				    json_string_value(json_object_get(m.parent, "volume")) ?: "?",
+				    json_string_value(json_object_get(m.parent, "snapshot")) ?: "?",
+				    size_format((uint64_t)json_integer_value(json_object_get(
+				    m.parent, "overlap")), a, sizeof(a)));
+			if (m.readonly)
+				printf("read-only:   yes\n");
+			for (size_t i = 0; i < nsnaps; i++) {
+				printf("snapshot:    %s, %s, taken %s, ", snaps[i].name,
+				    size_format(snaps[i].size, a, sizeof(a)),
+				    time_format(snaps[i].created, when, sizeof(when)));
+				if (ru == 0)
+					printf("holds %" PRIu64 " bytes alone", alone[i]);
+				else
+					printf("holds ? bytes alone");
+				printf("%s\n", snaps[i].removing ? " (being removed)" : "");
+			}
 		} else {
 			char *s = json_dumps(m.secrets, JSON_COMPACT);
 			printf("secrets:     %s\n", s ? s : "?");
@@ -238,6 +275,8 @@ volume_inspect(struct cli *cli, int argc, char **argv)
 		printf("lease:       %s\n", held ? lease_holder_describe(&h, who,
 		    sizeof(who)) : "none");
 	}
+	free(snaps);
+	free(alone);
 	volume_meta_free(&m);
 	return 0;
 }

@@ -70,4 +70,10 @@ int	snapshot_remove(struct store *st, const char *volume, const char *name,
 int	snapshot_rollback(struct store *st, const struct config *cfg,
 	    const char *volume, const char *name, char *err, size_t errlen);
 
+/* The bytes each of m's n snapshots holds alone (unique[i] for its i-th
+ * record), for inspect: a stat of every object at every snapshot; exact
+ * but for writes in the same second as a snapshot (store/snapshot_usage.c). */
+int	snapshot_usage(struct store *st, const struct volume_meta *m,
+	    uint64_t *unique, size_t n);
+
 #endif

@@ -93,6 +93,15 @@ second_host b
 out=$(CEPHVOL_CONF=$T/b.conf cephvol snapshot create sv fromb)
 assert_contains "$out" "sv@fromb (taken by client.admin"
 
+step "inspect: the snapshots, and what each holds alone"
+cephvol volume inspect sv | grep '^snapshot:' >&2
+cephvol --json volume inspect sv | jq -c .snapshot_bytes_alone > "$T/alone"
+cat "$T/alone" >&2
+jq -e '.blank == 0 and .s1 > 0 and .w1 > 0 and .w2 > 0' "$T/alone" >/dev/null ||
+    fail "bytes held alone: $(cat "$T/alone")"
+cephvol volume inspect sv | grep -q "^snapshot:    s1, 256M, taken .*, holds [1-9][0-9]* bytes alone$" ||
+    fail "inspect: $(cephvol volume inspect sv)"
+
 step "rollback is refused while the volume is mounted, naming the holder"
 expect_fail cephvol volume rollback sv s1
 assert_contains "$ERR" "cannot roll back volume sv: volume sv is in use by client."
