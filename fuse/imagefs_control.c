@@ -92,9 +92,15 @@ snapshot(struct imagefs_control *c, const char *name, uint64_t deadline_ms)
 		r = snapshot_context(&now, &seq, &ids, &n);
 		if (r == 0)
 			r = image_set_snap_context(t->img, seq, ids, n);
-		if (r < 0)
+		if (r < 0) {
+			/* Writes would overwrite what the snapshot must keep:
+			 * stop writing rather than serve a snapshot that lies. */
 			snprintf(why, sizeof(why), "the snapshot is recorded but "
-			    "writes cannot carry it (%s); remove it", strerror(-r));
+			    "writes cannot carry it (%s): the volume is fenced "
+			    "here; remove the snapshot and mount again",
+			    strerror(-r));
+			image_fence(t->img, -EIO);
+		}
 		free(ids);
 		volume_meta_free(&now);
 	}

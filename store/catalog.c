@@ -139,28 +139,41 @@ struct live_arg {
 	int			 err;
 };
 
+/*
+ * Does volume `clone` (still) read through to snapshot id of a->parent_id?
+ * Judged from its catalogue entry, whatever its state, so that a clone
+ * being made (entry "creating", perhaps no header yet) counts: it is dead
+ * only when there is no entry, or its header says it reads through to
+ * something else. Anything unreadable counts as live.
+ */
 static void
 live_one(const char *snap, uint64_t id, const char *clone, void *arg)
 {
 	struct live_arg *a = arg;
+	struct catalog_entry e;
 	struct volume_meta c;
+	bool live = true;
 	int r;
 
 	(void)snap;
-	if ((r = catalog_get(a->st, clone, &c)) < 0) {
+	if ((r = catalog_entry_get(a->st, clone, &e)) < 0) {
 		if (r != -ENOENT && a->err == 0)
 			a->err = r;
-		return;
+		return;			/* -ENOENT: dead */
 	}
-	if (c.parent != NULL &&
-	    strcmp(json_string_value(json_object_get(c.parent, "id")) ?: "",
-	    a->parent_id) == 0 &&
-	    (uint64_t)json_integer_value(json_object_get(c.parent, "snap_id")) == id) {
+	if (!e.bad && catalog_header_read(a->st, e.id, &c) == 0) {
+		live = c.parent != NULL &&
+		    strcmp(json_string_value(json_object_get(c.parent, "id")) ?: "",
+		    a->parent_id) == 0 &&
+		    (uint64_t)json_integer_value(json_object_get(c.parent, "snap_id")) == id;
+		volume_meta_free(&c);
+	}
+	catalog_entry_clear(&e);
+	if (live) {
 		size_t used = strlen(a->buf);
 		snprintf(a->buf + used, a->len - used, "%s%s", a->n ? ", " : "", clone);
 		a->n++;
 	}
-	volume_meta_free(&c);
 }
 
 int
@@ -175,14 +188,30 @@ catalog_live_clones(struct store *st, const struct volume_meta *m, const char *s
 	return a.err < 0 ? a.err : a.n;
 }
 
+static int refuse_with_clones(struct store *st, const struct catalog_entry *e,
+    char *err, size_t errlen);
+
 int
 catalog_finish_remove(struct store *st, const struct catalog_entry *e)
 {
-	char oid[64];
+	char oid[64], why[1024];
 	int r;
 
 	if (e->state != CATALOG_REMOVING)
 		return -EINVAL;
+	/* A removal that stopped between its mark and its check for clones
+	 * (or whose entry could not be put back): never finish one that
+	 * volumes still read through to. */
+	if ((r = refuse_with_clones(st, e, why, sizeof(why))) < 0) {
+		struct catalog_entry back = *e;
+		back.state = CATALOG_READY;
+		if (r == -EBUSY && catalog_entry_swap(st, e->name, e->raw, &back) == 0)
+			log_err("volume=%s: its removal is undone (entry ready again): "
+			    "%s", e->name, why);
+		else
+			log_err("volume=%s: not removed: %s", e->name, why);
+		return r;
+	}
 	catalog_release_snapshots(st, e->id, e->name);
 	r = image_remove_all(st, e->id);
 	if (r < 0 && r != -ENOENT) {
@@ -492,8 +521,14 @@ refuse_with_clones(struct store *st, const struct catalog_entry *e, char *err,
 	char names[512];
 	int n;
 
-	if (catalog_header_read(st, e->id, &m) < 0)
-		return 0;	/* the removal says what is wrong */
+	if ((n = catalog_header_read(st, e->id, &m)) < 0) {
+		if (n == -ENOENT)
+			return 0;	/* no header, no snapshots */
+		snprintf(err, errlen, "cannot remove volume %s: cannot read its "
+		    "header to check for volumes made from its snapshots: %s",
+		    e->name, strerror(-n));
+		return n;
+	}
 	n = catalog_live_clones(st, &m, NULL, names, sizeof(names));
 	volume_meta_free(&m);
 	if (n > 0) {

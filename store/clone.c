@@ -15,10 +15,11 @@
  * a name counts while that volume's parent is this snapshot
  * (catalog_live_clones); snapshot rm drops the dead ones.
  *
- * Flatten: under the clone's lease, every object still inherited is copied
- * up (image_flatten); then "parent" goes from its header; then its name
- * from the snapshot's record (if that last step is lost, the name is dead
- * anyway). No state, no locking.
+ * Flatten: refused while the clone has snapshots of its own (they read
+ * through to the parent too); else, under the clone's lease, every object
+ * still inherited is copied up (image_flatten); then "parent" goes from
+ * its header; then its name from the snapshot's record (if that last step
+ * is lost, the name is dead anyway). No state, no locking.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -73,6 +74,7 @@ record_of(json_t *meta, const char *snap)
 struct name_arg {
 	const char	*snap;
 	const char	*clone;
+	uint64_t	 id;		/* add: the snapshot meant */
 };
 
 static int
@@ -82,7 +84,8 @@ add_clone_name(json_t *meta, void *arg)
 	json_t *rec = record_of(meta, a->snap), *clones, *c;
 	size_t i;
 
-	if (rec == NULL || json_is_string(json_object_get(rec, "state")))
+	if (rec == NULL || json_is_string(json_object_get(rec, "state")) ||
+	    (uint64_t)json_integer_value(json_object_get(rec, "id")) != a->id)
 		return -ENOENT;
 	if ((clones = json_object_get(rec, "clones")) == NULL) {
 		if ((clones = json_array()) == NULL ||
@@ -146,7 +149,7 @@ made_from(const struct volume_meta *want, const struct volume_meta *pm,
 /* Step 3: still there, and not going? */
 static int
 origin_still_there(struct store *st, const struct volume_meta *pm, const char *pvol,
-    const char *snap)
+    const struct snapshot *want)
 {
 	struct volume_meta now;
 	struct snapshot s;
@@ -155,7 +158,8 @@ origin_still_there(struct store *st, const struct volume_meta *pm, const char *p
 	if ((r = catalog_get(st, pvol, &now)) < 0)
 		return r == -ENOENT ? -ECANCELED : r;
 	r = strcmp(now.id, pm->id) != 0 ? -ECANCELED :
-	    find_snapshot(&now, snap, &s) < 0 ? -ECANCELED : 0;
+	    find_snapshot(&now, want->name, &s) < 0 || s.id != want->id ?
+	    -ECANCELED : 0;
 	volume_meta_free(&now);
 	return r;
 }
@@ -211,8 +215,15 @@ clone_create(struct store *st, const struct volume_meta *want,
 		return r;
 	}
 
+	/* An existing volume of that name: catalog_create compares (a create
+	 * again is idempotent) and nothing below may remove it. */
+	struct volume_meta existing;
+	bool existed = catalog_get(st, want->name, &existing) == 0;
+	if (existed)
+		volume_meta_free(&existing);
+
 	/* 1. the name on the snapshot's record */
-	struct name_arg na = { snap, want->name };
+	struct name_arg na = { snap, want->name, s.id };
 	r = catalog_header_update(st, pm.id, add_clone_name, &na, NULL);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot make volume %s from %s: %s", want->name,
@@ -223,16 +234,24 @@ clone_create(struct store *st, const struct volume_meta *want,
 	/* 2. the volume */
 	if ((r = catalog_create(st, &child, out, err, errlen)) < 0)
 		goto out;
-	/* 3. its origin still there */
-	if ((r = origin_still_there(st, &pm, pvol, snap)) < 0) {
+	/* 3. its origin still there (-ECANCELED: it is not) */
+	if ((r = origin_still_there(st, &pm, pvol, &s)) < 0) {
 		char rmerr[512];
 		volume_meta_free(out);
-		if (catalog_remove(st, want->name, rmerr, sizeof(rmerr)) < 0)
+		if (r == -ECANCELED && !existed &&
+		    catalog_remove(st, want->name, rmerr, sizeof(rmerr)) < 0)
 			log_err("volume=%s: made from %s, which went meanwhile, and "
 			    "cannot be removed again: %s", want->name, want->origin,
 			    rmerr);
-		snprintf(err, errlen, "cannot make volume %s from %s: the snapshot or "
-		    "its volume was removed meanwhile", want->name, want->origin);
+		if (r == -ECANCELED)
+			snprintf(err, errlen, "cannot make volume %s from %s: the "
+			    "snapshot or its volume was removed meanwhile", want->name,
+			    want->origin);
+		else
+			snprintf(err, errlen, "cannot make volume %s from %s: cannot "
+			    "check that the snapshot is still there: %s (the volume "
+			    "was made; remove it if the snapshot is gone)", want->name,
+			    want->origin, strerror(-r));
 	}
 out:
 	volume_meta_free(&child);
@@ -363,6 +382,17 @@ clone_flatten(struct store *st, const struct config *cfg, const char *name,
 		lease_release(ls);
 		return r;
 	}
+	/* Its snapshots read through to the parent too (an object the clone
+	 * had not copied up when one was taken): they would lose it. */
+	if (json_array_size(json_object_get(m.snapshots, "list")) > 0) {
+		snprintf(err, errlen, "cannot flatten volume %s: its snapshots read "
+		    "through to %s@%s as well; remove them first (or make a new "
+		    "clone of one and flatten that)", name,
+		    json_string_value(json_object_get(m.parent, "volume")) ?: "?",
+		    json_string_value(json_object_get(m.parent, "snapshot")) ?: "?");
+		r = -EBUSY;
+		goto out;
+	}
 	if ((r = clone_layers(st, &m, &layers, &n, why, sizeof(why))) < 0) {
 		snprintf(err, errlen, "cannot flatten volume %s: %s", name, why);
 		goto out;
@@ -376,7 +406,17 @@ clone_flatten(struct store *st, const struct config *cfg, const char *name,
 		snprintf(err, errlen, "cannot open volume %s: %s", name, strerror(-r));
 		goto out;
 	}
-	r = image_flatten(img, NULL, NULL);
+	/* copy-ups are writes: they carry the volume's snapshot context */
+	{
+		uint64_t seq, *ids;
+		size_t nids;
+		if ((r = snapshot_context(&m, &seq, &ids, &nids)) == 0) {
+			r = image_set_snap_context(img, seq, ids, nids);
+			free(ids);
+		}
+	}
+	if (r == 0)
+		r = image_flatten(img, NULL, NULL);
 	image_close(img);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot flatten volume %s: copying its parent's "
@@ -392,7 +432,7 @@ clone_flatten(struct store *st, const struct config *cfg, const char *name,
 	{
 		const char *pid = json_string_value(json_object_get(m.parent, "id"));
 		struct name_arg na = { json_string_value(json_object_get(m.parent,
-		    "snapshot")), name };
+		    "snapshot")), name, 0 };
 		if (pid != NULL && na.snap != NULL)
 			(void)catalog_header_update(st, pid, drop_clone_name, &na, NULL);
 	}

@@ -405,7 +405,8 @@ send_locked(struct image *img, struct piece *p, struct plist *failed)
 		p->wop = NULL;
 	}
 	/* a clone's object that must be copied up first */
-	if (rq->op != OP_READ && img->layer != NULL && layer_take_send_locked(img, p))
+	if (rq->op != OP_READ && img->layer != NULL &&
+	    layer_take_send_locked(img, p, failed))
 		return;
 	/* the last object may be cut short by the image's end */
 	if ((objno << img->shift) + obj_end > img->size)
@@ -712,6 +713,12 @@ image_finish_failed(struct plist *failed)
 }
 
 void
+image_fail_locked(struct piece *p, int err, struct plist *failed)
+{
+	fail_locked(p, err, failed);
+}
+
+void
 image_read_answered(struct piece *p, int r)
 {
 	if (r < 0)
@@ -870,8 +877,10 @@ image_set_snap_context(struct image *img, uint64_t seq, const uint64_t *ids,
 {
 	int r;
 
-	/* Under the lock: no piece is being handed to librados meanwhile. */
+	/* Under the lock: no piece is being handed to librados meanwhile,
+	 * and no copy-up writes through the ioctx. */
 	pthread_mutex_lock(&img->lock);
+	layer_wait_idle_locked(img);
 	r = rados_ioctx_selfmanaged_snap_set_write_ctx(img->ioctx, seq,
 	    (rados_snap_t *)ids, (int)n);
 	pthread_mutex_unlock(&img->lock);

@@ -103,6 +103,8 @@ void	image_oid(const struct image *img, uint64_t objno, char *buf);
 void	image_dispatch_locked(struct image *img, struct piece *p,
 	    struct plist *failed);
 void	image_finish_failed(struct plist *failed);
+/* p fails with err (onto failed, finished by image_finish_failed()). */
+void	image_fail_locked(struct piece *p, int err, struct plist *failed);
 /* A read piece the layer answered: r is 0 or -errno. */
 void	image_read_answered(struct piece *p, int r);
 
@@ -115,11 +117,16 @@ int	layer_open(struct image *img, struct store *st,
 /* After every request is done. Nothing when the image has no layers. */
 void	layer_close(struct image *img);
 /* img->lock held. A write or discard piece about to be sent: true when
- * the layer took it (its object must be copied up first, or is being). */
-bool	layer_take_send_locked(struct image *img, struct piece *p);
+ * the layer took it (its object must be copied up first, or is being; or
+ * it failed onto `failed`). */
+bool	layer_take_send_locked(struct image *img, struct piece *p,
+	    struct plist *failed);
 /* No lock. A read piece that found no object: true when the layer took it
- * (it reads through to the ancestors and answers it). */
+ * (it reads through to the ancestors, asynchronously, and answers it). */
 bool	layer_take_read(struct image *img, struct piece *p);
+/* img->lock held: until no copy-up is running (it writes through the
+ * image's ioctx, whose snapshot context is about to change). */
+void	layer_wait_idle_locked(struct image *img);
 /* Whole-object discards of a clone inside the overlap leave an empty
  * object (the ancestors' bytes must not show through): true then. */
 bool	layer_masks_discard(const struct image *img, uint64_t objno);

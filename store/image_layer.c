@@ -24,8 +24,12 @@
  * A whole-object discard inside the overlap leaves an empty object instead
  * of removing it, so the parent's bytes do not show through.
  *
- * One thread does the synchronous reads and copy-ups, in order. Its jobs
- * and the states are under img->lock; the I/O runs without it.
+ * Reads through are asynchronous, one ancestor after the other from the
+ * completions. Copy-ups are done by one thread, synchronously, in order
+ * (image_set_snap_context() waits for the one running: it writes through
+ * the image's ioctx). A copy-up that fails fails its waiting pieces; the
+ * next write of the object tries again. The jobs and the states are under
+ * img->lock; the I/O runs without it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -55,8 +59,7 @@ struct ancestor {
 struct job {
 	struct job	*next;		/* the queue */
 	struct job	*cnext;		/* l->copying */
-	struct piece	*read;		/* a read to answer, or NULL */
-	uint64_t	 objno;		/* a copy-up: this object */
+	uint64_t	 objno;		/* copy this object up */
 	struct plist	 waiting;	/* its pieces, in dispatch order */
 };
 
@@ -68,6 +71,7 @@ struct layer {
 	size_t		 n_chunks;
 	struct job	*head, *tail;	/* lock: to do, in order */
 	struct job	*copying;	/* lock: copy-ups queued or running */
+	bool		 copying_now;	/* lock: one is running (unlocked) */
 	bool		 stop;		/* lock */
 	pthread_cond_t	 cond;
 	pthread_t	 thread;
@@ -219,23 +223,85 @@ read_through(struct image *img, uint64_t objno, uint64_t ooff, size_t len,
 	return 0;
 }
 
+/* An asynchronous read-through: one ancestor after the other. */
+struct through {
+	struct image	*img;
+	struct piece	*p;
+	unsigned	 i;		/* the ancestor being read */
+	rados_completion_t c;
+};
+
+static void through_done(rados_completion_t c, void *arg);
+
+/* Read t's piece from ancestor t->i on; false when none is left to ask
+ * (the rest of the piece is then zeros). */
+static bool
+through_send(struct through *t)
+{
+	struct layer *l = t->img->layer;
+	struct piece *p = t->p;
+	uint64_t objno = p->off >> t->img->shift, ooff = p->off & (t->img->osz - 1);
+
+	for (; t->i < l->n; t->i++) {
+		struct ancestor *a = &l->anc[t->i];
+		char oid[OID_LEN];
+		size_t want = p->len;
+
+		if (p->off >= a->overlap)
+			return false;
+		if (p->off + want > a->overlap)
+			want = (size_t)(a->overlap - p->off);
+		snprintf(oid, sizeof(oid), OID_FMT, a->id, objno);
+		if (rados_aio_create_completion2(t, through_done, &t->c) < 0)
+			return false;
+		if (rados_aio_read(a->ioctx, oid, t->c, p->buf, want, ooff) == 0)
+			return true;
+		rados_aio_release(t->c);
+		return false;
+	}
+	return false;
+}
+
+static void
+through_done(rados_completion_t c, void *arg)
+{
+	struct through *t = arg;
+	struct piece *p = t->p;
+	int r = rados_aio_get_return_value(c);
+
+	rados_aio_release(c);
+	if (r == -ENOENT) {
+		t->i++;
+		if (through_send(t))
+			return;
+		r = 0;			/* no ancestor has it: zeros */
+	}
+	if (r >= 0) {
+		memset(p->buf + r, 0, p->len - (size_t)r);
+		r = 0;
+	}
+	free(t);
+	image_read_answered(p, r);
+}
+
 bool
 layer_take_read(struct image *img, struct piece *p)
 {
-	struct layer *l = img->layer;
-	struct job *j;
+	struct through *t;
 
-	if (p->off >= l->overlap || (j = calloc(1, sizeof(*j))) == NULL)
+	if (p->off >= img->layer->overlap)
 		return false;
-	j->read = p;
-	pthread_mutex_lock(&img->lock);
-	if (l->tail)
-		l->tail->next = j;
-	else
-		l->head = j;
-	l->tail = j;
-	pthread_cond_signal(&l->cond);
-	pthread_mutex_unlock(&img->lock);
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		image_read_answered(p, -ENOMEM);
+		return true;
+	}
+	t->img = img;
+	t->p = p;
+	if (!through_send(t)) {
+		free(t);
+		memset(p->buf, 0, p->len);
+		image_read_answered(p, 0);
+	}
 	return true;
 }
 
@@ -248,7 +314,7 @@ layer_masks_discard(const struct image *img, uint64_t objno)
 }
 
 bool
-layer_take_send_locked(struct image *img, struct piece *p)
+layer_take_send_locked(struct image *img, struct piece *p, struct plist *failed)
 {
 	struct layer *l = img->layer;
 	uint64_t objno = p->off >> img->shift;
@@ -271,7 +337,8 @@ layer_take_send_locked(struct image *img, struct piece *p)
 				j->waiting.tail = p;
 				return true;
 			}
-		return false;		/* cannot happen: send it */
+		image_fail_locked(p, -EIO, failed);	/* cannot happen */
+		return true;
 	case OBJ_UNKNOWN:
 		break;
 	}
@@ -281,7 +348,8 @@ layer_take_send_locked(struct image *img, struct piece *p)
 		return false;
 	if ((j = calloc(1, sizeof(*j))) == NULL || !state_set(l, objno, OBJ_COPYING)) {
 		free(j);
-		return false;		/* sent as it is: rare, and a retry later */
+		image_fail_locked(p, -ENOMEM, failed);	/* never without the copy */
+		return true;
 	}
 	j->objno = objno;
 	j->waiting.head = j->waiting.tail = p;
@@ -333,8 +401,7 @@ copy_up(struct image *img, uint64_t objno)
 
 /* The job's object is copied up (r == 0) or cannot be: its pieces go on,
  * in order, dispatched under the same hold of the lock that makes the
- * object READY, so no newer piece can pass them (they fail at the OSD, or
- * by the fence, if it could not be copied). */
+ * object READY, so no newer piece can pass them; or they fail. */
 static void
 copy_up_done(struct image *img, struct job *j, int r)
 {
@@ -354,13 +421,18 @@ copy_up_done(struct image *img, struct job *j, int r)
 			*pp = j->cnext;
 			break;
 		}
-	/* A piece dispatched to an UNKNOWN object (the copy failed) starts
-	 * another job, and the ones after it wait on that: a retry. */
+	/* Could not: its pieces fail with why (the next write of the object
+	 * tries again); else they go on. */
 	for (p = j->waiting.head; p; p = next) {
 		next = p->next;
 		p->prev = p->next = NULL;
-		image_dispatch_locked(img, p, &failed);
+		if (r < 0)
+			image_fail_locked(p, r, &failed);
+		else
+			image_dispatch_locked(img, p, &failed);
 	}
+	l->copying_now = false;
+	pthread_cond_broadcast(&l->cond);
 	pthread_mutex_unlock(&img->lock);
 	image_finish_failed(&failed);
 	free(j);
@@ -385,17 +457,9 @@ layer_main(void *arg)
 		l->head = j->next;
 		if (l->head == NULL)
 			l->tail = NULL;
+		l->copying_now = true;	/* image_set_snap_context waits */
 		pthread_mutex_unlock(&img->lock);
-		if (j->read != NULL) {
-			struct piece *p = j->read;
-			size_t found;
-			uint64_t objno = p->off >> img->shift;
-			int r = read_through(img, objno, p->off & (img->osz - 1),
-			    p->len, p->buf, &found);
-			free(j);
-			image_read_answered(p, r);
-		} else
-			copy_up_done(img, j, copy_up(img, j->objno));
+		copy_up_done(img, j, copy_up(img, j->objno));
 		pthread_mutex_lock(&img->lock);
 	}
 	pthread_mutex_unlock(&img->lock);
@@ -421,4 +485,13 @@ image_flatten(struct image *img, void (*progress)(uint64_t, uint64_t, void *),
 			progress(o + 1, objects, arg);
 	}
 	return r;
+}
+
+void
+layer_wait_idle_locked(struct image *img)
+{
+	struct layer *l = img->layer;
+
+	while (l != NULL && l->copying_now)
+		pthread_cond_wait(&l->cond, &img->lock);
 }

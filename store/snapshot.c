@@ -247,6 +247,12 @@ create_online(struct store *st, const struct volume_meta *m, const char *name,
 		    "has not expired yet); no snapshot was made", m->name, who);
 		return -EBUSY;
 	}
+	if (r == -ETIMEDOUT) {
+		snprintf(err, errlen, "cannot snapshot volume %s: it is in use by %s: "
+		    "%s; if it was about to record the snapshot it may still appear "
+		    "('cephvol snapshot ls %s' tells)", m->name, who, why, m->name);
+		return r;
+	}
 	if (r < 0) {
 		snprintf(err, errlen, "cannot snapshot volume %s: it is in use by %s: "
 		    "%s; no snapshot was made", m->name, who, why);
@@ -299,44 +305,40 @@ snapshot_create(struct store *st, const struct config *cfg, const char *volume,
 
 struct mark_arg {
 	const char	*name;
-	json_t		*checked;	/* clone names found dead before */
+	uint64_t	 id;		/* the snapshot meant, not one made since
+					 * under the same name */
+	bool		 mark;		/* mark removing, or take the mark back */
 };
 
-/* Marked "removing", unless a rollback to it runs or a clone was made
- * from it since its clones were found dead (those names go). */
+static json_t *
+find_this(json_t *meta, const struct mark_arg *a)
+{
+	json_t *rec = find_record(meta, a->name, NULL);
+
+	if (rec == NULL ||
+	    (uint64_t)json_integer_value(json_object_get(rec, "id")) != a->id)
+		return NULL;
+	return rec;
+}
+
+/* Marked "removing" (clones and all: they are checked after the mark), or
+ * the mark taken back; refused while a rollback to it runs or broke off. */
 static int
 mark_removing(json_t *meta, void *arg)
 {
 	struct mark_arg *a = arg;
-	json_t *rec = find_record(meta, a->name, NULL), *clones, *c, *k;
-	size_t i, j;
+	json_t *rec = find_this(meta, a);
 
 	if (rec == NULL)
 		return -ENOENT;
+	if (!a->mark)
+		return json_object_del(rec, "state") == 0 ? 0 : 1;
 	if (json_is_true(json_object_get(rec, "rollback")))
-		return -EBUSY;		/* a rollback to it runs, or broke off */
-	clones = json_object_get(rec, "clones");
-	json_array_foreach(clones, i, c) {
-		bool dead = false;
-		json_array_foreach(a->checked, j, k)
-			if (json_equal(c, k))
-				dead = true;
-		if (!dead)
-			return -EADDRINUSE;
-	}
-	json_object_del(rec, "clones");
+		return -EBUSY;
 	if (json_is_string(json_object_get(rec, "state")))
 		return 1;
 	return json_object_set_new(rec, "state", json_string("removing")) < 0 ?
 	    -ENOMEM : 0;
-}
-
-static void
-note_name(const char *snap, uint64_t id, const char *clone, void *arg)
-{
-	(void)snap;
-	(void)id;
-	json_array_append_new(arg, json_string(clone));
 }
 
 static int
@@ -358,14 +360,31 @@ snapshot_remove(struct store *st, const char *volume, const char *name, char *er
 	struct snapshot s;
 	int r;
 
-	struct mark_arg ma = { name, NULL };
+	struct mark_arg ma = { name, 0, true };
+	struct volume_meta now;
 	char names[512];
+	int n;
 
 	if ((r = volume_for(st, volume, name, true, &m, &s, err, errlen)) < 0)
 		return r;
-	/* Not while a volume made from it reads through to it. */
-	if ((r = catalog_live_clones(st, &m, name, names, sizeof(names))) != 0) {
-		if (r > 0)
+	ma.id = s.id;
+	/* Mark first, then look for volumes made from it: one being made
+	 * right now either saw the mark (and refused) or is seen here
+	 * (store/clone.c makes its entry, then looks for the mark). */
+	r = catalog_header_update(st, m.id, mark_removing, &ma, &now);
+	if (r == -EBUSY) {
+		snprintf(err, errlen, "cannot remove snapshot %s of volume %s: a "
+		    "rollback to it is running, or broke off (run the rollback "
+		    "again first)", name, volume);
+		volume_meta_free(&m);
+		return r;
+	}
+	if (r < 0)
+		goto fail;
+	n = catalog_live_clones(st, &now, name, names, sizeof(names));
+	volume_meta_free(&now);
+	if (n != 0) {
+		if (n > 0)
 			snprintf(err, errlen, "cannot remove snapshot %s of volume %s: "
 			    "these volumes were made from it: %s (remove them, or "
 			    "'cephvol volume flatten' them, first)", name, volume,
@@ -373,27 +392,15 @@ snapshot_remove(struct store *st, const char *volume, const char *name, char *er
 		else
 			snprintf(err, errlen, "cannot remove snapshot %s of volume %s: "
 			    "cannot check the volumes made from it: %s", name, volume,
-			    strerror(-r));
+			    strerror(-n));
+		ma.mark = false;
+		if (!s.removing &&
+		    catalog_header_update(st, m.id, mark_removing, &ma, NULL) < 0)
+			log_err("volume=%s: cannot take back the removal mark of "
+			    "snapshot %s", volume, name);
 		volume_meta_free(&m);
-		return r > 0 ? -EBUSY : r;
+		return n > 0 ? -EBUSY : n;
 	}
-	if ((ma.checked = json_array()) == NULL) {
-		volume_meta_free(&m);
-		return -ENOMEM;
-	}
-	snapshot_clone_names(&m, name, note_name, ma.checked);
-	r = catalog_header_update(st, m.id, mark_removing, &ma, NULL);
-	json_decref(ma.checked);
-	if (r == -EBUSY || r == -EADDRINUSE) {
-		snprintf(err, errlen, "cannot remove snapshot %s of volume %s: %s",
-		    name, volume, r == -EBUSY ? "a rollback to it is running, or "
-		    "broke off (run the rollback again first)" : "a volume is "
-		    "being made from it right now");
-		volume_meta_free(&m);
-		return -EBUSY;
-	}
-	if (r < 0)
-		goto fail;
 	testhook_point("snapshot.rm.mark");
 	r = rados_ioctx_selfmanaged_snap_remove(store_ioctx(st), s.id);
 	if (r < 0 && r != -ENOENT)
@@ -416,9 +423,12 @@ fail:
 static int
 begin_rollback(json_t *meta, void *arg)
 {
-	json_t *rec = find_record(meta, arg, NULL);
+	const struct snapshot *s = arg;
+	json_t *rec = find_record(meta, s->name, NULL);
 
-	if (rec == NULL || json_is_string(json_object_get(rec, "state")))
+	/* the same snapshot, not one made since under its name */
+	if (rec == NULL || json_is_string(json_object_get(rec, "state")) ||
+	    (uint64_t)json_integer_value(json_object_get(rec, "id")) != s->id)
 		return -ENOENT;
 	return json_object_set_new(rec, "rollback", json_true()) < 0 ? -ENOMEM : 0;
 }
@@ -501,7 +511,7 @@ snapshot_rollback(struct store *st, const struct config *cfg, const char *volume
 	 * snapshot rm may have run meanwhile: rolling back to a snapshot
 	 * given back would remove every object), and the context must be
 	 * the newest. */
-	r = catalog_header_update(st, m.id, begin_rollback, (void *)name, &now);
+	r = catalog_header_update(st, m.id, begin_rollback, &s, &now);
 	if (r == -ENOENT)
 		snprintf(why, sizeof(why), "the snapshot was removed meanwhile");
 	else if (r < 0)

@@ -296,8 +296,11 @@ volume_opts_parse(const struct config *cfg, const char *name, json_t *opts,
 			unsigned bit = key[0] == 'f' ? VOLUME_OPT_FROM :
 			    VOLUME_OPT_SNAPSHOT;
 			if (!volume_ref_parse(v, NULL, 0, NULL, 0)) {
-				snprintf(err, errlen, "bad value '%.80s' for option %s: "
-				    "expected VOLUME@SNAPSHOT", v, key);
+				char shown[128];
+				snprintf(err, errlen, "bad value '%s' for option %s: "
+				    "expected VOLUME@SNAPSHOT", str_escape(shown,
+				    sizeof(shown), v, strlen(v) > 80 ? 80 : strlen(v)),
+				    key);
 				r = -EINVAL;
 				goto out_free;
 			}

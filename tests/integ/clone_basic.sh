@@ -105,15 +105,26 @@ assert_contains "$ERR" "read through to it: c2"
 expect_fail cephvol volume rollback ro s1
 assert_contains "$ERR" "read-only snapshot volume"
 
-step "flatten c1: it lets go of v@s1 and keeps its files"
+step "flatten: refused while the clone has snapshots; c2, then c1, let go"
 expect_fail cephvol volume flatten v
 assert_contains "$ERR" "volume v is not a clone"
+expect_fail cephvol volume flatten c1
+assert_contains "$ERR" "its snapshots read through to v@s1 as well; remove them first"
+cephvol volume flatten c2
+assert_eq "$(parent_of c2)" "null@null" "parent of c2 after flatten"
+cephvol snapshot rm c1 cs
+cephvol volume mount c2 "$M.c2"
+assert_eq "$(cat "$M.c2/a")" deeper "a in c2 after flatten"
+assert_eq "$(cat "$M.c2/b")" new "b in c2 after flatten"
+cmp "$M.c2/dir/numbers" <(seq 1 20000) || fail "numbers differ in c2 after flatten"
+cephvol volume unmount "$M.c2"
 cephvol volume flatten c1
 assert_eq "$(parent_of c1)" "null@null" "parent of c1 after flatten"
 cephvol volume mount c1 "$M.c1"
 assert_eq "$(cat "$M.c1/a")" clone "a in c1 after flatten"
 cmp "$M.c1/dir/numbers" <(seq 1 20000) || fail "numbers differ after flatten"
 cephvol volume unmount "$M.c1"
+fsck_image c1
 expect_fail cephvol snapshot rm v s1
 assert_contains "$ERR" "these volumes were made from it: ro"
 
@@ -123,7 +134,6 @@ CEPHVOL_CONF=$T/b.conf cephvol volume unmount "$M.rob"
 cephvol volume rm ro
 cephvol snapshot rm v s1
 cephvol volume rm c2
-cephvol snapshot rm c1 cs
 cephvol volume rm c1
 cephvol volume rm v
 cephvol volume rm sec
