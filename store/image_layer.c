@@ -144,12 +144,13 @@ layer_open(struct image *img, struct store *st, const struct image_geometry *geo
 	    (l->buf = malloc(img->osz)) == NULL)
 		goto fail;
 	pthread_cond_init(&l->cond, NULL);
+	img->layer = l;		/* before the thread, which reads it */
 	if (pthread_create(&l->thread, NULL, layer_main, img) != 0) {
+		img->layer = NULL;
 		pthread_cond_destroy(&l->cond);
 		r = -EAGAIN;
 		goto fail;
 	}
-	img->layer = l;
 	return 0;
 fail:
 	for (unsigned i = 0; i < l->n; i++)
