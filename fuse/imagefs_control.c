@@ -66,6 +66,12 @@ snapshot(struct imagefs_control *c, const char *name, uint64_t deadline_ms)
 
 	if (!name_valid(name))
 		return fail("bad snapshot name%s%s", "", "");
+	if (now_ns() / 1000000 > deadline_ms) {
+		log_err("volume=%s: snapshot %s not taken: the request arrived past "
+		    "its deadline (this process was stopped, or the cluster slow)",
+		    t->volume, name);
+		return fail("the request arrived past its deadline%s%s", "", "");
+	}
 	if (!lease_valid(t->ls))
 		return fail("the lease of volume %s is not confirmed on this host "
 		    "(the cluster is slow or stalled)%s", t->volume, "");

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <rados/librados.h>
 
@@ -122,20 +123,37 @@ watch_failed(void *arg, uint64_t handle, int err)
 	pthread_mutex_unlock(&vc->lock);
 }
 
+static uint64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static void
 answer(struct volctl *vc, struct vreq *q)
 {
 	json_t *req = json_loads(q->data, 0, NULL), *reply = NULL;
-	json_int_t timeout_ms = 0;
+	json_int_t timeout_ms = 0, sent_ms = 0;
 	char *out = NULL;
 
 	if (req == NULL || !json_is_object(req) ||
-	    json_unpack(req, "{s:I}", "timeout_ms", &timeout_ms) < 0 ||
-	    timeout_ms <= 0)
+	    json_unpack(req, "{s:I, s?:I}", "timeout_ms", &timeout_ms,
+	    "sent_ms", &sent_ms) < 0 || timeout_ms <= 0)
 		reply = json_pack("{s:s}", "err", "malformed request");
-	else
-		reply = vc->fn(vc->arg, req,
-		    q->received_ms + (uint64_t)timeout_ms * 3 / 4);
+	else {
+		/* The time it took to reach us (a stopped process, a stall)
+		 * counts against the deadline; by the wall clocks, which Ceph
+		 * keeps in step across hosts. */
+		uint64_t budget = (uint64_t)timeout_ms * 3 / 4, late = 0;
+		if (sent_ms > 0 && wall_ms() > (uint64_t)sent_ms)
+			late = wall_ms() - (uint64_t)sent_ms;
+		late += mono_ms() - q->received_ms;
+		reply = vc->fn(vc->arg, req, mono_ms() + (late < budget ?
+		    budget - late : 0));
+	}
 	if (reply != NULL)
 		out = json_dumps(reply, JSON_COMPACT);
 	rados_notify_ack(store_ioctx(vc->st), vc->oid, q->notify_id, vc->cookie,
@@ -311,6 +329,7 @@ volctl_request(struct store *st, const char *id_hex, json_t *req,
 
 	*reply = NULL;
 	json_object_set_new(req, "timeout_ms", json_integer(timeout_ms));
+	json_object_set_new(req, "sent_ms", json_integer((json_int_t)wall_ms()));
 	if ((msg = json_dumps(req, JSON_COMPACT)) == NULL)
 		return -ENOMEM;
 	catalog_header_oid(id_hex, oid, sizeof(oid));

@@ -11,10 +11,11 @@
  * watcher that gave one, or -ETIMEDOUT when a watcher did not answer within
  * timeout_ms (err names it), or -ENOTCONN when nobody serves the volume.
  *
- * A request carries "timeout_ms"; the handler is given a deadline a quarter
- * before it (CLOCK_MONOTONIC milliseconds): past it, it must not start
- * what it could not finish, since the asker has given up and reported a
- * failure.
+ * A request carries "timeout_ms" and "sent_ms" (the asker's wall clock);
+ * the handler is given a deadline a quarter before the asker's, less the
+ * time the request took to arrive (CLOCK_MONOTONIC milliseconds): past it,
+ * it must not start what it could not finish, since the asker has given
+ * up and reported a failure.
  */
 #ifndef CEPHVOL_STORE_VOLCTL_H
 #define CEPHVOL_STORE_VOLCTL_H

@@ -88,6 +88,20 @@ echo "frozen ms: $(jq -r .frozen_ms "$T"/w?.json | tr '\n' ' ');" \
     "writer: $(tail -n 1 "$T/rec.out")"
 assert_eq "$(snaps)" "blank s1 w1 w2 w3 w4 w5" "snapshots"
 
+step "a holder that does not answer in time: the create fails naming it, nothing made"
+hpid=$(head -n 1 "$S.pid")
+kill -STOP "$hpid"
+cont() { kill -CONT "$1" 2>/dev/null || true; }
+cleanup_fn cont "$hpid"
+expect_fail cephvol snapshot create sv late --timeout 2
+kill -CONT "$hpid"
+assert_contains "$ERR" "cannot snapshot volume sv: it is in use by client."
+assert_contains "$ERR" "did not answer within 2000 ms"
+sleep 3		# it gets the request now, past its deadline
+assert_not_contains "$(snaps)" late
+grep -q "snapshot late not taken: the request arrived past its deadline" "$S.log" ||
+    fail "the holder's log: $(grep late "$S.log")"
+
 step "from another host (its own client, the documented caps): taken by the holder"
 second_host b
 out=$(CEPHVOL_CONF=$T/b.conf cephvol snapshot create sv fromb)
