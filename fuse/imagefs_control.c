@@ -66,7 +66,7 @@ snapshot(struct imagefs_control *c, const char *name, uint64_t deadline_ms)
 
 	if (!name_valid(name))
 		return fail("bad snapshot name%s%s", "", "");
-	if (now_ns() / 1000000 > deadline_ms) {
+	if (now_ns() / 1000000 >= deadline_ms) {
 		log_err("volume=%s: snapshot %s not taken: the request arrived past "
 		    "its deadline (this process was stopped, or the cluster slow)",
 		    t->volume, name);
