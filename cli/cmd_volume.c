@@ -23,6 +23,7 @@
 #include "store/image.h"
 #include "store/lease.h"
 #include "store/snapshot.h"
+#include "store/volctl.h"
 
 #define VOLUME_USAGE \
 	"cephvol volume create NAME [--from VOLUME@SNAPSHOT] [-o KEY=VALUE]...\n" \
@@ -308,6 +309,9 @@ static int
 volume_resize(struct cli *cli, int argc, char **argv)
 {
 	const char *use = "cephvol volume resize NAME SIZE (e.g. 20G; grow only)";
+	struct volume_meta m;
+	struct lease_holder h;
+	struct store *st;
 	uint64_t size;
 	char err[1024];
 	int r;
@@ -318,9 +322,40 @@ volume_resize(struct cli *cli, int argc, char **argv)
 	if (size_parse(argv[optind + 1], &size) < 0)
 		usage_die("bad size '%s': expected e.g. 20G, 512M or bytes\n%s",
 		    argv[optind + 1], use);
-	r = catalog_resize(cli_store(cli), argv[optind], size, err, sizeof(err));
+	st = cli_store(cli);
+	r = catalog_resize(st, argv[optind], size, err, sizeof(err));
 	if (r < 0)
 		die("%s", err);
+	/* Mounted: the holder grows the image, the loop device and the
+	 * filesystem online; else the next mount grows the filesystem. */
+	if (catalog_get(st, argv[optind], &m) < 0)
+		return 0;
+	if (lease_holder(st, m.id, &h) == 0 && !h.expired && !h.shared) {
+		json_t *req = json_pack("{s:s}", "op", "resize"), *reply = NULL;
+		const char *e = NULL;
+		char who[512];
+
+		lease_holder_describe(&h, who, sizeof(who));
+		r = volctl_request(st, m.id, req, 120000, &reply, err, sizeof(err));
+		json_decref(req);
+		if (r < 0)
+			die("volume %s is now %s, but %s, which has it mounted, did "
+			    "not grow it: %s; it grows at its next mount", m.name,
+			    argv[optind + 1], who, err);
+		if (json_unpack(reply, "{s:s}", "err", &e) == 0)
+			die("volume %s is now %s, but %s, which has it mounted, could "
+			    "not grow it online: %s", m.name, argv[optind + 1], who, e);
+		printf("%s: %s, grown online by %s%s\n", m.name, argv[optind + 1], who,
+		    json_is_true(json_object_get(reply, "grown")) ?
+		    " (filesystem included)" : "");
+		if (json_is_string(json_object_get(reply, "note")))
+			fprintf(stderr, "cephvol: warning: %s\n", json_string_value(
+			    json_object_get(reply, "note")));
+		json_decref(reply);
+	} else
+		printf("%s: %s (the filesystem grows at the next mount)\n", m.name,
+		    argv[optind + 1]);
+	volume_meta_free(&m);
 	return 0;
 }
 

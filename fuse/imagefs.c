@@ -65,7 +65,7 @@
 
 struct imagefs {
 	struct image		*img;		/* borrowed */
-	uint64_t		 size;
+	_Atomic uint64_t	 size;		/* grows online (imagefs_set_size) */
 	char			*volume;	/* owned */
 	char			*fusedir;	/* owned */
 	struct fuse_session	*se;
@@ -675,6 +675,19 @@ imagefs_destroy(struct imagefs *fs)
 	free(fs->volume);
 	free(fs->fusedir);
 	free(fs);
+}
+
+int
+imagefs_set_size(struct imagefs *fs, uint64_t size)
+{
+	int r;
+
+	if (size < fs->size)
+		return -EINVAL;
+	fs->size = size;
+	/* the kernel keeps the file's attributes ATTR_TIMEOUT: drop them */
+	r = fuse_lowlevel_notify_inval_inode(fs->se, FILE_INO, 0, 0);
+	return r == -ENOENT ? 0 : r;	/* -ENOENT: nothing cached */
 }
 
 void

@@ -49,6 +49,9 @@ struct imagefs_stats {
 	uint64_t	bytes_read, bytes_written;
 	unsigned	max_inflight_seen;
 };
+/* The file grows to size bytes (the image grew first): grow only, 0 or
+ * -errno; the kernel is told to forget the size it cached. */
+int	imagefs_set_size(struct imagefs *fs, uint64_t size);
 void	imagefs_get_stats(struct imagefs *fs, struct imagefs_stats *out);
 
 #endif

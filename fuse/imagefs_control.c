@@ -11,6 +11,11 @@
  * image (every later write keeps the old bytes), FITHAW. The container sees
  * a pause, never an error: a failure thaws and answers with the reason.
  *
+ * A resize: the header is the truth (the asker wrote the new size there
+ * first); the image and the file grow, the loop device is told, and the
+ * filesystem is grown online. Grown twice is harmless, so it ignores the
+ * deadline.
+ *
  * One request at a time (volctl's thread); no state of its own but the
  * target, which outlives it.
  */
@@ -20,13 +25,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
 #include "common/log.h"
 #include "common/util.h"
 #include "fuse/imagefs_control.h"
+#include "fuse/imagefs.h"
 #include "host/freeze.h"
+#include "host/fs.h"
+#include "host/loop.h"
+#include "host/mountinfo.h"
+#include "store/catalog_header.h"
 #include "store/image.h"
 #include "store/lease.h"
 #include "store/snapshot.h"
@@ -131,6 +142,58 @@ snapshot(struct imagefs_control *c, const char *name, uint64_t deadline_ms)
 }
 
 static json_t *
+resize(struct imagefs_control *c)
+{
+	const struct imagefs_control_target *t = &c->t;
+	char dev[64], mp[PATH_MAX], fstype[32] = "", why[1024];
+	struct volume_meta m;
+	const char *note = NULL;
+	struct stat st;
+	bool grown = false;
+	int r;
+
+	if (!lease_valid(t->ls))
+		return fail("the lease of volume %s is not confirmed on this host%s",
+		    t->volume, "");
+	if ((r = catalog_header_read(t->st, t->id, &m)) < 0)
+		return fail("cannot read the volume's header: %s%s", strerror(-r), "");
+	if ((r = image_set_size(t->img, m.size)) < 0 ||
+	    (r = imagefs_set_size(t->fs, m.size)) < 0) {
+		volume_meta_free(&m);
+		return fail("cannot grow the image: %s%s", strerror(-r), "");
+	}
+	/* the kernel asks us for the size again; the loop reads its cache */
+	(void)stat(t->image_file, &st);
+	if (fs_over_image(t->image_file, dev, sizeof(dev), mp, sizeof(mp))) {
+		if ((r = loop_set_capacity(dev)) < 0) {
+			snprintf(why, sizeof(why), "the image grew but loop device %s "
+			    "did not take it: %s", dev, strerror(-r));
+			goto out;
+		}
+		mountinfo_find(mp, fstype, sizeof(fstype), NULL, 0);
+		r = fs_grow(dev, fstype, mp, t->volume, 120, why, sizeof(why));
+		if (r == -EPERM) {	/* grows at the next mount: say so */
+			log_warn("volume=%s: %s", t->volume, why);
+			note = why;
+			r = 0;
+		} else if (r < 0)
+			goto out;
+		else
+			grown = true;
+	}
+	log_info("volume=%s grew to %" PRIu64 " bytes%s%s", t->volume, m.size,
+	    grown ? ", filesystem grown online at " : "", grown ? mp : "");
+out:
+	volume_meta_free(&m);
+	if (r < 0) {
+		log_err("volume=%s: resize: %s", t->volume, why);
+		return json_pack("{s:s}", "err", why);
+	}
+	return json_pack("{s:b, s:I, s:b, s:s*}", "ok", 1, "size",
+	    (json_int_t)m.size, "grown", grown, "note", note);
+}
+
+static json_t *
 handle(void *arg, json_t *req, uint64_t deadline_ms)
 {
 	struct imagefs_control *c = arg;
@@ -139,6 +202,8 @@ handle(void *arg, json_t *req, uint64_t deadline_ms)
 
 	if (op != NULL && strcmp(op, "snapshot") == 0 && name != NULL)
 		return snapshot(c, name, deadline_ms);
+	if (op != NULL && strcmp(op, "resize") == 0)
+		return resize(c);
 	return fail("unknown request%s%s", "", "");
 }
 

@@ -8,6 +8,11 @@
  *		snapshot (store/snapshot.h); make every later write carry it;
  *		thaw. Answer {"ok": true, "id", "froze", "frozen_ms"} or
  *		{"err": "..."}.
+ *	{"op": "resize"}
+ *		the header says the volume is bigger now: grow the image and
+ *		the file, tell the loop device, grow the filesystem mounted over
+ *		it online (resize2fs, xfs_growfs). Answer {"ok": true, "size",
+ *		"grown": true when a filesystem was grown}.
  *
  * Nothing half made: the snapshot id is given back when anything fails, and
  * nothing is committed past the request's deadline (the asker has gone).
@@ -18,6 +23,7 @@
 #include <limits.h>
 
 struct image;
+struct imagefs;
 struct imagefs_control;
 struct lease;
 struct store;
@@ -26,6 +32,7 @@ struct imagefs_control_target {
 	struct store	*st;
 	struct lease	*ls;
 	struct image	*img;
+	struct imagefs	*fs;
 	const char	*volume;
 	const char	*id;			/* volume id, hex */
 	char		 image_file[PATH_MAX];	/* absolute, no symlinks */

@@ -206,10 +206,11 @@ snap_context(struct handle *h, struct image *img)
 
 /* Answer requests through the cluster (snapshots) while we serve. */
 static int
-start_control(struct handle *h, const char *dir, struct image *img)
+start_control(struct handle *h, const char *dir, struct image *img,
+    struct imagefs *fs)
 {
 	struct imagefs_control_target t = { .st = h->st, .ls = h->ls,
-	    .img = img, .volume = h->volume, .id = h->m.id };
+	    .img = img, .fs = fs, .volume = h->volume, .id = h->m.id };
 	char real[PATH_MAX];
 
 	if (realpath(dir, real) == NULL)
@@ -330,7 +331,7 @@ setup(const struct server_args *a, void **hp, const char **cookie, char *err,
 	publish(h, img, fs);
 	if (lease_lost(h->ls))
 		imagefs_fence(fs, -EIO);
-	if (!h->m.readonly && (r = start_control(h, a->dir, img)) < 0) {
+	if (!h->m.readonly && (r = start_control(h, a->dir, img, fs)) < 0) {
 		snprintf(err, errlen, "volume %s: cannot watch its header for "
 		    "requests: %s", volume, strerror(-r));
 		publish(h, img, NULL);

@@ -8,7 +8,9 @@
  *     and wait for its readiness line, at most timeout_s (helper.c);
  *  2. a loop device on FUSEDIR/HELPER_IMAGE_FILE with direct I/O and
  *     autoclear (loop.c);
- *  3. a filesystem on first use only, then mount it (fs.c).
+ *  3. a filesystem on first use only, then mount it; a volume resized
+ *     while unmounted gets its filesystem grown (ext4 before the mount,
+ *     xfs after) (fs.c).
  * Our loop fd stays open until the mount holds the device, so autoclear
  * cannot detach it under us; after that the loop goes away with the mount.
  * Before step 1, what an earlier, crashed helper left (a loop device on
@@ -223,6 +225,10 @@ mount_block(const struct attach_ctx *ctx, const struct volume_meta *m,
 	    sizeof(fstype), err, errlen);
 	if (r < 0)
 		goto out_detach;
+	/* resized while unmounted: ext4 grows before it is mounted */
+	if (!m->readonly && fs_grow_unmounted(dev, fstype, m->size, m->name,
+	    timeout_of(ctx), why, sizeof(why)) < 0)
+		log_warn("volume=%s: %s (it keeps its old size)", m->name, why);
 	if ((r = mkdir_p(mountpoint, 0755)) < 0 && r != -EEXIST) {
 		snprintf(err, errlen, "cannot create %s: %s", mountpoint, strerror(-r));
 		goto out_detach;
@@ -231,6 +237,10 @@ mount_block(const struct attach_ctx *ctx, const struct volume_meta *m,
 	    errlen);
 	if (r < 0)
 		goto out_detach;
+	/* resized while unmounted: xfs takes the new space now */
+	if (!m->readonly && strcmp(fstype, "xfs") == 0 && fs_grow(dev, fstype,
+	    mountpoint, m->name, timeout_of(ctx), why, sizeof(why)) < 0)
+		log_warn("volume=%s: %s (it keeps its old size)", m->name, why);
 	close(lfd);	/* the mount holds the loop now; autoclear on umount */
 	log_info("volume=%s mounted on %s (%s %s, cephvol-mount pid %d)", m->name,
 	    mountpoint, dev, fstype, (int)pid);

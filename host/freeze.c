@@ -55,6 +55,14 @@ loop_over(const char *file, char *dev, size_t len)
 	return found;
 }
 
+bool
+fs_over_image(const char *image_file, char *dev, size_t devlen, char *mountpoint,
+    size_t mplen)
+{
+	return loop_over(image_file, dev, devlen) &&
+	    mountinfo_by_source(dev, mountpoint, mplen);
+}
+
 int
 freeze_image_fs(const char *image_file, int *fd, char *mountpoint, size_t mplen,
     uint64_t *t_freeze, char *err, size_t errlen)

@@ -1,6 +1,7 @@
 /*
- * host/freeze.h - pausing the filesystem that a volume's image carries, so
- * that a snapshot taken meanwhile is consistent: FIFREEZE writes back what
+ * host/freeze.h - the filesystem that a volume's image carries, found from
+ * the image file; and pausing it, so that a snapshot taken meanwhile is
+ * consistent: FIFREEZE writes back what
  * the filesystem has dirty, commits its journal and blocks new writes until
  * FITHAW. The filesystem is found from the image file: the loop device
  * whose backing file it is, and where that device is mounted.
@@ -8,9 +9,14 @@
 #ifndef CEPHVOL_HOST_FREEZE_H
 #define CEPHVOL_HOST_FREEZE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+/* The loop device over image_file (as below) and where it is mounted;
+ * false when none is. */
+bool	fs_over_image(const char *image_file, char *dev, size_t devlen,
+	    char *mountpoint, size_t mplen);
 /*
  * Freeze the filesystem mounted from a loop device over image_file (an
  * absolute path without symlinks, as realpath() gives). *fd is

@@ -16,10 +16,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
@@ -170,6 +172,88 @@ fs_mount(const char *dev, const char *fstype, bool direct, bool readonly,
 	snprintf(err, errlen, "cannot mount volume %s (%s, %s) on %s: %s", volume, dev,
 	    fstype, mountpoint, strerror(-r));
 	return r;
+}
+
+int
+fs_grow(const char *dev, const char *fstype, const char *mountpoint,
+    const char *volume, unsigned timeout_s, char *err, size_t errlen)
+{
+	char *ext4[] = { "resize2fs", (char *)dev, NULL };
+	char *xfs[] = { "xfs_growfs", (char *)mountpoint, NULL };
+	char out[2048];
+	int r;
+
+	if (strcmp(fstype, "ext4") != 0 && strcmp(fstype, "xfs") != 0) {
+		snprintf(err, errlen, "cannot grow the %s filesystem of volume %s",
+		    fstype, volume);
+		return -EOPNOTSUPP;
+	}
+	r = run_cmd(strcmp(fstype, "xfs") == 0 ? xfs : ext4, out, sizeof(out),
+	    timeout_s);
+	if (r != 0 && strstr(out, "Permission denied") != NULL) {
+		/* the kernel's rule for EXT4_IOC_RESIZE_FS */
+		snprintf(err, errlen, "this host may not grow a mounted ext4 "
+		    "filesystem (it lacks CAP_SYS_RESOURCE); volume %s's grows at "
+		    "its next mount", volume);
+		return -EPERM;
+	}
+	if (r != 0) {
+		snprintf(err, errlen, "growing the %s filesystem of volume %s failed: "
+		    "%s", fstype, volume, r < 0 ? strerror(-r) : out);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* ext4's block count times its block size, from dumpe2fs -h; 0 unknown. */
+static uint64_t
+ext4_bytes(const char *dev, unsigned timeout_s)
+{
+	char *argv[] = { "dumpe2fs", "-h", (char *)dev, NULL };
+	char out[8192], *p;
+	unsigned long long blocks = 0, bsize = 0;
+
+	if (run_cmd(argv, out, sizeof(out), timeout_s) != 0)
+		return 0;
+	if ((p = strstr(out, "\nBlock count:")) != NULL)
+		blocks = strtoull(p + 13, NULL, 10);
+	if ((p = strstr(out, "\nBlock size:")) != NULL)
+		bsize = strtoull(p + 12, NULL, 10);
+	return (uint64_t)blocks * bsize;
+}
+
+int
+fs_grow_unmounted(const char *dev, const char *fstype, uint64_t dev_bytes,
+    const char *volume, unsigned timeout_s, char *err, size_t errlen)
+{
+	char *check[] = { "e2fsck", "-f", "-p", (char *)dev, NULL };
+	char *grow[] = { "resize2fs", (char *)dev, NULL };
+	char out[2048];
+	uint64_t have;
+	int r;
+
+	if (strcmp(fstype, "ext4") != 0)
+		return 0;		/* xfs grows only mounted */
+	have = ext4_bytes(dev, timeout_s);
+	/* resize2fs rounds down to whole blocks (and groups): a smaller gap
+	 * is no resize pending */
+	if (have == 0 || have + (1 << 20) > dev_bytes)
+		return 0;
+	/* resize2fs wants a freshly checked filesystem when not mounted */
+	r = run_cmd(check, out, sizeof(out), timeout_s);
+	if (r != 0 && r != 1) {		/* 1: errors corrected */
+		snprintf(err, errlen, "e2fsck before growing volume %s failed (exit "
+		    "%d): %s", volume, r, out);
+		return -EIO;
+	}
+	if ((r = run_cmd(grow, out, sizeof(out), timeout_s)) != 0) {
+		snprintf(err, errlen, "growing the ext4 filesystem of volume %s "
+		    "failed: %s", volume, r < 0 ? strerror(-r) : out);
+		return -EIO;
+	}
+	log_info("volume=%s: ext4 grown from %" PRIu64 " to %" PRIu64 " bytes "
+	    "before mounting", volume, have, dev_bytes);
+	return 0;
 }
 
 int

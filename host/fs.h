@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * The filesystem on dev into fstype: what `blkid -p` finds, or, when it
@@ -24,6 +25,18 @@ int	fs_prepare(const char *dev, const char *volume, const char *want,
  * without replaying a journal. */
 int	fs_mount(const char *dev, const char *fstype, bool direct, bool readonly,
 	    const char *mountpoint, const char *volume, char *err, size_t errlen);
+/* Grow the filesystem (fstype) on dev, mounted on mountpoint, to the
+ * device's size, online: resize2fs or xfs_growfs (a no-op when it is that
+ * big already). -EPERM when the host may not (ext4 online needs
+ * CAP_SYS_RESOURCE). */
+int	fs_grow(const char *dev, const char *fstype, const char *mountpoint,
+	    const char *volume, unsigned timeout_s, char *err, size_t errlen);
+/* Before mounting: an ext4 smaller than its device (dev_bytes; the volume
+ * was resized) is checked (e2fsck -f -p) and grown (resize2fs), which
+ * needs no capability; nothing for xfs (grown once mounted) or when there
+ * is nothing to grow. */
+int	fs_grow_unmounted(const char *dev, const char *fstype, uint64_t dev_bytes,
+	    const char *volume, unsigned timeout_s, char *err, size_t errlen);
 /* Unmount whatever is mounted on path, again while it is busy, at most
  * wait_s; 0 when nothing is (left) mounted there. */
 int	fs_unmount(const char *path, unsigned wait_s, char *err, size_t errlen);

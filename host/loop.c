@@ -140,6 +140,19 @@ loop_detach_file(const char *file, unsigned wait_s)
 	}
 }
 
+int
+loop_set_capacity(const char *dev)
+{
+	int fd = open(dev, O_RDONLY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, LOOP_SET_CAPACITY, 0) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
 bool
 loop_backing_file(const char *dev, char *buf, size_t len)
 {

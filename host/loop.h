@@ -23,6 +23,8 @@ void	loop_detach(int fd);
 /* Detach every loop device whose backing file is file; wait until they
  * are gone, at most wait_s. Returns the number still attached. */
 int	loop_detach_file(const char *file, unsigned wait_s);
+/* Loop device dev learns its backing file's size again (it grew). */
+int	loop_set_capacity(const char *dev);
 /* The backing file of loop device dev ("/dev/loop3" or "loop3") into buf. */
 bool	loop_backing_file(const char *dev, char *buf, size_t len);
 

@@ -872,6 +872,15 @@ image_close(struct image *img)
 }
 
 int
+image_set_size(struct image *img, uint64_t size)
+{
+	if (size < img->size || img->readonly)
+		return -EINVAL;
+	img->size = size;
+	return 0;
+}
+
+int
 image_set_snap_context(struct image *img, uint64_t seq, const uint64_t *ids,
     size_t n)
 {

@@ -87,6 +87,9 @@ void	image_close(struct image *img);
  */
 int	image_set_snap_context(struct image *img, uint64_t seq,
 	    const uint64_t *ids, size_t n);
+/* The image grows to size bytes (a resize of a mounted volume): grow only,
+ * -EINVAL otherwise. Requests up to the new end are accepted from now. */
+int	image_set_size(struct image *img, uint64_t size);
 /* A clone's every object still inherited, copied up (no other I/O may run:
  * `cephvol volume flatten`, under the lease); after it the image reads
  * nothing through. progress(done, total, arg) may be NULL. 0 or -errno. */

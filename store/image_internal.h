@@ -66,7 +66,7 @@ struct image {
 	rados_ioctx_t	 ioctx;			/* its own: the snapshot context */
 	bool		 readonly;		/* reads at a snapshot */
 	char		 id[40];
-	uint64_t	 size;
+	_Atomic uint64_t size;			/* grows (image_set_size) */
 	uint64_t	 osz;
 	unsigned	 shift;			/* log2(osz) */
 	bool		(*guard)(void *);	/* set before I/O */
