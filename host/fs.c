@@ -149,7 +149,7 @@ static const char *
 mount_opts(const char *fstype, bool direct)
 {
 	if (strcmp(fstype, "ext4") != 0)
-		return "discard";
+		return "discard,nouuid";	/* xfs: a clone has its source's UUID */
 	return direct ? "discard,noinit_itable,nobarrier" : "discard,noinit_itable";
 }
 
@@ -164,7 +164,7 @@ fs_mount(const char *dev, const char *fstype, bool direct, bool readonly,
 	 * be written: noload / norecovery. */
 	if (readonly) {
 		if (mount(dev, mountpoint, fstype, MS_RDONLY,
-		    strcmp(fstype, "xfs") == 0 ? "norecovery" : "noload") == 0)
+		    strcmp(fstype, "xfs") == 0 ? "norecovery,nouuid" : "noload") == 0)
 			return 0;
 	} else if (mount(dev, mountpoint, fstype, 0, mount_opts(fstype, direct)) == 0)
 		return 0;

@@ -139,37 +139,38 @@ struct live_arg {
 	int			 err;
 };
 
-/*
- * Does volume `clone` (still) read through to snapshot id of a->parent_id?
- * Judged from its catalogue entry, whatever its state, so that a clone
- * being made (entry "creating", perhaps no header yet) counts: it is dead
- * only when there is no entry, or its header says it reads through to
- * something else. Anything unreadable counts as live.
- */
+int
+catalog_clone_live(struct store *st, const char *clone, const char *parent_id,
+    uint64_t snap_id)
+{
+	struct catalog_entry e;
+	struct volume_meta c;
+	int live = 1, r;
+
+	if ((r = catalog_entry_get(st, clone, &e)) < 0)
+		return r == -ENOENT ? 0 : r;
+	if (!e.bad && catalog_header_read(st, e.id, &c) == 0) {
+		live = c.parent != NULL &&
+		    strcmp(json_string_value(json_object_get(c.parent, "id")) ?: "",
+		    parent_id) == 0 &&
+		    (uint64_t)json_integer_value(json_object_get(c.parent, "snap_id")) ==
+		    snap_id;
+		volume_meta_free(&c);
+	}
+	catalog_entry_clear(&e);
+	return live;
+}
+
 static void
 live_one(const char *snap, uint64_t id, const char *clone, void *arg)
 {
 	struct live_arg *a = arg;
-	struct catalog_entry e;
-	struct volume_meta c;
-	bool live = true;
-	int r;
+	int r = catalog_clone_live(a->st, clone, a->parent_id, id);
 
 	(void)snap;
-	if ((r = catalog_entry_get(a->st, clone, &e)) < 0) {
-		if (r != -ENOENT && a->err == 0)
-			a->err = r;
-		return;			/* -ENOENT: dead */
-	}
-	if (!e.bad && catalog_header_read(a->st, e.id, &c) == 0) {
-		live = c.parent != NULL &&
-		    strcmp(json_string_value(json_object_get(c.parent, "id")) ?: "",
-		    a->parent_id) == 0 &&
-		    (uint64_t)json_integer_value(json_object_get(c.parent, "snap_id")) == id;
-		volume_meta_free(&c);
-	}
-	catalog_entry_clear(&e);
-	if (live) {
+	if (r < 0 && a->err == 0)
+		a->err = r;
+	if (r > 0) {
 		size_t used = strlen(a->buf);
 		snprintf(a->buf + used, a->len - used, "%s%s", a->n ? ", " : "", clone);
 		a->n++;
@@ -191,10 +192,26 @@ catalog_live_clones(struct store *st, const struct volume_meta *m, const char *s
 static int refuse_with_clones(struct store *st, const struct catalog_entry *e,
     char *err, size_t errlen);
 
+struct drop_parent_arg {
+	const char	*snap;
+	const char	*clone;
+};
+
+static int
+drop_parent_name(json_t *meta, void *arg)
+{
+	struct drop_parent_arg *a = arg;
+
+	return snapshot_record_drop_clone(meta, a->snap, a->clone);
+}
+
 int
 catalog_finish_remove(struct store *st, const struct catalog_entry *e)
 {
-	char oid[64], why[1024];
+	char oid[64], why[1024], parent_id[VOLUME_ID_LEN + 1] = "";
+	char parent_snap[NAME_MAX_LEN + 1] = "";
+	struct drop_parent_arg dp = { parent_snap, e->name };
+	struct volume_meta m;
 	int r;
 
 	if (e->state != CATALOG_REMOVING)
@@ -213,6 +230,15 @@ catalog_finish_remove(struct store *st, const struct catalog_entry *e)
 		return r;
 	}
 	catalog_release_snapshots(st, e->id, e->name);
+	if (catalog_header_read(st, e->id, &m) == 0) {
+		const char *pid = json_string_value(json_object_get(m.parent, "id"));
+		const char *ps = json_string_value(json_object_get(m.parent, "snapshot"));
+		if (pid && ps && strlen(pid) < sizeof(parent_id)) {
+			snprintf(parent_id, sizeof(parent_id), "%s", pid);
+			snprintf(parent_snap, sizeof(parent_snap), "%s", ps);
+		}
+		volume_meta_free(&m);
+	}
 	r = image_remove_all(st, e->id);
 	if (r < 0 && r != -ENOENT) {
 		log_err("cannot remove data objects of volume=%s id=%s: %s",
@@ -228,6 +254,10 @@ catalog_finish_remove(struct store *st, const struct catalog_entry *e)
 	}
 	testhook_point("remove.header");
 	r = catalog_entry_swap(st, e->name, e->raw, NULL);
+	/* made from a snapshot: its name goes from that snapshot's record
+	 * (if this is lost, fsck finds the name dead and drops it) */
+	if (r == 0 && parent_id[0] != '\0')
+		(void)catalog_header_update(st, parent_id, drop_parent_name, &dp, NULL);
 	if (r == -ECANCELED) {
 		/* Someone finished it first (a concurrent rm or fsck). */
 		struct catalog_entry now;

@@ -46,6 +46,12 @@ int	catalog_remove(struct store *st, const char *name, char *err, size_t errlen)
  */
 int	catalog_live_clones(struct store *st, const struct volume_meta *m,
 	    const char *snap, char *buf, size_t len);
+/* Does volume `clone` read through to snapshot snap_id of volume parent_id?
+ * Judged from its catalogue entry whatever its state, so that one being
+ * made counts: 0 only when there is no entry, or its header says it reads
+ * through to something else; 1 (also when unreadable), or -errno. */
+int	catalog_clone_live(struct store *st, const char *clone, const char *parent_id,
+	    uint64_t snap_id);
 /* Grow only: shrinking is -EINVAL with a reason. */
 int	catalog_resize(struct store *st, const char *name, uint64_t new_size,
 	    char *err, size_t errlen);

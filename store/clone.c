@@ -75,6 +75,7 @@ struct name_arg {
 	const char	*snap;
 	const char	*clone;
 	uint64_t	 id;		/* add: the snapshot meant */
+	bool		 added;		/* add: it was not there before */
 };
 
 static int
@@ -92,9 +93,11 @@ add_clone_name(json_t *meta, void *arg)
 		    json_object_set_new(rec, "clones", clones) < 0)
 			return -ENOMEM;
 	}
+	a->added = false;
 	json_array_foreach(clones, i, c)
 		if (json_is_string(c) && strcmp(json_string_value(c), a->clone) == 0)
 			return 1;	/* there already: a create again */
+	a->added = true;
 	return json_array_append_new(clones, json_string(a->clone)) < 0 ? -ENOMEM : 0;
 }
 
@@ -102,13 +105,8 @@ static int
 drop_clone_name(json_t *meta, void *arg)
 {
 	struct name_arg *a = arg;
-	json_t *clones = json_object_get(record_of(meta, a->snap), "clones"), *c;
-	size_t i;
 
-	json_array_foreach(clones, i, c)
-		if (json_is_string(c) && strcmp(json_string_value(c), a->clone) == 0)
-			return json_array_remove(clones, i) < 0 ? -EINVAL : 0;
-	return 1;
+	return snapshot_record_drop_clone(meta, a->snap, a->clone);
 }
 
 /* The volume to be made: the snapshot's geometry, want's name and labels. */
@@ -223,7 +221,7 @@ clone_create(struct store *st, const struct volume_meta *want,
 		volume_meta_free(&existing);
 
 	/* 1. the name on the snapshot's record */
-	struct name_arg na = { snap, want->name, s.id };
+	struct name_arg na = { snap, want->name, s.id, false };
 	r = catalog_header_update(st, pm.id, add_clone_name, &na, NULL);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot make volume %s from %s: %s", want->name,
@@ -231,9 +229,12 @@ clone_create(struct store *st, const struct volume_meta *want,
 		    strerror(-r));
 		goto out;
 	}
-	/* 2. the volume */
-	if ((r = catalog_create(st, &child, out, err, errlen)) < 0)
+	/* 2. the volume (refused: the name goes again, if we added it) */
+	if ((r = catalog_create(st, &child, out, err, errlen)) < 0) {
+		if (na.added)
+			(void)catalog_header_update(st, pm.id, drop_clone_name, &na, NULL);
 		goto out;
+	}
 	/* 3. its origin still there (-ECANCELED: it is not) */
 	if ((r = origin_still_there(st, &pm, pvol, &s)) < 0) {
 		char rmerr[512];
@@ -432,7 +433,7 @@ clone_flatten(struct store *st, const struct config *cfg, const char *name,
 	{
 		const char *pid = json_string_value(json_object_get(m.parent, "id"));
 		struct name_arg na = { json_string_value(json_object_get(m.parent,
-		    "snapshot")), name, 0 };
+		    "snapshot")), name, 0, false };
 		if (pid != NULL && na.snap != NULL)
 			(void)catalog_header_update(st, pid, drop_clone_name, &na, NULL);
 	}

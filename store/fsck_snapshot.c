@@ -51,37 +51,18 @@ static int
 drop_name(json_t *meta, void *arg)
 {
 	struct drop_arg *a = arg;
-	json_t *list = json_object_get(json_object_get(meta, "snapshots"), "list"), *rec;
-	size_t i, j;
 
-	json_array_foreach(list, i, rec) {
-		json_t *clones = json_object_get(rec, "clones"), *c;
-		if (strcmp(json_string_value(json_object_get(rec, "name")) ?: "", a->snap))
-			continue;
-		json_array_foreach(clones, j, c)
-			if (json_is_string(c) && strcmp(json_string_value(c), a->clone) == 0)
-				return json_array_remove(clones, j) < 0 ? -EINVAL : 0;
-	}
-	return 1;
+	return snapshot_record_drop_clone(meta, a->snap, a->clone);
 }
 
 static void
 check_clone_name(const char *snap, uint64_t id, const char *clone, void *arg)
 {
 	struct ctx *c = arg;
-	struct volume_meta cm;
 	struct fsck_finding f;
-	bool live = false;
 
-	if (catalog_get(c->st, clone, &cm) == 0) {
-		live = cm.parent != NULL &&
-		    strcmp(json_string_value(json_object_get(cm.parent, "id")) ?: "",
-		    c->m->id) == 0 &&
-		    (uint64_t)json_integer_value(json_object_get(cm.parent,
-		    "snap_id")) == id;
-		volume_meta_free(&cm);
-	}
-	if (live)
+	/* one being made counts as live (its entry is "creating") */
+	if (catalog_clone_live(c->st, clone, c->m->id, id) != 0)
 		return;
 	start(&f, "clone-name-stale", c->m);
 	f.repairable = true;

@@ -393,9 +393,11 @@ snapshot_remove(struct store *st, const char *volume, const char *name, char *er
 			snprintf(err, errlen, "cannot remove snapshot %s of volume %s: "
 			    "cannot check the volumes made from it: %s", name, volume,
 			    strerror(-n));
+		/* Never given back while a volume reads through to it (the
+		 * clone check comes before the release), so the mark goes,
+		 * also one an interrupted rm left. */
 		ma.mark = false;
-		if (!s.removing &&
-		    catalog_header_update(st, m.id, mark_removing, &ma, NULL) < 0)
+		if (catalog_header_update(st, m.id, mark_removing, &ma, NULL) < 0)
 			log_err("volume=%s: cannot take back the removal mark of "
 			    "snapshot %s", volume, name);
 		volume_meta_free(&m);

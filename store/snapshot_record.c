@@ -83,9 +83,10 @@ snapshot_context(const struct volume_meta *m, uint64_t *seq, uint64_t **ids,
 		return -ENOMEM;
 	}
 	/* Newest first: ids grow with time, so by id, descending. */
+	/* A snapshot marked "removing" stays in: until its id is given back
+	 * (then the OSDs ignore it), volumes made from it may still need what
+	 * it keeps (snapshot rm checks for them after marking). */
 	for (size_t i = 0; i < nl; i++) {
-		if (list[i].removing)
-			continue;
 		size_t j = k++;
 		while (j > 0 && (*ids)[j - 1] < list[i].id) {
 			(*ids)[j] = (*ids)[j - 1];
@@ -116,4 +117,23 @@ snapshot_clone_names(const struct volume_meta *m, const char *snap,
 			if (json_is_string(c))
 				fn(name, (uint64_t)id, json_string_value(c), arg);
 	}
+}
+
+int
+snapshot_record_drop_clone(json_t *meta, const char *snap, const char *clone)
+{
+	json_t *list = json_object_get(json_object_get(meta, "snapshots"), "list"), *rec;
+	size_t i, j;
+
+	json_array_foreach(list, i, rec) {
+		json_t *clones = json_object_get(rec, "clones"), *c;
+		const char *name = json_string_value(json_object_get(rec, "name"));
+
+		if (name == NULL || strcmp(name, snap) != 0)
+			continue;
+		json_array_foreach(clones, j, c)
+			if (json_is_string(c) && strcmp(json_string_value(c), clone) == 0)
+				return json_array_remove(clones, j) < 0 ? -EINVAL : 0;
+	}
+	return 1;
 }

@@ -31,8 +31,8 @@ struct snapshot {
  * the context's seq. -EINVAL if the header's member is damaged. */
 int	snapshot_records(const struct volume_meta *m, struct snapshot **list,
 	    size_t *n, uint64_t *seq);
-/* The write context of m: seq and the live ids, newest first (*ids new:
- * free(); NULL when n is 0). */
+/* The write context of m: seq and every recorded id, newest first, those
+ * being removed too (*ids new: free(); NULL when n is 0). */
 int	snapshot_context(const struct volume_meta *m, uint64_t *seq,
 	    uint64_t **ids, size_t *n);
 
@@ -41,5 +41,9 @@ int	snapshot_context(const struct volume_meta *m, uint64_t *seq,
 void	snapshot_clone_names(const struct volume_meta *m, const char *snap,
 	    void (*fn)(const char *snap, uint64_t id, const char *clone, void *arg),
 	    void *arg);
+
+/* In a header's JSON: drop name `clone` from snapshot `snap`'s record.
+ * 0 dropped, 1 not there (for catalog_header_update), -errno. */
+int	snapshot_record_drop_clone(json_t *meta, const char *snap, const char *clone);
 
 #endif

@@ -128,6 +128,26 @@ fsck_image c1
 expect_fail cephvol snapshot rm v s1
 assert_contains "$ERR" "these volumes were made from it: ro"
 
+step "xfs: a clone mounted beside its source (the same filesystem UUID)"
+cephvol volume create vx -o size=512M -o fs=xfs >/dev/null
+cleanup_fn unmount_quiet "$M.vx"
+cleanup_fn unmount_quiet "$M.cx"
+cephvol volume mount vx "$M.vx"
+echo xfs-data > "$M.vx/x"
+sync
+cephvol snapshot create vx s >/dev/null
+cephvol volume create cx --from vx@s >/dev/null
+cephvol volume mount cx "$M.cx"
+assert_eq "$(cat "$M.cx/x")" xfs-data "x in the xfs clone"
+echo changed > "$M.cx/x"
+sync
+assert_eq "$(cat "$M.vx/x")" xfs-data "x in the xfs source"
+cephvol volume unmount "$M.cx"
+cephvol volume unmount "$M.vx"
+cephvol volume rm cx
+cephvol snapshot rm vx s
+cephvol volume rm vx
+
 step "take it all down: every object goes"
 cephvol volume unmount "$M.ro"
 CEPHVOL_CONF=$T/b.conf cephvol volume unmount "$M.rob"
