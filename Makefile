@@ -81,6 +81,7 @@ MOUNT_SRCS	:= \
 	fuse/imagefs_control.c \
 	fuse/imagefs_server.c \
 	fuse/main.c \
+	fuse/qos.c \
 	fuse/ready.c \
 	fuse/secretsfs.c \
 	fuse/secretsfs_fuse.c \

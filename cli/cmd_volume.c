@@ -33,6 +33,7 @@
 	"       cephvol volume resize NAME SIZE\n" \
 	"       cephvol volume rollback NAME SNAPSHOT\n" \
 	"       cephvol volume flatten NAME\n" \
+	"       cephvol volume set NAME KEY=VALUE...\n" \
 	"       cephvol volume mount|unmount ..."
 
 static void
@@ -360,6 +361,62 @@ volume_resize(struct cli *cli, int argc, char **argv)
 }
 
 static int
+volume_set(struct cli *cli, int argc, char **argv)
+{
+	const char *use = "cephvol volume set NAME KEY=VALUE... (keys: iops_limit, "
+	    "read_iops_limit, write_iops_limit, bps_limit, read_bps_limit, "
+	    "write_bps_limit; VALUE a number, a size a second such as 50M, or none)";
+	json_t *changes = json_object(), *limits;
+	struct volume_qos now;
+	struct volume_meta m;
+	struct lease_holder h;
+	struct store *st;
+	char err[1024], *shown;
+
+	parse_verb(cli, argc, argv, NULL, use);
+	if (argc - optind < 2)
+		usage_die("%s", use);
+	for (int i = optind + 1; i < argc; i++) {
+		char *eq = strchr(argv[i], '=');
+		if (eq == NULL || eq == argv[i])
+			usage_die("'%s' is not KEY=VALUE\n%s", argv[i], use);
+		*eq = '\0';
+		json_object_set_new(changes, argv[i], json_string(eq + 1));
+		*eq = '=';
+	}
+	st = cli_store(cli);
+	if (catalog_set_limits(st, argv[optind], changes, &now, err, sizeof(err)) < 0)
+		die("%s", err);
+	json_decref(changes);
+	limits = volume_qos_json(&now);
+	shown = limits ? json_dumps(limits, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	/* Mounted: the holder applies them now; else the next mount does. */
+	if (catalog_get(st, argv[optind], &m) == 0) {
+		if (lease_holder(st, m.id, &h) == 0 && !h.expired && !h.shared) {
+			json_t *req = json_pack("{s:s}", "op", "limits"), *reply = NULL;
+			char who[512];
+			lease_holder_describe(&h, who, sizeof(who));
+			if (volctl_request(st, m.id, req, 30000, &reply, err,
+			    sizeof(err)) < 0 || json_object_get(reply, "ok") == NULL)
+				fprintf(stderr, "cephvol: warning: %s, which has volume %s "
+				    "mounted, did not apply them (%s); its next mount "
+				    "does\n", who, m.name, reply ? "it refused" : err);
+			else
+				printf("%s: limits %s, applied by %s\n", m.name,
+				    shown ? shown : "?", who);
+			json_decref(req);
+			json_decref(reply);
+		} else
+			printf("%s: limits %s (applied when it is mounted)\n", m.name,
+			    shown ? shown : "?");
+		volume_meta_free(&m);
+	}
+	free(shown);
+	json_decref(limits);
+	return 0;
+}
+
+static int
 volume_flatten(struct cli *cli, int argc, char **argv)
 {
 	const char *use = "cephvol volume flatten NAME (a clone, unmounted "
@@ -388,6 +445,7 @@ cmd_volume(struct cli *cli, int argc, char **argv)
 		{ "resize", volume_resize, NULL },
 		{ "rollback", cmd_volume_rollback, NULL },
 		{ "flatten", volume_flatten, NULL },
+		{ "set", volume_set, NULL },
 		{ "mount", cmd_volume_mount, NULL },
 		{ "unmount", cmd_volume_unmount, NULL },
 	};

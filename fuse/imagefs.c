@@ -56,6 +56,7 @@
 #include "common/log.h"
 #include "common/pagepool.h"
 #include "fuse/imagefs.h"
+#include "fuse/qos.h"
 #include "host/helperproto.h"
 #include "store/image.h"
 
@@ -69,6 +70,7 @@ struct imagefs {
 	char			*volume;	/* owned */
 	char			*fusedir;	/* owned */
 	struct fuse_session	*se;
+	struct qos		*qos;		/* the volume's limits */
 	unsigned		 max_threads, max_background, max_inflight;
 	size_t			 max_bytes;
 
@@ -371,6 +373,7 @@ ifs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (size > fs->size - (uint64_t)off)
 		size = (size_t)(fs->size - (uint64_t)off);
 	atomic_fetch_add(&fs->n_reads, 1);
+	qos_wait(fs->qos, false, size);
 	if ((r = req_new(fs, req, OP_READ, (uint64_t)off, size)) != NULL)
 		submit(r);
 }
@@ -394,6 +397,7 @@ ifs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		return;
 	}
 	atomic_fetch_add(&fs->n_writes, 1);
+	qos_wait(fs->qos, true, size);
 	if ((r = req_new(fs, req, OP_WRITE, (uint64_t)off, size)) == NULL)
 		return;
 	/* buf is the receiving thread's and is reused once we return; the
@@ -477,6 +481,7 @@ ifs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
 		return;
 	}
 	atomic_fetch_add(&fs->n_discards, 1);
+	qos_wait(fs->qos, true, 0);	/* an operation; no bytes move */
 	if ((r = req_new(fs, req, OP_DISCARD, (uint64_t)off, (size_t)len)) != NULL)
 		submit(r);
 }
@@ -570,10 +575,16 @@ imagefs_create(const struct imagefs_params *p, struct imagefs **out, char *err,
 	fs->max_background = p->max_background ? p->max_background : 64;
 	fs->max_inflight = p->max_inflight ? p->max_inflight : 64;
 	fs->max_bytes = p->inflight_bytes ? p->inflight_bytes : (12u << 20);
-	r = pagepool_create(fs->max_bytes, &fs->bufs);
+	if ((fs->qos = qos_new()) == NULL)
+		r = -ENOMEM;
+	else
+		r = pagepool_create(fs->max_bytes, &fs->bufs);
+	if (r == 0 && p->qos != NULL)
+		qos_set(fs->qos, p->qos);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot map %zu bytes for request buffers: %s",
 		    fs->max_bytes, strerror(-r));
+		qos_free(fs->qos);
 		free(fs->volume);
 		free(fs->fusedir);
 		free(fs);
@@ -641,7 +652,14 @@ void
 imagefs_stop(struct imagefs *fs)
 {
 	atomic_store(&fs->stop_asked, true);
+	qos_release(fs->qos);	/* no worker waits on a limit any more */
 	fuse_session_exit(fs->se);
+}
+
+void
+imagefs_set_qos(struct imagefs *fs, const struct volume_qos *qos)
+{
+	qos_set(fs->qos, qos);
 }
 
 void
@@ -670,6 +688,7 @@ imagefs_destroy(struct imagefs *fs)
 	fuse_session_unmount(fs->se);
 	fuse_session_destroy(fs->se);
 	pagepool_destroy(fs->bufs);
+	qos_free(fs->qos);
 	pthread_cond_destroy(&fs->cond);
 	pthread_mutex_destroy(&fs->lock);
 	free(fs->volume);

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/volopts.h"
+
 struct image;
 struct imagefs;
 
@@ -23,6 +25,7 @@ struct imagefs_params {
 	unsigned	 max_background;/* kernel in-flight cap, 0 = default 64 */
 	unsigned	 max_inflight;	/* requests in flight to RADOS, 0 = 64 */
 	size_t		 inflight_bytes;/* bytes in flight, 0 = 12 MiB */
+	const struct volume_qos *qos;	/* its I/O limits (copied), or NULL */
 };
 
 /* Create the session and mount it on fusedir. *out is new: imagefs_destroy(). */
@@ -49,6 +52,8 @@ struct imagefs_stats {
 	uint64_t	bytes_read, bytes_written;
 	unsigned	max_inflight_seen;
 };
+/* New I/O limits (fuse/qos.h), from the next request on. */
+void	imagefs_set_qos(struct imagefs *fs, const struct volume_qos *qos);
 /* The file grows to size bytes (the image grew first): grow only, 0 or
  * -errno; the kernel is told to forget the size it cached. */
 int	imagefs_set_size(struct imagefs *fs, uint64_t size);

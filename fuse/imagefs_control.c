@@ -193,6 +193,24 @@ out:
 	    (json_int_t)m.size, "grown", grown, "note", note);
 }
 
+/* The header's I/O limits, applied from the next request on. */
+static json_t *
+limits(struct imagefs_control *c)
+{
+	const struct imagefs_control_target *t = &c->t;
+	struct volume_meta m;
+	json_t *reply;
+	int r;
+
+	if ((r = catalog_header_read(t->st, t->id, &m)) < 0)
+		return fail("cannot read the volume's header: %s%s", strerror(-r), "");
+	imagefs_set_qos(t->fs, &m.qos);
+	reply = json_pack("{s:b, s:o}", "ok", 1, "limits", volume_qos_json(&m.qos));
+	log_info("volume=%s: I/O limits now %s", t->volume, "as in its header");
+	volume_meta_free(&m);
+	return reply;
+}
+
 static json_t *
 handle(void *arg, json_t *req, uint64_t deadline_ms)
 {
@@ -204,6 +222,8 @@ handle(void *arg, json_t *req, uint64_t deadline_ms)
 		return snapshot(c, name, deadline_ms);
 	if (op != NULL && strcmp(op, "resize") == 0)
 		return resize(c);
+	if (op != NULL && strcmp(op, "limits") == 0)
+		return limits(c);
 	return fail("unknown request%s%s", "", "");
 }
 

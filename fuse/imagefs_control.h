@@ -8,6 +8,8 @@
  *		snapshot (store/snapshot.h); make every later write carry it;
  *		thaw. Answer {"ok": true, "id", "froze", "frozen_ms"} or
  *		{"err": "..."}.
+ *	{"op": "limits"}
+ *		the header's I/O limits changed: apply them (fuse/qos.h).
  *	{"op": "resize"}
  *		the header says the volume is bigger now: grow the image and
  *		the file, tell the loop device, grow the filesystem mounted over

@@ -321,6 +321,7 @@ setup(const struct server_args *a, void **hp, const char **cookie, char *err,
 	}
 	ip.img = img;
 	ip.size = h->m.size;
+	ip.qos = &h->m.qos;
 	ip.volume = volume;
 	ip.fusedir = a->dir;
 	r = imagefs_create(&ip, &fs, why, sizeof(why));

@@ -691,6 +691,84 @@ catalog_remove(struct store *st, const char *name, char *err, size_t errlen)
 	return r;
 }
 
+struct limits_arg {
+	json_t		*changes;
+	struct volume_qos now;
+	char		*err;
+	size_t		 errlen;
+};
+
+static int
+apply_limits(json_t *meta, void *arg)
+{
+	struct limits_arg *a = arg;
+	struct volume_meta m;
+	const char *k;
+	json_t *v, *q;
+	int r;
+
+	if (volume_meta_from_json(meta, &m) < 0) {
+		snprintf(a->err, a->errlen, "its header cannot be read");
+		return -EIO;
+	}
+	a->now = m.qos;
+	r = m.type != VOLUME_BLOCK || m.readonly ? -EINVAL : 0;
+	if (r < 0)
+		snprintf(a->err, a->errlen, "only a writable block volume has I/O "
+		    "limits (this is a %s)", m.readonly ? "read-only snapshot volume" :
+		    "secrets volume");
+	volume_meta_free(&m);
+	if (r < 0)
+		return r;
+	json_object_foreach(a->changes, k, v) {
+		if (!json_is_string(v)) {
+			snprintf(a->err, a->errlen, "the value of %s must be a string", k);
+			return -EINVAL;
+		}
+		if ((r = volume_qos_set(&a->now, k, json_string_value(v), true, a->err,
+		    a->errlen)) < 0)
+			return -EINVAL;
+	}
+	if ((q = volume_qos_json(&a->now)) == NULL)
+		return -ENOMEM;
+	if (json_object_size(q) == 0) {
+		json_decref(q);
+		json_object_del(meta, "qos");
+		return 0;
+	}
+	return json_object_set_new(meta, "qos", q) < 0 ? -ENOMEM : 0;
+}
+
+int
+catalog_set_limits(struct store *st, const char *name, json_t *changes,
+    struct volume_qos *out, char *err, size_t errlen)
+{
+	struct limits_arg a = { changes, { 0 }, err, errlen };
+	struct catalog_entry e;
+	char why[512] = "";
+	int r;
+
+	a.err = why;
+	a.errlen = sizeof(why);
+	if ((r = catalog_entry_get(st, name, &e)) < 0 || e.bad ||
+	    e.state != CATALOG_READY) {
+		if (r == 0)
+			catalog_entry_clear(&e);
+		snprintf(err, errlen, "no such volume: %s", name);
+		return -ENOENT;
+	}
+	r = catalog_header_update(st, e.id, apply_limits, &a, NULL);
+	catalog_entry_clear(&e);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot set the limits of volume %s: %s", name,
+		    why[0] ? why : strerror(-r));
+		return r;
+	}
+	if (out)
+		*out = a.now;
+	return 0;
+}
+
 int
 catalog_resize(struct store *st, const char *name, uint64_t new_size,
     char *err, size_t errlen)

@@ -52,6 +52,12 @@ int	catalog_live_clones(struct store *st, const struct volume_meta *m,
  * through to something else; 1 (also when unreadable), or -errno. */
 int	catalog_clone_live(struct store *st, const char *clone, const char *parent_id,
 	    uint64_t snap_id);
+/* Change block volume name's I/O limits: changes is an object of
+ * KEY: "VALUE" (volume_qos_set; "none" clears one). All or nothing: a bad
+ * one is -EINVAL with a sentence, and nothing changes. *out (may be NULL)
+ * the limits now. */
+int	catalog_set_limits(struct store *st, const char *name, json_t *changes,
+	    struct volume_qos *out, char *err, size_t errlen);
 /* Grow only: shrinking is -EINVAL with a reason. */
 int	catalog_resize(struct store *st, const char *name, uint64_t new_size,
 	    char *err, size_t errlen);

@@ -25,7 +25,8 @@
 	"objectsize=SIZE (power of two, 64K to 64M), type=block|secrets, " \
 	"secrets=NAME[@VERSION][,...] (type=secrets only), labels=K=V[,K=V...], " \
 	"label.KEY=VALUE, from=VOLUME@SNAPSHOT (a clone), " \
-	"snapshot=VOLUME@SNAPSHOT (a read-only snapshot volume)"
+	"snapshot=VOLUME@SNAPSHOT (a read-only snapshot volume), " \
+	"iops_limit=N, bps_limit=SIZE (a second; also read_ and write_)"
 
 #define OBJECT_SIZE_MIN	((uint64_t)64 << 10)
 #define OBJECT_SIZE_MAX	((uint64_t)64 << 20)
@@ -196,6 +197,91 @@ unknown_opt(const char *key, char *err, size_t errlen)
 		snprintf(err, errlen, "unknown option '%s'; " ACCEPTED_OPTS, key);
 }
 
+static const struct {
+	const char	*key;
+	size_t		 off;
+	bool		 bytes;
+} qos_keys[] = {
+	{ "iops_limit", offsetof(struct volume_qos, iops), false },
+	{ "read_iops_limit", offsetof(struct volume_qos, read_iops), false },
+	{ "write_iops_limit", offsetof(struct volume_qos, write_iops), false },
+	{ "bps_limit", offsetof(struct volume_qos, bps), true },
+	{ "read_bps_limit", offsetof(struct volume_qos, read_bps), true },
+	{ "write_bps_limit", offsetof(struct volume_qos, write_bps), true },
+};
+
+#define QOS_MAX_IOPS	((uint64_t)10000000)
+
+int
+volume_qos_set(struct volume_qos *q, const char *key, const char *v,
+    bool clear_ok, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(qos_keys); i++) {
+		uint64_t n, *dst;
+		int r;
+
+		if (strcmp(key, qos_keys[i].key) != 0)
+			continue;
+		dst = (uint64_t *)((char *)q + qos_keys[i].off);
+		if (clear_ok && strcmp(v, "none") == 0) {
+			*dst = 0;
+			return 0;
+		}
+		r = qos_keys[i].bytes ? size_parse(v, &n) :
+		    uint_parse(v, 1, QOS_MAX_IOPS, &n);
+		if (r < 0 || n == 0 || (qos_keys[i].bytes && n > VOLUME_MAX_SIZE)) {
+			char shown[64];
+			snprintf(err, errlen, "bad value '%s' for %s: expected %s%s",
+			    str_escape(shown, sizeof(shown), v, strlen(v) > 40 ? 40 :
+			    strlen(v)), key, qos_keys[i].bytes ? "bytes a second, at "
+			    "least 1 (e.g. 50M)" : "operations a second, 1 to 10000000",
+			    clear_ok ? ", or none" : "");
+			return -EINVAL;
+		}
+		*dst = n;
+		return 0;
+	}
+	snprintf(err, errlen, "unknown key '%.64s': the limits are iops_limit, "
+	    "read_iops_limit, write_iops_limit, bps_limit, read_bps_limit, "
+	    "write_bps_limit", key);
+	return -ENOENT;
+}
+
+json_t *
+volume_qos_json(const struct volume_qos *q)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; o != NULL && i < ARRAY_SIZE(qos_keys); i++) {
+		uint64_t v = *(const uint64_t *)((const char *)q + qos_keys[i].off);
+		if (v > 0)
+			json_object_set_new(o, qos_keys[i].key, json_integer((json_int_t)v));
+	}
+	return o;
+}
+
+static int
+qos_from_json(json_t *j, struct volume_qos *q)
+{
+	const char *k;
+	json_t *v;
+
+	memset(q, 0, sizeof(*q));
+	if (j == NULL)
+		return 0;
+	if (!json_is_object(j))
+		return -EINVAL;
+	json_object_foreach(j, k, v) {
+		char num[32], err[256];
+		if (!json_is_integer(v) || json_integer_value(v) <= 0)
+			return -EINVAL;
+		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		if (volume_qos_set(q, k, num, false, err, sizeof(err)) < 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
 int
 volume_opts_parse(const struct config *cfg, const char *name, json_t *opts,
     struct volume_meta *out, char *err, size_t errlen)
@@ -292,6 +378,15 @@ volume_opts_parse(const struct config *cfg, const char *name, json_t *opts,
 			}
 			json_object_set_new(out->labels, key + 6, json_string(v));
 			out->given |= VOLUME_OPT_LABELS;
+		} else if (strstr(key, "_limit") != NULL) {
+			if ((r = volume_qos_set(&out->qos, key, v, false, err,
+			    errlen)) < 0) {
+				if (r == -ENOENT)
+					unknown_opt(key, err, errlen);
+				r = -EINVAL;
+				goto out_free;
+			}
+			out->given |= VOLUME_OPT_QOS;
 		} else if (strcmp(key, "from") == 0 || strcmp(key, "snapshot") == 0) {
 			unsigned bit = key[0] == 'f' ? VOLUME_OPT_FROM :
 			    VOLUME_OPT_SNAPSHOT;
@@ -346,6 +441,7 @@ volume_opts_parse(const struct config *cfg, const char *name, json_t *opts,
 		} block_only[] = {
 			{ VOLUME_OPT_SIZE, "size" }, { VOLUME_OPT_FS, "fs" },
 			{ VOLUME_OPT_OBJECT_SIZE, "objectsize" },
+			{ VOLUME_OPT_QOS, "*_limit" },
 		};
 		for (size_t i = 0; i < ARRAY_SIZE(block_only); i++) {
 			if (out->given & block_only[i].bit) {
@@ -418,6 +514,11 @@ volume_meta_json(const struct volume_meta *m)
 			json_object_set_new(o, "parent", json_deep_copy(m->parent));
 		if (m->readonly)
 			json_object_set_new(o, "readonly", json_true());
+		json_t *q = volume_qos_json(&m->qos);
+		if (q != NULL && json_object_size(q) > 0)
+			json_object_set_new(o, "qos", q);
+		else
+			json_decref(q);
 	} else {
 		json_object_set_new(o, "secrets",
 		    m->secrets ? json_deep_copy(m->secrets) : json_array());
@@ -434,15 +535,16 @@ volume_meta_from_json(json_t *j, struct volume_meta *out)
 	const char *name, *id, *type, *fs = "";
 	json_int_t size = 0, objsize = 0, created = 0;
 	json_t *labels = NULL, *secrets = NULL, *snapshots = NULL, *parent = NULL;
+	json_t *qos = NULL;
 	int readonly = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (json_unpack(j, "{s:s, s:s, s:s, s?:I, s?:I, s?:s, s?:o, s?:o, s?:I, s?:o, "
-	    "s?:o, s?:b}",
+	    "s?:o, s?:b, s?:o}",
 	    "name", &name, "id", &id, "type", &type, "size", &size,
 	    "object_size", &objsize, "fs", &fs, "labels", &labels,
 	    "secrets", &secrets, "created", &created, "snapshots", &snapshots,
-	    "parent", &parent, "readonly", &readonly) < 0)
+	    "parent", &parent, "readonly", &readonly, "qos", &qos) < 0)
 		return -EINVAL;
 	if (!name_valid(name) || strlen(id) != VOLUME_ID_LEN ||
 	    strspn(id, "0123456789abcdef") != VOLUME_ID_LEN)
@@ -458,7 +560,7 @@ volume_meta_from_json(json_t *j, struct volume_meta *out)
 		return -EINVAL;
 	if ((labels && !json_is_object(labels)) || (secrets && !json_is_array(secrets)) ||
 	    (snapshots && !json_is_object(snapshots)) ||
-	    (parent && !json_is_object(parent)))
+	    (parent && !json_is_object(parent)) || qos_from_json(qos, &out->qos) < 0)
 		return -EINVAL;
 	snprintf(out->name, sizeof(out->name), "%s", name);
 	snprintf(out->id, sizeof(out->id), "%s", id);
@@ -553,6 +655,19 @@ volume_meta_matches(const struct volume_meta *have, const struct volume_meta *wa
 		    w ? w : "?");
 		free(h);
 		free(w);
+		same = false;
+	}
+	if ((want->given & VOLUME_OPT_QOS) &&
+	    memcmp(&have->qos, &want->qos, sizeof(have->qos)) != 0) {
+		json_t *h = volume_qos_json(&have->qos), *w = volume_qos_json(&want->qos);
+		char *hs = h ? json_dumps(h, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+		char *ws = w ? json_dumps(w, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+		add_diff(err, errlen, "limits %s (asked for %s; change them with "
+		    "'cephvol volume set')", hs ? hs : "?", ws ? ws : "?");
+		free(hs);
+		free(ws);
+		json_decref(h);
+		json_decref(w);
 		same = false;
 	}
 	if (want->given & (VOLUME_OPT_FROM | VOLUME_OPT_SNAPSHOT)) {

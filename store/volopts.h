@@ -35,10 +35,17 @@ enum volume_opt {
 	VOLUME_OPT_LABELS	= 1 << 5,
 	VOLUME_OPT_FROM		= 1 << 6,	/* a clone of origin */
 	VOLUME_OPT_SNAPSHOT	= 1 << 7,	/* read-only, of origin */
+	VOLUME_OPT_QOS		= 1 << 8,	/* any *_limit */
 };
 
 /* "VOLUME@SNAPSHOT" */
 #define VOLUME_REF_MAX	(2 * NAME_MAX_LEN + 1)
+
+/* I/O limits of a block volume, per second; 0: none (fuse/qos.h). */
+struct volume_qos {
+	uint64_t	 iops, read_iops, write_iops;	/* operations */
+	uint64_t	 bps, read_bps, write_bps;	/* bytes */
+};
 
 /* Smallest and largest block volume; sizes are multiples of 4 KiB. */
 #define VOLUME_MIN_SIZE		((uint64_t)1 << 20)
@@ -61,6 +68,7 @@ struct volume_meta {
 					 * snapshot it reads through to
 					 * (store/clone.h), kept as stored */
 	bool		 readonly;	/* a read-only snapshot volume */
+	struct volume_qos qos;		/* block only; "qos" in the header */
 	char		 origin[VOLUME_REF_MAX + 1];	/* asked for: from= or
 					 * snapshot= (VOLUME_OPT_FROM/SNAPSHOT) */
 	unsigned	 given;		/* VOLUME_OPT_* named by the caller;
@@ -74,6 +82,8 @@ struct volume_meta {
  *   size=10G  fs=ext4|xfs  objectsize=4M  type=block|secrets
  *   secrets=a,b@2  label.KEY=VALUE (or labels as KEY=VALUE,KEY2=VALUE2)
  *   from=VOL@SNAP (a clone)  snapshot=VOL@SNAP (a read-only snapshot volume)
+ *   iops_limit=N read_iops_limit=N write_iops_limit=N (operations a second)
+ *   bps_limit=50M read_bps_limit=.. write_bps_limit=.. (bytes a second)
  * A from= or snapshot= volume is made by store/clone.h, which fills the
  * rest from the snapshot.
  * opts is a JSON object of strings, or NULL for none. An unknown or bad
@@ -95,6 +105,16 @@ int	volume_meta_copy(const struct volume_meta *src, struct volume_meta *dst);
  */
 bool	volume_meta_matches(const struct volume_meta *have,
 	    const struct volume_meta *want, char *err, size_t errlen);
+/*
+ * One limit, key=value as in the options above, into q ("none" clears it
+ * when clear_ok; a limit is at least 1: 0 is an error, not "no limit"). -EINVAL and a
+ * sentence in err (also for an unknown key); -ENOENT when key is not a
+ * limit at all (err then lists them).
+ */
+int	volume_qos_set(struct volume_qos *q, const char *key, const char *v,
+	    bool clear_ok, char *err, size_t errlen);
+/* The limits as JSON ({"iops_limit": N, ...}, only those set; new). */
+json_t	*volume_qos_json(const struct volume_qos *q);
 /* Split "VOLUME@SNAPSHOT" (both valid names) into volume and snap (each
  * may be NULL); false if ref is not one. */
 bool	volume_ref_parse(const char *ref, char *volume, size_t vlen, char *snap,
