@@ -11,9 +11,11 @@
  *     clones after marking themselves, we check for the mark after
  *     creating, so one of the two always sees the other), the new volume
  *     is removed again and the create fails.
- * A name left in a record by a clone removed since counts for nothing:
- * a name counts while that volume's parent is this snapshot
- * (catalog_live_clones); snapshot rm drops the dead ones.
+ * A name counts while that volume (in any state: one being made counts)
+ * reads through to this snapshot (catalog_clone_live). Removing a clone,
+ * or a refused create, drops its name; a name left behind all the same
+ * (a crash) is dead, and fsck drops it; step 3 puts a name fsck took too
+ * early back.
  *
  * Flatten: refused while the clone has snapshots of its own (they read
  * through to the parent too); else, under the clone's lease, every object
@@ -235,8 +237,15 @@ clone_create(struct store *st, const struct volume_meta *want,
 			(void)catalog_header_update(st, pm.id, drop_clone_name, &na, NULL);
 		goto out;
 	}
-	/* 3. its origin still there (-ECANCELED: it is not) */
-	if ((r = origin_still_there(st, &pm, pvol, &s)) < 0) {
+	/* 3. its name still on the record (fsck may have taken it for a dead
+	 * one before the entry existed), and its origin still there
+	 * (-ECANCELED: it is not) */
+	r = catalog_header_update(st, pm.id, add_clone_name, &na, NULL);
+	if (r == -ENOENT)
+		r = -ECANCELED;
+	if (r == 0)
+		r = origin_still_there(st, &pm, pvol, &s);
+	if (r < 0) {
 		char rmerr[512];
 		volume_meta_free(out);
 		if (r == -ECANCELED && !existed &&

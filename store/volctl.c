@@ -147,10 +147,11 @@ answer(struct volctl *vc, struct vreq *q)
 		/* The time it took to reach us (a stopped process, a stall)
 		 * counts against the deadline; by the wall clocks, which Ceph
 		 * keeps in step across hosts. */
-		uint64_t budget = (uint64_t)timeout_ms * 3 / 4, late = 0;
-		if (sent_ms > 0 && wall_ms() > (uint64_t)sent_ms)
-			late = wall_ms() - (uint64_t)sent_ms;
-		late += mono_ms() - q->received_ms;
+		uint64_t budget = (uint64_t)timeout_ms * 3 / 4;
+		uint64_t late = mono_ms() - q->received_ms, wall = wall_ms();
+		if (sent_ms > 0 && wall > (uint64_t)sent_ms &&
+		    wall - (uint64_t)sent_ms > late)
+			late = wall - (uint64_t)sent_ms;	/* queue time included */
 		reply = vc->fn(vc->arg, req, mono_ms() + (late < budget ?
 		    budget - late : 0));
 	}
