@@ -135,3 +135,21 @@ pagepool_used(const struct pagepool *pp)
 {
 	return pp->used * PAGEPOOL_PAGE;
 }
+
+size_t
+pagepool_release_free(struct pagepool *pp)
+{
+	size_t released = 0, i = 0;
+
+	while (i < pp->npages) {
+		size_t j = i;
+
+		while (j < pp->npages && !(pp->map[j / 64] >> (j % 64) & 1))
+			j++;
+		if (j > i && madvise(pp->base + i * PAGEPOOL_PAGE,
+		    (j - i) * PAGEPOOL_PAGE, MADV_DONTNEED) == 0)
+			released += (j - i) * PAGEPOOL_PAGE;
+		i = j + 1;
+	}
+	return released;
+}

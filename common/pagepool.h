@@ -28,6 +28,10 @@ void	*pagepool_alloc(struct pagepool *pp, size_t len);
 /* Give back what pagepool_alloc(pp, len) returned, with the same len. */
 void	pagepool_free(struct pagepool *pp, void *p, size_t len);
 
+/* Give the pages of every free run back to the kernel (they read as zeros
+ * and are faulted in again when next used); bytes offered. Not on locked
+ * memory (mlock): the caller unlocks first. */
+size_t	pagepool_release_free(struct pagepool *pp);
 /* The pool's size and the bytes handed out now, in whole pages. */
 size_t	pagepool_size(const struct pagepool *pp);
 size_t	pagepool_used(const struct pagepool *pp);

@@ -696,6 +696,18 @@ imagefs_destroy(struct imagefs *fs)
 	free(fs);
 }
 
+size_t
+imagefs_release_idle(struct imagefs *fs)
+{
+	size_t released = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	if (fs->inflight == 0)
+		released = pagepool_release_free(fs->bufs);
+	pthread_mutex_unlock(&fs->lock);
+	return released;
+}
+
 int
 imagefs_set_size(struct imagefs *fs, uint64_t size)
 {

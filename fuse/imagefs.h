@@ -52,6 +52,9 @@ struct imagefs_stats {
 	uint64_t	bytes_read, bytes_written;
 	unsigned	max_inflight_seen;
 };
+/* Nothing in flight: the request region's pages go back to the kernel
+ * (the caller has unlocked its memory); bytes offered, 0 when busy. */
+size_t	imagefs_release_idle(struct imagefs *fs);
 /* New I/O limits (fuse/qos.h), from the next request on. */
 void	imagefs_set_qos(struct imagefs *fs, const struct volume_qos *qos);
 /* The file grows to size bytes (the image grew first): grow only, 0 or

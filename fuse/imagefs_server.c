@@ -17,7 +17,10 @@
  * Memory: PR_SET_IO_FLUSHER (its allocations never wait on the writeback
  * it serves; set before the cluster connection, whose threads inherit it)
  * and mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT): every page it
- * touches stays in RAM. MCL_ONFAULT, not plain MCL_FUTURE, because
+ * touches stays in RAM. Idle IDLE_TRIM_S seconds (a few requests at most), it
+ * gives back what load left resident: the request region's free pages and
+ * the heap's free tail (malloc_trim), unlocking for that moment (the
+ * kernel keeps locked pages); the next request faults in what it needs. MCL_ONFAULT, not plain MCL_FUTURE, because
  * librados starts dozens of threads with 8 MiB stacks that would otherwise
  * all be faulted in (hundreds of MiB). Memory stays flat because imagefs
  * bounds the requests in flight.
@@ -49,6 +52,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <time.h>
 
 #include "common/config.h"
 #include "common/log.h"
@@ -94,7 +98,16 @@ struct handle {
 	struct image		*img;		/* lock (see the top) */
 	struct imagefs		*fs;		/* lock (see the top) */
 	struct imagefs_control	*control;	/* main thread only */
+	pthread_t		 idle;		/* trims memory when idle */
+	bool			 idle_started;
+	bool			 idle_stop;	/* lock */
+	pthread_cond_t		 idle_cond;	/* CLOCK_MONOTONIC */
 };
+
+/* Idle this long, the volume gives its memory back (see the top). */
+#define IDLE_TRIM_S	30
+#define IDLE_CHECK_S	5
+#define IDLE_MAX_REQUESTS 16
 
 static bool
 guard(void *arg)
@@ -172,6 +185,101 @@ publish(struct handle *h, struct image *img, struct imagefs *fs)
 	h->img = img;
 	h->fs = fs;
 	pthread_mutex_unlock(&h->lock);
+}
+
+static uint64_t
+activity(struct imagefs *fs)
+{
+	struct imagefs_stats s;
+
+	imagefs_get_stats(fs, &s);
+	return s.reads + s.writes + s.discards + s.flushes;
+}
+
+/* Give memory back: the request region's free pages and the heap's. The
+ * lock (mlockall) has to go for a moment: the kernel does not drop locked
+ * pages; it is taken again at once, for what stays and what comes. */
+static void
+trim(struct handle *h)
+{
+	size_t region;
+
+	munlockall();
+	region = imagefs_release_idle(h->fs);
+	malloc_trim(0);
+	if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) < 0)
+		log_warn("mlockall after trimming: %s", strerror(errno));
+	log_info("volume=%s idle %ds: memory given back (%zu bytes of the request "
+	    "region, and the heap's free tail)", h->volume, IDLE_TRIM_S, region);
+}
+
+/*
+ * Idle: at most IDLE_MAX_REQUESTS requests in the last IDLE_TRIM_S seconds
+ * (a mounted filesystem writes a little now and then by itself: ext4's
+ * journal, atime). Checked every IDLE_CHECK_S; trimmed once per idle
+ * spell.
+ */
+static void *
+idle_main(void *arg)
+{
+	struct handle *h = arg;
+	enum { N = IDLE_TRIM_S / IDLE_CHECK_S };
+	uint64_t seen[N] = { 0 };
+	unsigned checks = 0;
+	bool trimmed = false;
+
+	pthread_mutex_lock(&h->lock);
+	while (!h->idle_stop) {
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += IDLE_CHECK_S;
+		pthread_cond_timedwait(&h->idle_cond, &h->lock, &until);
+		if (h->idle_stop || h->fs == NULL)
+			continue;
+		uint64_t a = activity(h->fs);
+		pthread_mutex_unlock(&h->lock);
+		/* seen[] holds the last N counts, oldest at checks % N */
+		uint64_t oldest = seen[checks % N];
+		seen[checks % N] = a;
+		checks++;
+		if (checks > N && a - oldest <= IDLE_MAX_REQUESTS) {
+			if (!trimmed)
+				trim(h);
+			trimmed = true;
+		} else if (checks > N)
+			trimmed = false;	/* busy again: trim at the next spell */
+		pthread_mutex_lock(&h->lock);
+	}
+	pthread_mutex_unlock(&h->lock);
+	return NULL;
+}
+
+static void
+idle_start(struct handle *h)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&h->idle_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	h->idle_started = pthread_create(&h->idle, NULL, idle_main, h) == 0;
+	if (!h->idle_started)
+		log_warn("volume=%s: no idle trimming (no thread)", h->volume);
+}
+
+static void
+idle_stop(struct handle *h)
+{
+	if (!h->idle_started)
+		return;
+	pthread_mutex_lock(&h->lock);
+	h->idle_stop = true;
+	pthread_cond_signal(&h->idle_cond);
+	pthread_mutex_unlock(&h->lock);
+	pthread_join(h->idle, NULL);
+	pthread_cond_destroy(&h->idle_cond);
+	h->idle_started = false;
 }
 
 static int
@@ -340,6 +448,7 @@ setup(const struct server_args *a, void **hp, const char **cookie, char *err,
 		goto out_close_image;
 	}
 
+	idle_start(h);
 	log_info("serving volume=%s id=%s size=%" PRIu64 " at %s/%s (lease %us, "
 	    "client %s)", volume, h->m.id, h->m.size, a->dir, HELPER_IMAGE_FILE,
 	    (unsigned)a->cfg->volume_lease_seconds, store_addr(h->st));
@@ -389,6 +498,7 @@ teardown(void *hp)
 	int r, status = 0;
 	bool lost;
 
+	idle_stop(h);
 	imagefs_control_stop(h->control);
 	r = imagefs_drain(fs);
 	if (r < 0 && !lease_lost(h->ls)) {
