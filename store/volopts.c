@@ -419,14 +419,14 @@ volume_opts_parse(const struct config *cfg, const char *name, json_t *opts,
 		unsigned clash = VOLUME_OPT_FS | VOLUME_OPT_OBJECT_SIZE |
 		    VOLUME_OPT_TYPE | VOLUME_OPT_SECRETS;
 		if (out->given & VOLUME_OPT_SNAPSHOT)
-			clash |= VOLUME_OPT_SIZE;
+			clash |= VOLUME_OPT_SIZE | VOLUME_OPT_QOS;
 		if (out->given & clash) {
 			snprintf(err, errlen, "option %s takes its %s from the "
 			    "snapshot: leave out type, fs, objectsize%s",
 			    (out->given & VOLUME_OPT_FROM) ? "from" : "snapshot",
 			    (out->given & VOLUME_OPT_FROM) ? "filesystem and object "
 			    "size" : "size, filesystem and object size",
-			    (out->given & VOLUME_OPT_FROM) ? "" : " and size");
+			    (out->given & VOLUME_OPT_FROM) ? "" : ", size and limits");
 			r = -EINVAL;
 			goto out_free;
 		}
