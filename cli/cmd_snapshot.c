@@ -83,7 +83,7 @@ snapshot_create_cmd(struct cli *cli, int argc, char **argv)
 		    argv[optind], "snapshot", argv[optind + 1], "id",
 		    (json_int_t)res.id, "online", res.online, "froze", res.froze,
 		    "frozen_ms", res.frozen_ms);
-		char *s = j ? json_dumps(j, JSON_SORT_KEYS) : NULL;
+		char *s = j ? json_dumps(j, JSON_SORT_KEYS | JSON_REAL_PRECISION(6)) : NULL;
 		if (s == NULL)
 			die("out of memory");
 		printf("%s\n", s);

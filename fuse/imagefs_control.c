@@ -89,8 +89,8 @@ snapshot(struct imagefs_control *c, const char *name, uint64_t deadline_ms)
 	if ((r = snapshot_alloc_id(t->st, &id)) < 0)
 		return fail("the monitors gave no snapshot id: %s%s", strerror(-r), "");
 	t_frozen = now_ns();
-	r = freeze_image_fs(t->image_file, &fd, mp, sizeof(mp), &t_frozen, why,
-	    sizeof(why));
+	r = freeze_image_fs(t->image_file, &fd, mp, sizeof(mp), deadline_ms * 1000000,
+	    &t_frozen, why, sizeof(why));
 	if (r == 0 && (r = image_flush(t->img)) < 0)
 		snprintf(why, sizeof(why), "cannot flush the volume's writes: %s",
 		    strerror(-r));
@@ -137,7 +137,8 @@ snapshot(struct imagefs_control *c, const char *name, uint64_t deadline_ms)
 		    "no filesystem mounted from it here (crash-consistent: it holds "
 		    "every write sent before it)", t->volume, name, id, ms_since(t0));
 	reply = json_pack("{s:b, s:I, s:b, s:f}", "ok", 1, "id", (json_int_t)id,
-	    "froze", fd >= 0, "frozen_ms", fd >= 0 ? ms_since(t_frozen) : 0.0);
+	    "froze", fd >= 0, "frozen_ms", fd >= 0 ?
+	    (double)(int64_t)(ms_since(t_frozen) * 10 + 0.5) / 10 : 0.0);
 	return reply;
 }
 

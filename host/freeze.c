@@ -65,7 +65,7 @@ fs_over_image(const char *image_file, char *dev, size_t devlen, char *mountpoint
 
 int
 freeze_image_fs(const char *image_file, int *fd, char *mountpoint, size_t mplen,
-    uint64_t *t_freeze, char *err, size_t errlen)
+    uint64_t deadline_ns, uint64_t *t_freeze, char *err, size_t errlen)
 {
 	char dev[64], mp[PATH_MAX];
 	int r;
@@ -86,6 +86,13 @@ freeze_image_fs(const char *image_file, int *fd, char *mountpoint, size_t mplen,
 	if (syncfs(*fd) < 0)
 		log_debug("syncfs %s: %s", mp, strerror(errno));
 	*t_freeze = now_ns();
+	if (deadline_ns != 0 && *t_freeze >= deadline_ns) {
+		snprintf(err, errlen, "writing back the filesystem at %s took past the "
+		    "request's deadline; nothing was frozen", mp);
+		close(*fd);
+		*fd = -1;
+		return -ETIMEDOUT;
+	}
 	if (ioctl(*fd, FIFREEZE, 0) < 0) {
 		r = -errno;
 		snprintf(err, errlen, "cannot freeze the filesystem at %s: %s", mp,

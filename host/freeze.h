@@ -23,10 +23,12 @@ bool	fs_over_image(const char *image_file, char *dev, size_t devlen,
  * what freeze_thaw() takes, or -1 when no filesystem is mounted from it
  * (nothing to freeze: returns 0). mountpoint (may be NULL) gets where it
  * is mounted; *t_freeze when the pause began (now_ns(): after a syncfs
- * that writers do not wait for, before FIFREEZE). -errno and a sentence in err on failure (nothing frozen).
+ * that writers do not wait for, before FIFREEZE). Past deadline_ns
+ * (now_ns(); 0: none) after that writeback, nothing is frozen: -ETIMEDOUT. -errno and a sentence in err on failure (nothing frozen).
  */
 int	freeze_image_fs(const char *image_file, int *fd, char *mountpoint,
-	    size_t mplen, uint64_t *t_freeze, char *err, size_t errlen);
+	    size_t mplen, uint64_t deadline_ns, uint64_t *t_freeze, char *err,
+	    size_t errlen);
 /* Thaw and close; nothing when fd is -1. */
 void	freeze_thaw(int fd);
 

@@ -83,17 +83,20 @@ print("cells: median (min-max) of the repetitions; the spread is this machine's 
 print()
 wl, wu = 22, 6
 widths = {t: max(len(t), max((len(cell(stat(t, w))) for w, _ in WORK), default=1)) for t in targets}
-print("%-*s %-*s " % (wl, "workload", wu, "unit") + "  ".join("%*s" % (widths[t], t) for t in targets))
-for w, label in WORK:
+if targets:
+    print("%-*s %-*s " % (wl, "workload", wu, "unit") + "  ".join("%*s" % (widths[t], t) for t in targets))
+for w, label in WORK if targets else []:
     ss = [stat(t, w) for t in targets]
     if not any(ss):
         continue
     unit = next(s["unit"] for s in ss if s)
     print("%-*s %-*s " % (wl, label, wu, unit) + "  ".join("%*s" % (widths[t], cell(s)) for t, s in zip(targets, ss)))
 
-# the noise: spread of the repetitions, (max - min) / median, per cell
+# the noise: spread of the repetitions, (max - min) / median, per cell of
+# the table (an other bench's "reps" may be samples of a distribution, e.g.
+# one per snapshot taken: not noise)
 spreads = sorted(((s["max"] - s["min"]) / s["median"], t, w)
-                 for s in (stat(t, w) for t, w in cells) if s and s["n"] > 1 and s["median"] > 0
+                 for s in (stat(t, w) for t, w in cells if t in MAIN) if s and s["n"] > 1 and s["median"] > 0
                  for t, w in [(s["target"], s["workload"])])
 if spreads:
     med = statistics.median(x[0] for x in spreads)
@@ -152,7 +155,7 @@ if notes:
     for t in sorted(notes):
         print("  %-12s %s" % (t, notes[t]))
 
-for name in ("image", "datapath", "docker", "secrets"):
+for name in ("image", "datapath", "docker", "secrets", "snapshots"):
     p = os.path.join(d, name, "stdout")
     if os.path.exists(p):
         rc = open(os.path.join(d, name, "exit")).read().strip() if os.path.exists(os.path.join(d, name, "exit")) else "?"
