@@ -120,7 +120,8 @@ TESTPROG_SRCS	:= \
 	tests/c/image_stress.c \
 	tests/c/lease_holder.c \
 	tests/c/obj_digest.c \
-	tests/c/secret_read_bench.c
+	tests/c/secret_read_bench.c \
+	tests/c/snapshot_model.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
