@@ -234,14 +234,15 @@ struct through {
 
 static void through_done(rados_completion_t c, void *arg);
 
-/* Read t's piece from ancestor t->i on; false when none is left to ask
- * (the rest of the piece is then zeros). */
-static bool
+/* Read t's piece from ancestor t->i on: 1 sent, 0 when none is left to ask
+ * (the rest of the piece is then zeros), or -errno when it cannot be sent. */
+static int
 through_send(struct through *t)
 {
 	struct layer *l = t->img->layer;
 	struct piece *p = t->p;
 	uint64_t objno = p->off >> t->img->shift, ooff = p->off & (t->img->osz - 1);
+	int r;
 
 	for (; t->i < l->n; t->i++) {
 		struct ancestor *a = &l->anc[t->i];
@@ -249,18 +250,18 @@ through_send(struct through *t)
 		size_t want = p->len;
 
 		if (p->off >= a->overlap)
-			return false;
+			return 0;
 		if (p->off + want > a->overlap)
 			want = (size_t)(a->overlap - p->off);
 		snprintf(oid, sizeof(oid), OID_FMT, a->id, objno);
-		if (rados_aio_create_completion2(t, through_done, &t->c) < 0)
-			return false;
-		if (rados_aio_read(a->ioctx, oid, t->c, p->buf, want, ooff) == 0)
-			return true;
+		if ((r = rados_aio_create_completion2(t, through_done, &t->c)) < 0)
+			return r;
+		if ((r = rados_aio_read(a->ioctx, oid, t->c, p->buf, want, ooff)) == 0)
+			return 1;
 		rados_aio_release(t->c);
-		return false;
+		return r;
 	}
-	return false;
+	return 0;
 }
 
 static void
@@ -273,9 +274,9 @@ through_done(rados_completion_t c, void *arg)
 	rados_aio_release(c);
 	if (r == -ENOENT) {
 		t->i++;
-		if (through_send(t))
+		if ((r = through_send(t)) > 0)
 			return;
-		r = 0;			/* no ancestor has it: zeros */
+		/* 0: no ancestor has it: zeros */
 	}
 	if (r >= 0) {
 		memset(p->buf + r, 0, p->len - (size_t)r);
@@ -289,6 +290,7 @@ bool
 layer_take_read(struct image *img, struct piece *p)
 {
 	struct through *t;
+	int r;
 
 	if (p->off >= img->layer->overlap)
 		return false;
@@ -298,10 +300,11 @@ layer_take_read(struct image *img, struct piece *p)
 	}
 	t->img = img;
 	t->p = p;
-	if (!through_send(t)) {
+	if ((r = through_send(t)) <= 0) {
 		free(t);
-		memset(p->buf, 0, p->len);
-		image_read_answered(p, 0);
+		if (r == 0)
+			memset(p->buf, 0, p->len);
+		image_read_answered(p, r);
 	}
 	return true;
 }
@@ -312,6 +315,29 @@ bool
 layer_masks_discard(const struct image *img, uint64_t objno)
 {
 	return img->layer != NULL && (objno << img->shift) < img->layer->overlap;
+}
+
+/* Onto a job's waiting list in submission order: a piece sent again after a
+ * hold (an older one: a whole-object discard needs no copy-up and may have
+ * gone out first) must not queue behind a newer one of the same object. */
+static void
+wait_in_order(struct plist *w, struct piece *p)
+{
+	struct piece *at = w->tail;
+
+	while (at != NULL && (p->rq->seq < at->rq->seq ||
+	    (p->rq->seq == at->rq->seq && p->idx < at->idx)))
+		at = at->prev;
+	p->prev = at;
+	p->next = at ? at->next : w->head;
+	if (p->next)
+		p->next->prev = p;
+	else
+		w->tail = p;
+	if (at)
+		at->next = p;
+	else
+		w->head = p;
 }
 
 bool
@@ -329,13 +355,7 @@ layer_take_send_locked(struct image *img, struct piece *p, struct plist *failed)
 	case OBJ_COPYING:
 		for (j = l->copying; j; j = j->cnext)
 			if (j->objno == objno) {
-				p->next = NULL;
-				p->prev = j->waiting.tail;
-				if (j->waiting.tail)
-					j->waiting.tail->next = p;
-				else
-					j->waiting.head = p;
-				j->waiting.tail = p;
+				wait_in_order(&j->waiting, p);
 				return true;
 			}
 		image_fail_locked(p, -EIO, failed);	/* cannot happen */
