@@ -316,6 +316,7 @@ main(int argc, char **argv)
 		case 'o':
 			if (config_args_add(&ca, optarg) < 0) {
 				fprintf(stderr, HELPER_PROGRAM ": out of memory\n");
+				free(longopts);
 				return 1;
 			}
 			break;
@@ -330,10 +331,14 @@ main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			free(longopts);
+			config_args_free(&ca);
 			return 0;
 		default:
 			if (c < OPT_SERVER || c >= OPT_SERVER + (int)nopts) {
 				usage(stderr);
+				free(longopts);
+				config_args_free(&ca);
 				return 2;
 			}
 			so = &srv->options[c - OPT_SERVER];

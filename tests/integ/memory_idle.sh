@@ -32,7 +32,13 @@ given() { grep -q "idle 30s: memory given back" "$S.log"; }
 wait_for 60 given
 idle=$(pss)
 echo "PSS idle: $idle KiB ($(grep 'memory given back' "$S.log" | tail -1 | sed 's/.*given back //'))"
-[ "$idle" -lt "$loaded" ] || fail "PSS did not fall: $loaded -> $idle KiB"
+# AddressSanitizer's allocator keeps freed memory in quarantine and has
+# its own malloc_trim: under `make asan` only the release itself is checked
+if ldd "$CEPHVOL_BIN/cephvol-mount" | grep -q libasan; then
+	echo "built with AddressSanitizer: PSS not compared"
+else
+	[ "$idle" -lt "$loaded" ] || fail "PSS did not fall: $loaded -> $idle KiB"
+fi
 t0=$(date +%s%N)
 dd if="$M/f" of=/dev/null bs=1M count=16 iflag=direct status=none
 echo "16 MiB read after idle: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
