@@ -192,25 +192,12 @@ catalog_live_clones(struct store *st, const struct volume_meta *m, const char *s
 static int refuse_with_clones(struct store *st, const struct catalog_entry *e,
     char *err, size_t errlen);
 
-struct drop_parent_arg {
-	const char	*snap;
-	const char	*clone;
-};
-
-static int
-drop_parent_name(json_t *meta, void *arg)
-{
-	struct drop_parent_arg *a = arg;
-
-	return snapshot_record_drop_clone(meta, a->snap, a->clone);
-}
-
 int
 catalog_finish_remove(struct store *st, const struct catalog_entry *e)
 {
 	char oid[64], why[1024], parent_id[VOLUME_ID_LEN + 1] = "";
 	char parent_snap[NAME_MAX_LEN + 1] = "";
-	struct drop_parent_arg dp = { parent_snap, e->name };
+	struct snapshot_clone_ref dp = { parent_snap, e->name };
 	struct volume_meta m;
 	int r;
 
@@ -257,7 +244,8 @@ catalog_finish_remove(struct store *st, const struct catalog_entry *e)
 	/* made from a snapshot: its name goes from that snapshot's record
 	 * (if this is lost, fsck finds the name dead and drops it) */
 	if (r == 0 && parent_id[0] != '\0')
-		(void)catalog_header_update(st, parent_id, drop_parent_name, &dp, NULL);
+		(void)catalog_header_update(st, parent_id, snapshot_record_drop_clone,
+		    &dp, NULL);
 	if (r == -ECANCELED) {
 		/* Someone finished it first (a concurrent rm or fsck). */
 		struct catalog_entry now;

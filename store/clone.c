@@ -103,14 +103,6 @@ add_clone_name(json_t *meta, void *arg)
 	return json_array_append_new(clones, json_string(a->clone)) < 0 ? -ENOMEM : 0;
 }
 
-static int
-drop_clone_name(json_t *meta, void *arg)
-{
-	struct name_arg *a = arg;
-
-	return snapshot_record_drop_clone(meta, a->snap, a->clone);
-}
-
 /* The volume to be made: the snapshot's geometry, want's name and labels. */
 static int
 made_from(const struct volume_meta *want, const struct volume_meta *pm,
@@ -233,8 +225,10 @@ clone_create(struct store *st, const struct volume_meta *want,
 	}
 	/* 2. the volume (refused: the name goes again, if we added it) */
 	if ((r = catalog_create(st, &child, out, err, errlen)) < 0) {
+		struct snapshot_clone_ref ref = { snap, want->name };
 		if (na.added)
-			(void)catalog_header_update(st, pm.id, drop_clone_name, &na, NULL);
+			(void)catalog_header_update(st, pm.id,
+			    snapshot_record_drop_clone, &ref, NULL);
 		goto out;
 	}
 	/* 3. its name still on the record (fsck may have taken it for a dead
@@ -441,10 +435,11 @@ clone_flatten(struct store *st, const struct config *cfg, const char *name,
 	}
 	{
 		const char *pid = json_string_value(json_object_get(m.parent, "id"));
-		struct name_arg na = { json_string_value(json_object_get(m.parent,
-		    "snapshot")), name, 0, false };
-		if (pid != NULL && na.snap != NULL)
-			(void)catalog_header_update(st, pid, drop_clone_name, &na, NULL);
+		struct snapshot_clone_ref ref = { json_string_value(json_object_get(
+		    m.parent, "snapshot")), name };
+		if (pid != NULL && ref.snap != NULL)
+			(void)catalog_header_update(st, pid, snapshot_record_drop_clone,
+			    &ref, NULL);
 	}
 out:
 	clone_layers_free(layers, n);

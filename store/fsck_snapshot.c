@@ -42,19 +42,6 @@ start(struct fsck_finding *f, const char *kind, const struct volume_meta *m)
 	snprintf(f->id, sizeof(f->id), "%s", m->id);
 }
 
-struct drop_arg {
-	const char	*snap;
-	const char	*clone;
-};
-
-static int
-drop_name(json_t *meta, void *arg)
-{
-	struct drop_arg *a = arg;
-
-	return snapshot_record_drop_clone(meta, a->snap, a->clone);
-}
-
 static void
 check_clone_name(const char *snap, uint64_t id, const char *clone, void *arg)
 {
@@ -70,8 +57,9 @@ check_clone_name(const char *snap, uint64_t id, const char *clone, void *arg)
 	    "as made from it, which no longer reads through to it; repair drops "
 	    "the name", snap, c->m->name, clone);
 	if (c->repair) {
-		struct drop_arg a = { snap, clone };
-		int r = catalog_header_update(c->st, c->m->id, drop_name, &a, NULL);
+		struct snapshot_clone_ref a = { snap, clone };
+		int r = catalog_header_update(c->st, c->m->id,
+		    snapshot_record_drop_clone, &a, NULL);
 		f.repaired = r == 0 ? 1 : r;
 	}
 	c->emit(c->arg, &f);

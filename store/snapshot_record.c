@@ -120,8 +120,10 @@ snapshot_clone_names(const struct volume_meta *m, const char *snap,
 }
 
 int
-snapshot_record_drop_clone(json_t *meta, const char *snap, const char *clone)
+snapshot_record_drop_clone(json_t *meta, void *ref)
 {
+	const char *snap = ((struct snapshot_clone_ref *)ref)->snap;
+	const char *clone = ((struct snapshot_clone_ref *)ref)->clone;
 	json_t *list = json_object_get(json_object_get(meta, "snapshots"), "list"), *rec;
 	size_t i, j;
 

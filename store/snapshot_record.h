@@ -42,8 +42,14 @@ void	snapshot_clone_names(const struct volume_meta *m, const char *snap,
 	    void (*fn)(const char *snap, uint64_t id, const char *clone, void *arg),
 	    void *arg);
 
-/* In a header's JSON: drop name `clone` from snapshot `snap`'s record.
- * 0 dropped, 1 not there (for catalog_header_update), -errno. */
-int	snapshot_record_drop_clone(json_t *meta, const char *snap, const char *clone);
+/* A clone's name on a snapshot's record. */
+struct snapshot_clone_ref {
+	const char	*snap;
+	const char	*clone;
+};
+/* For catalog_header_update(id, snapshot_record_drop_clone, ref): drop
+ * ref->clone from snapshot ref->snap's record in the header's JSON. 0
+ * dropped, 1 not there, -errno. */
+int	snapshot_record_drop_clone(json_t *meta, void *ref);
 
 #endif
