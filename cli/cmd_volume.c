@@ -311,7 +311,8 @@ volume_resize(struct cli *cli, int argc, char **argv)
 {
 	const char *use = "cephvol volume resize NAME SIZE (e.g. 20G; grow only)";
 	struct volume_meta m;
-	struct lease_holder h;
+	json_t *reply = NULL;
+	char who[512];
 	struct store *st;
 	uint64_t size;
 	char err[1024];
@@ -331,14 +332,11 @@ volume_resize(struct cli *cli, int argc, char **argv)
 	 * filesystem online; else the next mount grows the filesystem. */
 	if (catalog_get(st, argv[optind], &m) < 0)
 		return 0;
-	if (lease_holder(st, m.id, &h) == 0 && !h.expired && !h.shared) {
-		json_t *req = json_pack("{s:s}", "op", "resize"), *reply = NULL;
+	r = volctl_ask_holder(st, m.id, "resize", 120000, &reply, who, sizeof(who),
+	    err, sizeof(err));
+	if (r != -ENOENT) {
 		const char *e = NULL;
-		char who[512];
 
-		lease_holder_describe(&h, who, sizeof(who));
-		r = volctl_request(st, m.id, req, 120000, &reply, err, sizeof(err));
-		json_decref(req);
 		if (r < 0)
 			die("volume %s is now %s, but %s, which has it mounted, did "
 			    "not grow it: %s; it grows at its next mount", m.name,
@@ -369,7 +367,6 @@ volume_set(struct cli *cli, int argc, char **argv)
 	json_t *changes = json_object(), *limits;
 	struct volume_qos now;
 	struct volume_meta m;
-	struct lease_holder h;
 	struct store *st;
 	char err[1024], *shown;
 
@@ -392,19 +389,18 @@ volume_set(struct cli *cli, int argc, char **argv)
 	shown = limits ? json_dumps(limits, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	/* Mounted: the holder applies them now; else the next mount does. */
 	if (catalog_get(st, argv[optind], &m) == 0) {
-		if (lease_holder(st, m.id, &h) == 0 && !h.expired && !h.shared) {
-			json_t *req = json_pack("{s:s}", "op", "limits"), *reply = NULL;
-			char who[512];
-			lease_holder_describe(&h, who, sizeof(who));
-			if (volctl_request(st, m.id, req, 30000, &reply, err,
-			    sizeof(err)) < 0 || json_object_get(reply, "ok") == NULL)
+		json_t *reply = NULL;
+		char who[512];
+		int r = volctl_ask_holder(st, m.id, "limits", 30000, &reply, who,
+		    sizeof(who), err, sizeof(err));
+		if (r != -ENOENT) {
+			if (r < 0 || json_object_get(reply, "ok") == NULL)
 				fprintf(stderr, "cephvol: warning: %s, which has volume %s "
 				    "mounted, did not apply them (%s); its next mount "
 				    "does\n", who, m.name, reply ? "it refused" : err);
 			else
 				printf("%s: limits %s, applied by %s\n", m.name,
 				    shown ? shown : "?", who);
-			json_decref(req);
 			json_decref(reply);
 		} else
 			printf("%s: limits %s (applied when it is mounted)\n", m.name,

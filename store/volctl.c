@@ -34,6 +34,7 @@
 #include "common/util.h"
 #include "store/catalog_header.h"
 #include "store/conn.h"
+#include "store/lease_holder.h"
 #include "store/volctl.h"
 
 #define VOLCTL_MAX_REQUEST	4096	/* bytes of a request we accept */
@@ -381,5 +382,26 @@ volctl_request(struct store *st, const char *id_hex, json_t *req,
 	}
 out:
 	rados_buffer_free(buf);
+	return r;
+}
+
+int
+volctl_ask_holder(struct store *st, const char *id_hex, const char *op,
+    unsigned timeout_ms, json_t **reply, char *who, size_t wholen, char *err,
+    size_t errlen)
+{
+	struct lease_holder h;
+	json_t *req;
+	int r;
+
+	*reply = NULL;
+	if (lease_holder(st, id_hex, &h) < 0 || h.expired || h.shared)
+		return -ENOENT;
+	if (who != NULL)
+		lease_holder_describe(&h, who, wholen);
+	if ((req = json_pack("{s:s}", "op", op)) == NULL)
+		return -ENOMEM;
+	r = volctl_request(st, id_hex, req, timeout_ms, reply, err, errlen);
+	json_decref(req);
 	return r;
 }

@@ -41,4 +41,13 @@ void	volctl_stop(struct volctl *vc);
 int	volctl_request(struct store *st, const char *id_hex, json_t *req,
 	    unsigned timeout_ms, json_t **reply, char *err, size_t errlen);
 
+/*
+ * Ask the live holder of volume id_hex's lease to do op ({"op": op}):
+ * -ENOENT when nobody holds it now (the next mount will do it), else
+ * volctl_request's result. who (may be NULL) names the holder.
+ */
+int	volctl_ask_holder(struct store *st, const char *id_hex, const char *op,
+	    unsigned timeout_ms, json_t **reply, char *who, size_t wholen,
+	    char *err, size_t errlen);
+
 #endif
