@@ -31,6 +31,9 @@ LIB_SRCS	:= \
 	common/pagepool.c \
 	common/testhook.c \
 	common/util.c \
+	store/backup_export.c \
+	store/backup_import.c \
+	store/backup_stream.c \
 	store/catalog.c \
 	store/catalog_entry.c \
 	store/catalog_header.c \
@@ -89,6 +92,7 @@ MOUNT_SRCS	:= \
 	fuse/secretsfs_server.c
 
 CLI_SRCS	:= \
+	cli/cmd_backup.c \
 	cli/cmd_fsck.c \
 	cli/cmd_key.c \
 	cli/cmd_lock.c \

@@ -64,5 +64,9 @@ int	cmd_volume_mount(struct cli *cli, int argc, char **argv);
 int	cmd_volume_unmount(struct cli *cli, int argc, char **argv);
 /* `cephvol volume rollback`, called by cmd_volume (cli/cmd_snapshot.c). */
 int	cmd_volume_rollback(struct cli *cli, int argc, char **argv);
+/* `cephvol volume export|import|import-diff` (cli/cmd_backup.c). */
+int	cmd_volume_export(struct cli *cli, int argc, char **argv);
+int	cmd_volume_import(struct cli *cli, int argc, char **argv);
+int	cmd_volume_import_diff(struct cli *cli, int argc, char **argv);
 
 #endif

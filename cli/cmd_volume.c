@@ -1,7 +1,7 @@
 /*
  * cmd_volume.c - `cephvol volume create|ls|inspect|rm|resize` (the
  * mount|unmount verbs live in cmd_volume_mount.c, rollback in
- * cmd_snapshot.c).
+ * cmd_snapshot.c, export|import|import-diff in cmd_backup.c).
  *
  * Thin: options are parsed by volume_opts_parse() exactly as Docker's Create
  * is, the work is done by store/catalog.c, this file only prints. Exit
@@ -34,6 +34,9 @@
 	"       cephvol volume rollback NAME SNAPSHOT\n" \
 	"       cephvol volume flatten NAME\n" \
 	"       cephvol volume set NAME KEY=VALUE...\n" \
+	"       cephvol volume export VOLUME@SNAPSHOT FILE|- [--from-snap SNAPSHOT]\n" \
+	"       cephvol volume import FILE|- NAME [-o KEY=VALUE]...\n" \
+	"       cephvol volume import-diff FILE|- NAME\n" \
 	"       cephvol volume mount|unmount ..."
 
 static void
@@ -442,6 +445,9 @@ cmd_volume(struct cli *cli, int argc, char **argv)
 		{ "rollback", cmd_volume_rollback, NULL },
 		{ "flatten", volume_flatten, NULL },
 		{ "set", volume_set, NULL },
+		{ "export", cmd_volume_export, NULL },
+		{ "import", cmd_volume_import, NULL },
+		{ "import-diff", cmd_volume_import_diff, NULL },
 		{ "mount", cmd_volume_mount, NULL },
 		{ "unmount", cmd_volume_unmount, NULL },
 	};

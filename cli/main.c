@@ -17,7 +17,7 @@
 
 static const struct cli_verb commands[] = {
 	{ "status",	cmd_status,	"connect to the cluster and prove the pool is usable" },
-	{ "volume",	cmd_volume,	"create (also from snapshots), list, inspect, resize, roll back, flatten, remove, mount volumes" },
+	{ "volume",	cmd_volume,	"create (also from snapshots), list, inspect, resize, roll back, flatten, export, import, remove, mount volumes" },
 	{ "snapshot",	cmd_snapshot,	"take, list, remove snapshots of a volume" },
 	{ "lock",	cmd_lock,	"show and break volume leases" },
 	{ "fsck",	cmd_fsck,	"find and repair half-finished changes in the pool" },

@@ -38,27 +38,6 @@
 #include "store/lease.h"
 #include "store/snapshot_record.h"
 
-/* The snapshot `snap` of m, live (not being removed); -ENOENT if none. */
-static int
-find_snapshot(const struct volume_meta *m, const char *snap, struct snapshot *out)
-{
-	struct snapshot *list;
-	uint64_t seq;
-	size_t n;
-	int r;
-
-	if ((r = snapshot_records(m, &list, &n, &seq)) < 0)
-		return r;
-	r = -ENOENT;
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(list[i].name, snap) == 0 && !list[i].removing) {
-			*out = list[i];
-			r = 0;
-		}
-	free(list);
-	return r;
-}
-
 static json_t *
 record_of(json_t *meta, const char *snap)
 {
@@ -150,7 +129,7 @@ origin_still_there(struct store *st, const struct volume_meta *pm, const char *p
 	if ((r = catalog_get(st, pvol, &now)) < 0)
 		return r == -ENOENT ? -ECANCELED : r;
 	r = strcmp(now.id, pm->id) != 0 ? -ECANCELED :
-	    find_snapshot(&now, want->name, &s) < 0 || s.id != want->id ?
+	    snapshot_find(&now, want->name, &s) < 0 || s.id != want->id ?
 	    -ECANCELED : 0;
 	volume_meta_free(&now);
 	return r;
@@ -189,7 +168,7 @@ clone_create(struct store *st, const struct volume_meta *want,
 		snprintf(err, errlen, "cannot make volume %s from %s: volume %s is a "
 		    "read-only snapshot volume, which has no snapshots", want->name,
 		    want->origin, pvol);
-	else if ((r = find_snapshot(&pm, snap, &s)) < 0)
+	else if ((r = snapshot_find(&pm, snap, &s)) < 0)
 		snprintf(err, errlen, "cannot make volume %s from %s: volume %s has "
 		    "no snapshot %s", want->name, want->origin, pvol, snap);
 	else if ((r = clone_layers(st, &pm, &layers, &depth, why, sizeof(why))) < 0)

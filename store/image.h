@@ -135,4 +135,25 @@ int	image_rollback(struct store *st, const char *id, uint64_t objects,
 	    uint64_t snap, uint64_t seq, const uint64_t *ids, size_t n,
 	    bool (*still_ours)(void *arg), void *arg);
 
+/*
+ * Which of objects first..first+count-1 of image id differ between two read
+ * points (snapshot ids; 0: the image as it is now): changed[i] for object
+ * first+i. Exact, from the OSDs' own record: an object that was not
+ * written between the two reads as the same object version at both (a
+ * snapshot read of an object untouched since resolves to the same clone),
+ * and every write changes the version; one that exists at only one of them
+ * changed too. A stat of each object at each point, nothing read. Objects
+ * of a clone's ancestors are not looked at (they do not change).
+ */
+int	image_changed_objects(struct store *st, const char *id, uint64_t first,
+	    uint64_t count, uint64_t snap_a, uint64_t snap_b, bool *changed);
+/*
+ * Whether one object holds the same bytes at both read points, for one
+ * image_changed_objects() calls changed: a rollback rewrites an object
+ * with its old bytes under a new version. Its size and an xxhash64 the
+ * OSD computes over it at each (the OSD reads it, nothing comes here).
+ */
+int	image_objects_equal(struct store *st, const char *id, uint64_t object,
+	    uint64_t snap_a, uint64_t snap_b, bool *equal);
+
 #endif

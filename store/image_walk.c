@@ -1,7 +1,11 @@
 /*
  * image_walk.c - whole-image walks (store/image.h): the bytes an image
- * holds (image_allocated), removing all of it (image_remove_all), and
- * rolling it back to a snapshot (image_rollback).
+ * holds (image_allocated), removing all of it (image_remove_all),
+ * rolling it back to a snapshot (image_rollback), and which objects differ
+ * between two snapshots (image_changed_objects: the object version each
+ * stat reports, which a write always changes; image_objects_equal: the
+ * bytes, for an object rewritten with what it held, as by a rollback;
+ * backups use both).
  *
  * A bounded window of aio stats or removes over the image's objects, found
  * by listing the pool: the only way that also finds objects past the end of
@@ -192,4 +196,116 @@ image_rollback(struct store *st, const char *id, uint64_t objects, uint64_t snap
 	}
 	rados_ioctx_destroy(io);
 	return r;
+}
+
+/* One object slot's stat at both read points. */
+struct diff_stat {
+	rados_completion_t	 c[2];
+	uint64_t		 size[2];
+	time_t			 mtime[2];
+};
+
+int
+image_changed_objects(struct store *st, const char *id, uint64_t first,
+    uint64_t count, uint64_t snap_a, uint64_t snap_b, bool *changed)
+{
+	rados_ioctx_t io[2] = { NULL, NULL };
+	struct diff_stat *d;
+	uint64_t snaps[2] = { snap_a, snap_b };
+	int r = 0;
+
+	if ((d = calloc(count ? count : 1, sizeof(*d))) == NULL)
+		return -ENOMEM;
+	for (int k = 0; k < 2 && r == 0; k++)
+		if ((r = store_ioctx_new(st, &io[k])) == 0)
+			rados_ioctx_snap_set_read(io[k], snaps[k] ? snaps[k] :
+			    LIBRADOS_SNAP_HEAD);
+	uint64_t sent = 0;
+	for (; r == 0 && sent < count; sent++) {
+		char oid[96];
+		snprintf(oid, sizeof(oid), IMAGE_OID_PREFIX "%s.%016" PRIx64, id,
+		    first + sent);
+		for (int k = 0; k < 2 && r == 0; k++) {
+			if ((r = rados_aio_create_completion2(NULL, NULL,
+			    &d[sent].c[k])) < 0)
+				break;
+			r = rados_aio_stat(io[k], oid, d[sent].c[k], &d[sent].size[k],
+			    &d[sent].mtime[k]);
+			if (r < 0) {
+				rados_aio_release(d[sent].c[k]);
+				d[sent].c[k] = NULL;
+			}
+		}
+	}
+	/* reap everything sent, also after an error */
+	for (uint64_t i = 0; i < sent; i++) {
+		int ret[2] = { -ENOENT, -ENOENT };
+		uint64_t ver[2] = { 0, 0 };
+		for (int k = 0; k < 2; k++) {
+			if (d[i].c[k] == NULL)
+				continue;
+			rados_aio_wait_for_complete(d[i].c[k]);
+			ret[k] = rados_aio_get_return_value(d[i].c[k]);
+			ver[k] = rados_aio_get_version(d[i].c[k]);
+			rados_aio_release(d[i].c[k]);
+			if (ret[k] < 0 && ret[k] != -ENOENT && r == 0)
+				r = ret[k];
+		}
+		changed[i] = ret[0] != ret[1] || (ret[0] == 0 && (ver[0] != ver[1] ||
+		    d[i].size[0] != d[i].size[1]));
+	}
+	for (int k = 0; k < 2; k++)
+		if (io[k] != NULL)
+			rados_ioctx_destroy(io[k]);
+	free(d);
+	return r;
+}
+
+/* Stat and xxhash64 of object oid as io reads it: -ENOENT if absent. */
+static int
+object_sum(rados_ioctx_t io, const char *oid, uint64_t *size, uint64_t *sum)
+{
+	char out[4 + 8];
+	time_t mtime;
+	uint64_t seed = 0;
+	int r;
+
+	if ((r = rados_stat(io, oid, size, &mtime)) < 0)
+		return r;
+	if (*size == 0) {
+		*sum = 0;
+		return 0;
+	}
+	r = rados_checksum(io, oid, LIBRADOS_CHECKSUM_TYPE_XXHASH64, (char *)&seed,
+	    sizeof(seed), (size_t)*size, 0, 0, out, sizeof(out));
+	if (r < 0)
+		return r;
+	memcpy(sum, out + 4, 8);
+	return 0;
+}
+
+int
+image_objects_equal(struct store *st, const char *id, uint64_t object,
+    uint64_t snap_a, uint64_t snap_b, bool *equal)
+{
+	rados_ioctx_t io;
+	uint64_t snaps[2] = { snap_a, snap_b }, size[2] = { 0, 0 }, sum[2] = { 0, 0 };
+	int ret[2] = { 0, 0 }, r;
+	char oid[96];
+
+	snprintf(oid, sizeof(oid), IMAGE_OID_PREFIX "%s.%016" PRIx64, id, object);
+	if ((r = store_ioctx_new(st, &io)) < 0)
+		return r;
+	for (int k = 0; k < 2; k++) {
+		rados_ioctx_snap_set_read(io, snaps[k] ? snaps[k] : LIBRADOS_SNAP_HEAD);
+		ret[k] = object_sum(io, oid, &size[k], &sum[k]);
+		if (ret[k] < 0 && ret[k] != -ENOENT) {
+			rados_ioctx_destroy(io);
+			return ret[k];
+		}
+	}
+	rados_ioctx_destroy(io);
+	*equal = ret[0] == ret[1] && (ret[0] == -ENOENT || (size[0] == size[1] &&
+	    sum[0] == sum[1]));
+	return 0;
 }

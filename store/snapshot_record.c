@@ -67,6 +67,27 @@ snapshot_records(const struct volume_meta *m, struct snapshot **list, size_t *n,
 }
 
 int
+snapshot_find(const struct volume_meta *m, const char *name, struct snapshot *out)
+{
+	struct snapshot *list;
+	uint64_t seq;
+	size_t n;
+	int r;
+
+	if ((r = snapshot_records(m, &list, &n, &seq)) < 0)
+		return r;
+	r = -ENOENT;
+	for (size_t i = 0; i < n; i++)
+		if (!list[i].removing && (name == NULL ? r == -ENOENT ||
+		    list[i].id > out->id : strcmp(list[i].name, name) == 0)) {
+			*out = list[i];
+			r = 0;
+		}
+	free(list);
+	return r;
+}
+
+int
 snapshot_context(const struct volume_meta *m, uint64_t *seq, uint64_t **ids,
     size_t *n)
 {

@@ -33,6 +33,11 @@ int	snapshot_records(const struct volume_meta *m, struct snapshot **list,
 	    size_t *n, uint64_t *seq);
 /* The write context of m: seq and every recorded id, newest first, those
  * being removed too (*ids new: free(); NULL when n is 0). */
+/* The live (not being removed) snapshot `name` of m, or with name NULL
+ * the newest live one: 0, -ENOENT when there is none, -EINVAL when the
+ * records are damaged. */
+int	snapshot_find(const struct volume_meta *m, const char *name,
+	    struct snapshot *out);
 int	snapshot_context(const struct volume_meta *m, uint64_t *seq,
 	    uint64_t **ids, size_t *n);
 
