@@ -106,6 +106,7 @@ CLI_SRCS	:= \
 UNIT_SRCS	:= \
 	tests/unit/test_api_mounts.c \
 	tests/unit/test_api_request.c \
+	tests/unit/test_backup_stream.c \
 	tests/unit/test_catalog_entry.c \
 	tests/unit/test_config.c \
 	tests/unit/test_hoststate.c \
