@@ -2,14 +2,18 @@
  * backup_export.c - a snapshot as a backup stream (store/backup.h).
  *
  * The image is opened read-only at the snapshot (with a clone's layers, so
- * what it inherits is read through). Object slots go in batches: for an
- * incremental, first a stat of each slot at both snapshots
- * (image_changed_objects) and only the changed ones are read; for a full
- * export every slot is read (an object that does not exist costs one round
- * trip and no data). Reads run READ_WINDOW_BYTES ahead, are written out in
- * slot order, each slot's bytes cut into runs of 4 KiB blocks: data runs
- * become data records, zero runs zero records (incremental) or nothing
- * (full). Nothing is written to the stream out of order, so a pipe works.
+ * what it inherits is read through). Object slots go in batches. For a
+ * full export every slot is read (an object that does not exist costs one
+ * round trip and no data). For an incremental, a stat of each slot at both
+ * snapshots tells which changed (image_changed_objects); of one that
+ * exists at both, an xxhash64 of each 4 KiB block the OSD computes at both
+ * tells which blocks changed (image_changed_blocks: the OSD reads, only
+ * the sums travel), and only those are read, runs closer than MERGE_GAP as
+ * one; one that exists at one snapshot only is read whole. Reads run
+ * READ_WINDOW_BYTES ahead and are written out in order, each cut into runs
+ * of 4 KiB blocks: data runs become data records, zero runs zero records
+ * (incremental) or nothing (full). Nothing is written out of order, so a
+ * pipe works.
  *
  * State lives on the export (one per call); completions run on librados
  * threads and only mark their slot done under the lock.
@@ -33,12 +37,18 @@
 #define READ_WINDOW_BYTES	(64u << 20)	/* reads in flight, at most */
 #define MAX_WINDOW		16		/* objects in flight, at most */
 #define STAT_BATCH		1024		/* slots compared at a time */
-#define BLOCK			4096		/* zero detection granularity */
+#define BLOCK			4096		/* zero and change detection granularity */
+#define MERGE_GAP		(64u << 10)	/* changed runs this close: one read */
+#define SUM_BATCH		64		/* objects' block sums in flight */
+
+struct extent {
+	uint64_t	 off, len;
+};
 
 struct xslot {
 	struct image_io	 io;
 	struct export	*x;
-	uint64_t	 index;
+	struct extent	 ext;		/* within one object */
 	unsigned char	*buf;
 	bool		 busy, done;
 	int		 r;
@@ -86,11 +96,11 @@ block_zero(const unsigned char *p, size_t len)
 	return memcmp(p, zero, len) == 0;
 }
 
-/* One slot's bytes as records: runs of data and of zeros. */
+/* One extent's bytes as records: runs of data and of zeros. */
 static int
 emit(struct export *x, struct xslot *s)
 {
-	uint64_t base = s->index * x->object_size, len = slot_len(x, s->index);
+	uint64_t base = s->ext.off, len = s->ext.len;
 	size_t at = 0;
 	int r = 0;
 
@@ -134,23 +144,22 @@ finish(struct export *x, struct xslot *s)
 }
 
 static int
-submit(struct export *x, struct xslot *s, uint64_t index)
+submit(struct export *x, struct xslot *s, const struct extent *e)
 {
-	s->index = index;
+	s->ext = *e;
 	s->busy = true;
 	s->done = false;
 	s->r = 0;
-	s->io = (struct image_io){ .off = index * x->object_size,
-	    .len = (size_t)slot_len(x, index), .buf = s->buf, .done = read_done,
-	    .arg = s };
-	x->stats->objects_read++;
-	x->stats->read_bytes += s->io.len;
+	s->io = (struct image_io){ .off = e->off, .len = (size_t)e->len,
+	    .buf = s->buf, .done = read_done, .arg = s };
+	x->stats->read_bytes += e->len;
 	return image_submit_read(x->img, &s->io);
 }
 
-/* Read and write out the slots of idx[0..n-1], in order. */
+/* Read and write out the extents ext[0..n-1], in order. */
 static int
-export_slots(struct export *x, const uint64_t *idx, size_t n, unsigned *next)
+export_extents(struct export *x, const struct extent *ext, size_t n,
+    unsigned *next)
 {
 	int r = 0;
 
@@ -159,8 +168,51 @@ export_slots(struct export *x, const uint64_t *idx, size_t n, unsigned *next)
 		*next = (*next + 1) % x->window;
 		if (s->busy && (r = finish(x, s)) < 0)
 			break;
-		if ((r = submit(x, s, idx[i])) < 0)
+		if ((r = submit(x, s, &ext[i])) < 0)
 			s->busy = false;
+	}
+	return r;
+}
+
+/* Add extent off, len. */
+static int
+add_extent(struct extent **ext, size_t *n, size_t *cap, uint64_t off, uint64_t len)
+{
+	int r = array_grow(ext, cap, *n + 1, sizeof(**ext), 64);
+
+	if (r == 0) {
+		(*ext)[*n] = (struct extent){ off, len };
+		(*n)++;
+	}
+	return r;
+}
+
+/* The changed blocks of slot index (blocks[b]) as extents, runs closer
+ * than MERGE_GAP read as one. */
+static int
+changed_runs(struct export *x, uint64_t index, const bool *blocks,
+    struct extent **ext, size_t *n, size_t *cap)
+{
+	uint64_t nb = x->object_size / BLOCK, gap = MERGE_GAP / BLOCK;
+	uint64_t len = slot_len(x, index), lastb = (len + BLOCK - 1) / BLOCK;
+	int r = 0;
+
+	if (lastb > nb)
+		lastb = nb;
+	for (uint64_t b = 0; b < lastb && r == 0; b++) {
+		if (!blocks[b])
+			continue;
+		uint64_t end = b + 1, k;
+		for (;;) {	/* the next changed block within the gap */
+			for (k = end; k < lastb && k < end + gap && !blocks[k]; k++)
+				;
+			if (k >= lastb || k >= end + gap)
+				break;
+			end = k + 1;
+		}
+		r = add_extent(ext, n, cap, index * x->object_size + b * BLOCK,
+		    (end * BLOCK > len ? len : end * BLOCK) - b * BLOCK);
+		b = end - 1;
 	}
 	return r;
 }
@@ -180,30 +232,72 @@ drain(struct export *x, unsigned next, int r)
 	return r;
 }
 
+/* The extents to read of slots first..first+count-1 (c: their changes,
+ * for an incremental). */
+static int
+batch_extents(struct export *x, const char *id, uint64_t first, uint64_t count,
+    const struct image_change *c, uint64_t from_id, uint64_t to_id,
+    struct extent **ext, size_t *n, size_t *cap)
+{
+	uint64_t nb = x->object_size / BLOCK, objs[SUM_BATCH];
+	struct image_change cs[SUM_BATCH];
+	bool *blocks = NULL;
+	size_t have = 0, used = 0;	/* block maps computed, consumed */
+	int r = 0;
+
+	if (x->incremental && (blocks = malloc(SUM_BATCH * nb * sizeof(*blocks))) == NULL)
+		return -ENOMEM;
+	for (uint64_t i = 0; i < count && r == 0; i++) {
+		size_t before = *n;
+		if (!x->incremental || !c[i].both) {
+			if (!x->incremental || c[i].changed)
+				r = add_extent(ext, n, cap, (first + i) * x->object_size,
+				    slot_len(x, first + i));
+		} else if (c[i].changed) {
+			if (used == have) {	/* the next SUM_BATCH of them, at once */
+				have = used = 0;
+				for (uint64_t j = i; j < count && have < SUM_BATCH; j++)
+					if (c[j].changed && c[j].both) {
+						objs[have] = first + j;
+						cs[have++] = c[j];
+					}
+				r = image_changed_blocks(x->st, id, objs, cs, have, from_id,
+				    to_id, BLOCK, x->object_size, blocks);
+			}
+			if (r == 0)
+				r = changed_runs(x, first + i, blocks + used++ * nb, ext,
+				    n, cap);
+		}
+		if (*n > before)
+			x->stats->objects_read++;
+	}
+	free(blocks);
+	return r;
+}
+
 static int
 walk(struct export *x, const char *id, uint64_t from_id, uint64_t to_id)
 {
 	uint64_t objects = (x->size + x->object_size - 1) / x->object_size;
-	uint64_t *idx = malloc(STAT_BATCH * sizeof(*idx));
-	bool *changed = malloc(STAT_BATCH * sizeof(*changed));
+	struct image_change *c = malloc(STAT_BATCH * sizeof(*c));
+	struct extent *ext = NULL;
+	size_t cap = 0;
 	unsigned next = 0;
 	int r = 0;
 
-	if (idx == NULL || changed == NULL)
+	if (c == NULL)
 		r = -ENOMEM;
 	x->stats->objects = objects;
 	for (uint64_t first = 0; r == 0 && first < objects; first += STAT_BATCH) {
 		uint64_t count = objects - first < STAT_BATCH ? objects - first :
 		    STAT_BATCH;
 		size_t n = 0;
-		if (x->incremental && (r = image_changed_objects(
-		    x->st, id, first, count, from_id, to_id,
-		    changed)) < 0)
+		if (x->incremental && (r = image_changed_objects(x->st, id, first,
+		    count, from_id, to_id, c)) < 0)
 			break;
-		for (uint64_t i = 0; i < count; i++)
-			if (!x->incremental || changed[i])
-				idx[n++] = first + i;
-		r = export_slots(x, idx, n, &next);
+		if ((r = batch_extents(x, id, first, count, c, from_id, to_id, &ext,
+		    &n, &cap)) == 0)
+			r = export_extents(x, ext, n, &next);
 		if (x->progress && x->progress->fn)
 			x->progress->fn((first + count) * x->object_size > x->size ?
 			    x->size : (first + count) * x->object_size, x->size,
@@ -212,8 +306,8 @@ walk(struct export *x, const char *id, uint64_t from_id, uint64_t to_id)
 			testhook_point("export.batch");
 	}
 	r = drain(x, next, r);
-	free(idx);
-	free(changed);
+	free(ext);
+	free(c);
 	return r;
 }
 

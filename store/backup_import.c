@@ -677,7 +677,7 @@ first_changed(struct store *st, const struct volume_meta *m, uint64_t snap,
     int64_t *which)
 {
 	uint64_t objects = (m->size + m->object_size - 1) / m->object_size;
-	bool *changed = malloc(STAT_BATCH * sizeof(*changed));
+	struct image_change *changed = malloc(STAT_BATCH * sizeof(*changed));
 	int r = 0;
 
 	*which = -1;
@@ -691,7 +691,7 @@ first_changed(struct store *st, const struct volume_meta *m, uint64_t snap,
 			break;
 		for (uint64_t i = 0; i < count && *which < 0 && r == 0; i++) {
 			bool same;
-			if (!changed[i])
+			if (!changed[i].changed)
 				continue;
 			/* rewritten with the same bytes (a rollback, say)? */
 			if ((r = image_objects_equal(st, m->id, first + i, snap, 0,

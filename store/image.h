@@ -137,7 +137,7 @@ int	image_rollback(struct store *st, const char *id, uint64_t objects,
 
 /*
  * Which of objects first..first+count-1 of image id differ between two read
- * points (snapshot ids; 0: the image as it is now): changed[i] for object
+ * points (snapshot ids; 0: the image as it is now): out[i] for object
  * first+i. Exact, from the OSDs' own record: an object that was not
  * written between the two reads as the same object version at both (a
  * snapshot read of an object untouched since resolves to the same clone),
@@ -145,8 +145,26 @@ int	image_rollback(struct store *st, const char *id, uint64_t objects,
  * changed too. A stat of each object at each point, nothing read. Objects
  * of a clone's ancestors are not looked at (they do not change).
  */
+struct image_change {
+	bool		 changed;
+	bool		 both;		/* it exists at both points */
+	uint64_t	 size_a, size_b;	/* its size at each (0: absent) */
+};
 int	image_changed_objects(struct store *st, const char *id, uint64_t first,
-	    uint64_t count, uint64_t snap_a, uint64_t snap_b, bool *changed);
+	    uint64_t count, uint64_t snap_a, uint64_t snap_b,
+	    struct image_change *out);
+/*
+ * For n objects that changed and exist at both points (objects[i], cs[i]
+ * from image_changed_objects), which of their object_size / block blocks
+ * differ: changed[i * (object_size / block) + b] for block b of the i-th.
+ * From an xxhash64 of each block the OSD computes at both points (it reads
+ * the objects; only the sums come here), all n in flight at once; blocks
+ * past the smaller of an object's two sizes count as changed.
+ */
+int	image_changed_blocks(struct store *st, const char *id,
+	    const uint64_t *objects, const struct image_change *cs, size_t n,
+	    uint64_t snap_a, uint64_t snap_b, uint64_t block, uint64_t object_size,
+	    bool *changed);
 /*
  * Whether one object holds the same bytes at both read points, for one
  * image_changed_objects() calls changed: a rollback rewrites an object

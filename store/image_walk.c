@@ -23,6 +23,7 @@
  *
  * State lives on the walk (one per call); no locking.
  */
+#include <endian.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -207,7 +208,7 @@ struct diff_stat {
 
 int
 image_changed_objects(struct store *st, const char *id, uint64_t first,
-    uint64_t count, uint64_t snap_a, uint64_t snap_b, bool *changed)
+    uint64_t count, uint64_t snap_a, uint64_t snap_b, struct image_change *out)
 {
 	rados_ioctx_t io[2] = { NULL, NULL };
 	struct diff_stat *d;
@@ -251,13 +252,112 @@ image_changed_objects(struct store *st, const char *id, uint64_t first,
 			if (ret[k] < 0 && ret[k] != -ENOENT && r == 0)
 				r = ret[k];
 		}
-		changed[i] = ret[0] != ret[1] || (ret[0] == 0 && (ver[0] != ver[1] ||
-		    d[i].size[0] != d[i].size[1]));
+		out[i].changed = ret[0] != ret[1] || (ret[0] == 0 &&
+		    (ver[0] != ver[1] || d[i].size[0] != d[i].size[1]));
+		out[i].both = ret[0] == 0 && ret[1] == 0;
+		out[i].size_a = ret[0] == 0 ? d[i].size[0] : 0;
+		out[i].size_b = ret[1] == 0 ? d[i].size[1] : 0;
 	}
 	for (int k = 0; k < 2; k++)
 		if (io[k] != NULL)
 			rados_ioctx_destroy(io[k]);
 	free(d);
+	return r;
+}
+
+/* One object's block sums at both read points, in flight. */
+struct block_sums {
+	rados_read_op_t		 op[2];
+	rados_completion_t	 c[2];
+	char			*sums[2];
+	int			 rval[2];
+	uint64_t		 ncommon;
+};
+
+int
+image_changed_blocks(struct store *st, const char *id, const uint64_t *objects,
+    const struct image_change *cs, size_t n, uint64_t snap_a, uint64_t snap_b,
+    uint64_t block, uint64_t object_size, bool *changed)
+{
+	uint64_t snaps[2] = { snap_a, snap_b }, nblocks = object_size / block;
+	rados_ioctx_t io[2] = { NULL, NULL };
+	struct block_sums *bs = calloc(n ? n : 1, sizeof(*bs));
+	size_t sent = 0;
+	int r = 0;
+
+	if (bs == NULL)
+		return -ENOMEM;
+	for (int k = 0; k < 2 && r == 0; k++)
+		if ((r = store_ioctx_new(st, &io[k])) == 0)
+			rados_ioctx_snap_set_read(io[k], snaps[k] ? snaps[k] :
+			    LIBRADOS_SNAP_HEAD);
+	for (; r == 0 && sent < n; sent++) {
+		const struct image_change *c = &cs[sent];
+		struct block_sums *b = &bs[sent];
+		uint64_t common = (c->size_a < c->size_b ? c->size_a : c->size_b) /
+		    block * block;
+		char oid[96];
+
+		b->ncommon = common / block;
+		for (uint64_t k = 0; k < nblocks; k++)	/* past the common part */
+			changed[sent * nblocks + k] = k >= b->ncommon;
+		if (b->ncommon == 0)
+			continue;
+		snprintf(oid, sizeof(oid), IMAGE_OID_PREFIX "%s.%016" PRIx64, id,
+		    objects[sent]);
+		for (int k = 0; k < 2 && r == 0; k++) {
+			uint64_t seed = 0;
+			size_t len = 4 + 8 * (size_t)b->ncommon;
+			if ((b->sums[k] = malloc(len)) == NULL ||
+			    (b->op[k] = rados_create_read_op()) == NULL) {
+				r = -ENOMEM;
+				break;
+			}
+			rados_read_op_checksum(b->op[k], LIBRADOS_CHECKSUM_TYPE_XXHASH64,
+			    (char *)&seed, sizeof(seed), 0, (size_t)common,
+			    (size_t)block, b->sums[k], len, &b->rval[k]);
+			if ((r = rados_aio_create_completion2(NULL, NULL, &b->c[k])) < 0)
+				break;
+			if ((r = rados_aio_read_op_operate(b->op[k], io[k], b->c[k], oid,
+			    0)) < 0) {
+				rados_aio_release(b->c[k]);
+				b->c[k] = NULL;
+			}
+		}
+	}
+	/* reap everything sent, also after an error */
+	for (size_t i = 0; i < sent; i++) {
+		struct block_sums *b = &bs[i];
+		for (int k = 0; k < 2; k++) {
+			if (b->c[k] != NULL) {
+				rados_aio_wait_for_complete(b->c[k]);
+				int e = rados_aio_get_return_value(b->c[k]);
+				if (e == 0)
+					e = b->rval[k];
+				if (e < 0 && r == 0)
+					r = e;
+				rados_aio_release(b->c[k]);
+			}
+			if (b->op[k] != NULL)
+				rados_release_read_op(b->op[k]);
+		}
+		if (r == 0 && b->ncommon > 0) {
+			uint32_t na, nb;
+			memcpy(&na, b->sums[0], 4);
+			memcpy(&nb, b->sums[1], 4);
+			if (le32toh(na) != b->ncommon || le32toh(nb) != b->ncommon)
+				r = -EIO;
+			for (uint64_t k = 0; r == 0 && k < b->ncommon; k++)
+				changed[i * nblocks + k] = memcmp(b->sums[0] + 4 + 8 * k,
+				    b->sums[1] + 4 + 8 * k, 8) != 0;
+		}
+		free(b->sums[0]);
+		free(b->sums[1]);
+	}
+	for (int k = 0; k < 2; k++)
+		if (io[k] != NULL)
+			rados_ioctx_destroy(io[k]);
+	free(bs);
 	return r;
 }
 
