@@ -6,7 +6,8 @@
 # line, its fix and exit 1: the master key file mode 0644, a cluster that
 # does not answer (within the timeout, not a hang), a missing pool, a
 # volume whose cephvol-mount was killed -9 (its mount fails, its lease is
-# stale), a client without the caps cephvol needs.
+# stale), a client without the caps cephvol needs, a cluster step that
+# does not end (a test hook stalls it: reported at its bound).
 # timeout: 240
 . "$(dirname "$0")/../functions.sh"
 requires_root
@@ -65,6 +66,18 @@ doctor doctor
 assert_eq "$STATUS" 0 "exit status"
 has ok cephvold "answers Plugin.Activate on $PLUGIN_SOCK"
 has ok docker-spec "/etc/docker/plugins/$DRIVER.spec names $PLUGIN_SOCK"
+if command -v dockerd containerd runc busybox >/dev/null 2>&1 &&
+    [ "$(command -v dockerd containerd runc busybox | wc -l)" = 4 ]; then
+	step "with a dockerd: its view of the driver"
+	start_dockerd
+	docker volume create -d "$DRIVER" dv >/dev/null
+	doctor doctor
+	assert_eq "$STATUS" 0 "exit status"
+	has ok docker "dockerd lists 1 volume(s) of driver $DRIVER"
+	docker volume rm dv >/dev/null
+	_stop_dockerd
+	unset DOCKER_HOST
+fi
 stop_cephvold
 
 step "--json: an array of {check, status, detail, fix} (also as a global option)"
@@ -110,6 +123,19 @@ has fail cluster "not reachable"
 assert_contains "$(fix_of cluster)" "ceph --conf $T/dead-ceph.conf -s"
 awk -v s="$secs" 'BEGIN { exit !(s <= 10) }' || fail "took ${secs}s with --timeout 3"
 has ok fuse		# the host's checks still ran
+
+step "a cluster step that does not end: reported within its bound, the rest still run"
+# list.headers: the volume list of the leases check waits for a file that
+# never comes (common/testhook.h); a step may take 2 * 1 + 5 s
+t0=$(date +%s.%N)
+CEPHVOL_WAIT_AT=list.headers CEPHVOL_WAIT_FILE=$T/never doctor doctor --timeout 1
+secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+echo "doctor took ${secs}s" >&2
+assert_eq "$STATUS" 1 "exit status"
+has ok pool
+has fail leases "no answer from the cluster within 7 s"
+has warn cephvold
+awk -v s="$secs" 'BEGIN { exit !(s >= 6.5 && s <= 12) }' || fail "took ${secs}s, want about 7 s"
 
 step "a missing pool: fail with how to create it"
 doctor -o ceph.pool=cvt-no-such-pool doctor
