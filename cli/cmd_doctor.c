@@ -45,13 +45,13 @@ static const char *const status_names[] = {
 const char *
 doctor_esc(const char *s)
 {
-	static _Thread_local char bufs[8][4 * 200 + 8];
+	static _Thread_local char bufs[8][4 * 512 + 8];
 	static _Thread_local unsigned next;
 	char *b = bufs[next++ % 8];
 
 	if (s == NULL)
 		s = "";
-	return str_escape(b, sizeof(bufs[0]), s, strnlen(s, 200 + 1));
+	return str_escape(b, sizeof(bufs[0]), s, strnlen(s, 512 + 1));
 }
 
 void
@@ -128,7 +128,7 @@ run_cluster(struct doctor *d)
 	pthread_mutex_lock(&d->lock);
 	for (;;) {
 		seen = d->steps;
-		clock_gettime(CLOCK_REALTIME, &dl);
+		clock_gettime(CLOCK_MONOTONIC, &dl);
 		dl.tv_sec += bound;
 		while (!d->done && d->steps == seen) {
 			if (pthread_cond_timedwait(&d->cond, &d->lock, &dl) == ETIMEDOUT)
@@ -245,8 +245,12 @@ cmd_doctor(struct cli *cli, int argc, char **argv)
 	/* every cluster call of the checks is bounded by this */
 	cli->cfg.ceph_timeout = d.timeout;
 	gethostname(d.host, sizeof(d.host) - 1);
+	pthread_condattr_t ca;
 	pthread_mutex_init(&d.lock, NULL);
-	pthread_cond_init(&d.cond, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);	/* a clock step is no timeout */
+	pthread_cond_init(&d.cond, &ca);
+	pthread_condattr_destroy(&ca);
 
 	doctor_check_fuse(&d);
 	doctor_check_loop(&d);

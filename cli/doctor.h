@@ -47,7 +47,8 @@ struct doctor {
 	char			 host[256];	/* this host's name */
 
 	pthread_mutex_t		 lock;		/* guards the fields below */
-	pthread_cond_t		 cond;		/* a step began or all ended */
+	pthread_cond_t		 cond;		/* a step began or all ended;
+						 * CLOCK_MONOTONIC */
 	struct doctor_result	*results;
 	size_t			 n, cap;
 	const char		*step;		/* the cluster step running */
@@ -64,7 +65,7 @@ void	doctor_add(struct doctor *d, enum doctor_status status, const char *check,
 	    const char *fix, const char *fmt, ...)
 	    __attribute__((format(printf, 5, 6)));
 /*
- * s escaped for a result (str_escape, at most 200 bytes shown) in one of
+ * s escaped for a result (str_escape, at most 512 bytes shown) in one of
  * eight rotating buffers of the calling thread: valid until the eighth
  * call after.
  */

@@ -406,6 +406,11 @@ doctor_check_cephvold(struct doctor *d)
 		    "nothing answers on %s (Docker cannot mount cephvol volumes)", s);
 		return;
 	}
+	if (r == -EACCES || r == -EPERM) {
+		doctor_add(d, DOCTOR_WARN, "cephvold", "run cephvol doctor as root",
+		    "cannot connect to %s: %s", s, strerror(-r));
+		return;
+	}
 	if (r < 0) {
 		doctor_add(d, DOCTOR_FAIL, "cephvold", "systemctl restart cephvold; "
 		    "its log: journalctl -u cephvold", "no answer to Plugin.Activate on "
