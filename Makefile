@@ -50,6 +50,7 @@ LIB_SRCS	:= \
 	store/lease_holder.c \
 	store/lockop.c \
 	store/omap.c \
+	store/probe.c \
 	store/secret_grant.c \
 	store/secret_record.c \
 	store/secret_watch.c \
@@ -93,6 +94,7 @@ MOUNT_SRCS	:= \
 
 CLI_SRCS	:= \
 	cli/cmd_backup.c \
+	cli/cmd_doctor.c \
 	cli/cmd_fsck.c \
 	cli/cmd_key.c \
 	cli/cmd_lock.c \
@@ -101,6 +103,8 @@ CLI_SRCS	:= \
 	cli/cmd_status.c \
 	cli/cmd_volume.c \
 	cli/cmd_volume_mount.c \
+	cli/doctor_cluster.c \
+	cli/doctor_host.c \
 	cli/main.c
 
 UNIT_SRCS	:= \

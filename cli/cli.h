@@ -22,6 +22,9 @@ struct cli {
 	bool		 yes;		/* --yes: assume yes to confirmations */
 	unsigned	 verbose;
 	struct store	*store;		/* NULL until cli_store() */
+	const char	*config_err;	/* doctor only: why the configuration
+					 * did not parse (cfg then holds the
+					 * defaults); NULL when it did */
 };
 
 /* Connect on first use; on failure die() with the connection's sentence. */
@@ -59,6 +62,7 @@ int	cmd_fsck(struct cli *cli, int argc, char **argv);
 int	cmd_secret(struct cli *cli, int argc, char **argv);
 int	cmd_key(struct cli *cli, int argc, char **argv);
 int	cmd_snapshot(struct cli *cli, int argc, char **argv);
+int	cmd_doctor(struct cli *cli, int argc, char **argv);
 /* `cephvol volume mount|unmount`, called by cmd_volume (cli/cmd_volume_mount.c). */
 int	cmd_volume_mount(struct cli *cli, int argc, char **argv);
 int	cmd_volume_unmount(struct cli *cli, int argc, char **argv);

@@ -135,7 +135,9 @@ store_connect(const struct config *cfg, unsigned flags, struct store **out,
 			r = rados_ioctx_create(st->cluster, st->pool, &st->ioctx);
 		}
 	}
-	if (r < 0) {
+	if (r == -ENOENT && (flags & STORE_POOL_OPTIONAL))
+		st->ioctx = NULL;
+	else if (r < 0) {
 		snprintf(err, errlen, "cannot open pool %s on ceph cluster (conf %s) "
 		    "as %s: %s", st->pool, conf, client,
 		    r == -ENOENT ? "pool does not exist (create it with "
@@ -180,6 +182,12 @@ rados_ioctx_t
 store_ioctx(struct store *st)
 {
 	return st->ioctx;
+}
+
+bool
+store_has_pool(struct store *st)
+{
+	return st->ioctx != NULL;
 }
 
 int

@@ -8,6 +8,7 @@
 #ifndef CEPHVOL_STORE_CONN_H
 #define CEPHVOL_STORE_CONN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <rados/librados.h>
 
@@ -21,6 +22,10 @@ enum store_flags {
 	/* Bound OSD operations by ceph.timeout too (CLI, daemon control
 	 * paths). The data path leaves this off: a slow OSD is waited for. */
 	STORE_OSD_TIMEOUT	= 1 << 1,
+	/* A missing pool is no error: the store comes back without an ioctx
+	 * (store_has_pool() false, store_ioctx() NULL), so a caller can tell
+	 * "the cluster answers" from "the pool is there" (`cephvol doctor`). */
+	STORE_POOL_OPTIONAL	= 1 << 2,
 };
 
 /*
@@ -41,6 +46,8 @@ int	store_probe(struct store *st, char *err, size_t errlen);
 
 rados_t		 store_cluster(struct store *st);	/* borrowed */
 rados_ioctx_t	 store_ioctx(struct store *st);		/* borrowed */
+/* Whether the pool was opened (only STORE_POOL_OPTIONAL makes it false). */
+bool		 store_has_pool(struct store *st);
 /* A new ioctx on the same pool, for state of its own (a snapshot context,
  * a snapshot to read at): rados_ioctx_destroy() it. 0 or -errno. */
 int		 store_ioctx_new(struct store *st, rados_ioctx_t *out);

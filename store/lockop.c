@@ -351,7 +351,7 @@ decode_lockers(const char *buf, size_t len, const char *name, const char *oid,
 		dec_finish(&d, e1);
 		const unsigned char *e2 = dec_struct(&d);
 		uint32_t sec = (uint32_t)dec_le(&d, 4);
-		dec_le(&d, 4);
+		uint32_t nsec = (uint32_t)dec_le(&d, 4);
 		dec_addr(&d, l.addr, sizeof(l.addr));
 		dec_string(&d, l.desc, sizeof(l.desc));
 		dec_finish(&d, e2);
@@ -361,6 +361,7 @@ decode_lockers(const char *buf, size_t len, const char *name, const char *oid,
 		    etype == ENTITY_CLIENT ? "client" : etype == ENTITY_OSD ?
 		    "osd" : "entity", num);
 		l.expires = sec;
+		l.expires_nsec = nsec;
 		l.expired = sec != 0 && (int64_t)sec < (int64_t)time(NULL);
 		if (n < max)
 			out[n] = l;

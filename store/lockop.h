@@ -56,6 +56,7 @@ struct lockop_locker {
 	char		cookie[64];
 	char		desc[512];
 	int64_t		expires;	/* unix seconds by the OSD's clock, 0 = never */
+	uint32_t	expires_nsec;	/* and nanoseconds (the clock check) */
 	bool		expired;	/* expires is past by our clock */
 };
 
