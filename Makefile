@@ -123,6 +123,7 @@ UNIT_SRCS	:= \
 	tests/unit/test_volopts.c
 
 TESTPROG_SRCS	:= \
+	tests/c/backup_model.c \
 	tests/c/fsync_records.c \
 	tests/c/image_bench.c \
 	tests/c/image_model.c \
