@@ -19,8 +19,9 @@
  * and mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT): every page it
  * touches stays in RAM. Idle IDLE_TRIM_S seconds (a few requests at most), it
  * gives back what load left resident: the request region's free pages and
- * the heap's free tail (malloc_trim), unlocking for that moment (the
- * kernel keeps locked pages); the next request faults in what it needs. MCL_ONFAULT, not plain MCL_FUTURE, because
+ * the heap's free tail (malloc_trim) and the main thread's stack below
+ * the FUSE loop, unlocking for that moment (the kernel keeps locked
+ * pages); the next request faults in what it needs. MCL_ONFAULT, not plain MCL_FUTURE, because
  * librados starts dozens of threads with 8 MiB stacks that would otherwise
  * all be faulted in (hundreds of MiB). Memory stays flat because imagefs
  * bounds the requests in flight.
@@ -53,6 +54,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/config.h"
 #include "common/log.h"
@@ -102,6 +104,8 @@ struct handle {
 	bool			 idle_started;
 	bool			 idle_stop;	/* lock */
 	pthread_cond_t		 idle_cond;	/* CLOCK_MONOTONIC */
+	uintptr_t		 main_sp;	/* the main thread's stack pointer
+						 * as it entered the FUSE loop */
 };
 
 /* Idle this long, the volume gives its memory back (see the top). */
@@ -196,9 +200,48 @@ activity(struct imagefs *fs)
 	return s.reads + s.writes + s.discards + s.flushes;
 }
 
-/* Give memory back: the request region's free pages and the heap's. The
- * lock (mlockall) has to go for a moment: the kernel does not drop locked
- * pages; it is taken again at once, for what stays and what comes. */
+/*
+ * The main thread's stack below where it waits in the FUSE loop: start-up
+ * (the cluster connection, config parsing) ran deeper and left about a
+ * MiB resident, which nothing uses again until a deeper call. Pages more
+ * than STACK_MARGIN below the pointer recorded when the loop began (the
+ * loop itself, and a signal handler on top of it, need a few KiB) are
+ * dropped; a later call that goes that deep faults in zeroed pages, as a
+ * new stack would. The [stack] mapping is found in /proc/self/maps.
+ */
+#define STACK_MARGIN	(256u << 10)
+
+static size_t
+trim_main_stack(uintptr_t sp)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[512];
+	uintptr_t lo = 0, hi = 0, end;
+	long page = sysconf(_SC_PAGESIZE);
+
+	if (f == NULL || sp == 0)
+		goto out;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strstr(line, "[stack]") != NULL &&
+		    sscanf(line, "%" SCNxPTR "-%" SCNxPTR, &lo, &hi) == 2)
+			break;
+		lo = hi = 0;
+	}
+out:
+	if (f != NULL)
+		fclose(f);
+	if (sp <= lo + STACK_MARGIN || sp > hi || page <= 0)
+		return 0;
+	end = (sp - STACK_MARGIN) & ~((uintptr_t)page - 1);
+	if (end <= lo || madvise((void *)lo, end - lo, MADV_DONTNEED) < 0)
+		return 0;
+	return end - lo;
+}
+
+/* Give memory back: the request region's free pages, the heap's and the
+ * main thread's unused stack. The lock (mlockall) has to go for a moment:
+ * the kernel does not drop locked pages; it is taken again at once, for
+ * what stays and what comes. */
 static void
 trim(struct handle *h)
 {
@@ -207,6 +250,7 @@ trim(struct handle *h)
 	munlockall();
 	region = imagefs_release_idle(h->fs);
 	malloc_trim(0);
+	(void)trim_main_stack(__atomic_load_n(&h->main_sp, __ATOMIC_ACQUIRE));
 	if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) < 0)
 		log_warn("mlockall after trimming: %s", strerror(errno));
 	log_info("volume=%s idle %ds: memory given back (%zu bytes of the request "
@@ -477,6 +521,8 @@ serve(void *hp)
 {
 	struct handle *h = hp;
 
+	__atomic_store_n(&h->main_sp, (uintptr_t)__builtin_frame_address(0),
+	    __ATOMIC_RELEASE);
 	return imagefs_run(h->fs);
 }
 
