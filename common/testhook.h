@@ -12,7 +12,8 @@
  * "create.entry", "create.header", "create.ready", "list.headers",
  * "remove.mark", "remove.data", "remove.header"), store/snapshot.c
  * ("snapshot.rm.mark", "snapshot.rm.released"), store/image_walk.c
- * ("snapshot.rollback.object") and cli/cmd_key.c ("new-key",
+ * ("snapshot.rollback.object"), store/backup_*.c ("export.batch",
+ * "import.begin", "import.snapshot") and cli/cmd_key.c ("new-key",
  * "rekeyed-one", "rekeyed-all", "swapped").
  */
 #ifndef CEPHVOL_TESTHOOK_H

@@ -9,7 +9,9 @@
 # streams import into cephvol with the same bytes. A truncated stream, a
 # damaged header, the wrong base, a mounted or written-since target: each
 # refused with a clear error and the target left as it was. Holes are
-# zero records, and an incremental reads only the objects that changed.
+# zero records, and an incremental reads only the blocks that changed. A
+# clone's snapshot exports what it inherits; a snapshot removed during its
+# export leaves no file (the stream's end record is never written).
 # timeout: 420
 . "$(dirname "$0")/../functions.sh"
 requires_root
@@ -131,6 +133,34 @@ step "through a pipe"
 cephvol volume export v@s3 - 2>/dev/null | cephvol volume import - p >/dev/null
 assert_eq "$(image_md5 p@s3)" "$want3" "p@s3 (piped) against v@s3"
 
+step "a clone's snapshot exports what it inherits too"
+cephvol volume create cl --from v@s2 >/dev/null
+cephvol volume mount cl "$M.x" >/dev/null
+echo clone > "$M.x/own"
+sync
+cephvol volume unmount "$M.x" >/dev/null
+cephvol snapshot create cl c1 >/dev/null
+cephvol volume export cl@c1 "$B/clone" >/dev/null
+cephvol volume import "$B/clone" cli >/dev/null
+assert_eq "$(image_md5 cli@c1)" "$(image_md5 cl@c1)" "cli@c1 (from a clone's export) against cl@c1"
+cephvol snapshot create cl c2 >/dev/null
+cephvol volume export cl@c2 --from-snap c1 "$B/clone12" >/dev/null
+cephvol volume import-diff "$B/clone12" cli >/dev/null
+assert_eq "$(image_md5 cli@c2)" "$(image_md5 cl@c2)" "cli@c2 against cl@c2"
+
+step "a snapshot removed while it is exported: no end record, no file"
+cephvol snapshot create v gone >/dev/null
+CEPHVOL_WAIT_AT=export.batch CEPHVOL_WAIT_FILE=$T/go cephvol volume export v@gone "$B/gone" \
+    > "$T/gone.out" 2>&1 &
+exporter=$!
+cleanup_fn kill_quiet "$exporter"
+wait_for 30 compgen -G "$T/go.ready.*" >/dev/null
+cephvol snapshot rm v gone
+touch "$T/go"
+if wait "$exporter"; then fail "the export of a removed snapshot succeeded"; fi
+assert_contains "$(cat "$T/gone.out")" "snapshot v@gone was removed while it was exported"
+[ ! -e "$B/gone" ] && [ ! -e "$B/gone.partial" ] || fail "the export of a removed snapshot left a file"
+
 step "bad input: a clear error, nothing made or changed"
 expect_fail cephvol volume export nosuch@s1 "$B/x"
 assert_contains "$ERR" "no such volume: nosuch"
@@ -204,7 +234,7 @@ cephvol volume import-diff "$B/inc12" y >/dev/null
 assert_eq "$(snaps y)" '["s1","s2"]' "snapshots of y after rollback and import-diff"
 
 step "everything removed: no object left"
-for vol in v b b2 b3 c d p w y; do
+for vol in cli cl v b b2 b3 c d p w y; do
 	for s in $(cephvol --json snapshot ls "$vol" | jq -r '.[].name'); do
 		cephvol snapshot rm "$vol" "$s"
 	done
