@@ -29,6 +29,7 @@ LIB_SRCS	:= \
 	common/config_file.c \
 	common/log.c \
 	common/pagepool.c \
+	common/run.c \
 	common/testhook.c \
 	common/util.c \
 	store/backup_export.c \

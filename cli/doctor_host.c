@@ -17,9 +17,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/loop.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,19 +25,18 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/utsname.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "cli/doctor.h"
+#include "common/run.h"
 #include "common/util.h"
 #include "host/helper.h"
 #include "host/loop.h"
 #include "host/mountinfo.h"
 #include "secrets/masterkey.h"
 
-extern char **environ;
 
 /* Where program is in $PATH, into buf; false when it is not there. */
 static bool
@@ -500,64 +496,6 @@ check_spec(struct doctor *d)
 	    doctor_esc(drv));
 }
 
-/*
- * Run argv, its stdout and stderr into out; its exit status (0..255), or
- * -ETIMEDOUT when it did not end within timeout_s (it is killed), or
- * -errno.
- */
-static int
-run_capture(char *const argv[], unsigned timeout_s, char *out, size_t outlen)
-{
-	posix_spawn_file_actions_t fa;
-	int p[2], status = 0, r;
-	bool late = false;
-	size_t got = 0;
-	pid_t pid;
-
-	out[0] = '\0';
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
-	r = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(p[1]);
-	if (r != 0) {
-		close(p[0]);
-		return -r;
-	}
-	uint64_t dl = wait_deadline(timeout_s);
-	for (;;) {
-		int64_t left = wait_left_ms(dl);
-		if (left <= 0) {
-			kill(pid, SIGKILL);
-			late = true;
-			break;
-		}
-		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
-		if (poll(&pfd, 1, (int)left) <= 0)
-			continue;
-		char tmp[1024];
-		ssize_t k = read(p[0], tmp, sizeof(tmp));
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		size_t c = (size_t)k < outlen - 1 - got ? (size_t)k : outlen - 1 - got;
-		memcpy(out + got, tmp, c);
-		got += c;
-		out[got] = '\0';
-	}
-	close(p[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (late)
-		return -ETIMEDOUT;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 void
 doctor_check_docker(struct doctor *d)
 {
@@ -576,9 +514,10 @@ doctor_check_docker(struct doctor *d)
 	snprintf(filter, sizeof(filter), "driver=%s", drv);
 	char *argv[] = { "docker", "volume", "ls", "-q", "--filter", filter, NULL };
 	unsigned n = 0;
-	r = run_capture(argv, t, out, sizeof(out));
+	r = run_capture(argv, out, sizeof(out), t);
+	/* one name a line (run_capture cut the last newline) */
 	for (char *p = out; r == 0 && *p; p++)
-		n += *p == '\n';
+		n += *p == '\n' || p[1] == '\0';
 	out[strcspn(out, "\n")] = '\0';
 	if (r == -ETIMEDOUT) {
 		doctor_add(d, DOCTOR_FAIL, "docker", "systemctl status docker; "

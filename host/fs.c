@@ -17,77 +17,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/run.h"
 #include "common/util.h"
 #include "host/fs.h"
 #include "host/mountinfo.h"
 
-extern char **environ;
-
-/* Run argv; its output (stdout+stderr) into out. Returns the exit status
- * (0..255) or -errno; killed after timeout_s. */
-static int
-run_cmd(char *const argv[], char *out, size_t outlen, unsigned timeout_s)
-{
-	posix_spawn_file_actions_t fa;
-	int p[2], status, r;
-	size_t got = 0;
-	pid_t pid;
-
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
-	r = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(p[1]);
-	if (r != 0) {
-		close(p[0]);
-		return -r;
-	}
-	uint64_t dl = wait_deadline(timeout_s);
-	for (;;) {
-		int64_t left = wait_left_ms(dl);
-		if (left <= 0) {
-			kill(pid, SIGKILL);
-			break;
-		}
-		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
-		if (poll(&pfd, 1, (int)left) <= 0)
-			continue;
-		char tmp[1024];
-		ssize_t k = read(p[0], tmp, sizeof(tmp));
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		size_t c = (size_t)k < outlen - 1 - got ? (size_t)k : outlen - 1 - got;
-		memcpy(out + got, tmp, c);
-		got += c;
-	}
-	close(p[0]);
-	out[got] = '\0';
-	while (got > 0 && (out[got - 1] == '\n' || out[got - 1] == ' '))
-		out[--got] = '\0';
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	if (WIFSIGNALED(status))
-		return -ETIMEDOUT;
-	return WEXITSTATUS(status);
-}
 
 int
 fs_prepare(const char *dev, const char *volume, const char *want, bool readonly,
@@ -97,7 +38,7 @@ fs_prepare(const char *dev, const char *volume, const char *want, bool readonly,
 	char out[2048];
 	int r;
 
-	r = run_cmd(blkid, out, sizeof(out), timeout_s);
+	r = run_capture(blkid, out, sizeof(out), timeout_s);
 	if (r == 0 && out[0]) {
 		snprintf(fstype, flen, "%s", out);
 		if (strcmp(fstype, want) != 0)
@@ -121,7 +62,7 @@ fs_prepare(const char *dev, const char *volume, const char *want, bool readonly,
 	    "nodiscard,lazy_itable_init=1,lazy_journal_init=1", (char *)dev, NULL };
 	char *mkfs_xfs[] = { "mkfs.xfs", "-q", "-f", "-K", (char *)dev, NULL };
 	uint64_t t0 = now_ns();
-	r = run_cmd(strcmp(fstype, "xfs") == 0 ? mkfs_xfs : mkfs_ext4, out, sizeof(out),
+	r = run_capture(strcmp(fstype, "xfs") == 0 ? mkfs_xfs : mkfs_ext4, out, sizeof(out),
 	    timeout_s);
 	if (r != 0) {
 		snprintf(err, errlen, "mkfs.%s on volume %s failed: %s", fstype, volume,
@@ -188,7 +129,7 @@ fs_grow(const char *dev, const char *fstype, const char *mountpoint,
 		    fstype, volume);
 		return -EOPNOTSUPP;
 	}
-	r = run_cmd(strcmp(fstype, "xfs") == 0 ? xfs : ext4, out, sizeof(out),
+	r = run_capture(strcmp(fstype, "xfs") == 0 ? xfs : ext4, out, sizeof(out),
 	    timeout_s);
 	if (r != 0 && strstr(out, "Permission denied") != NULL) {
 		/* the kernel's rule for EXT4_IOC_RESIZE_FS */
@@ -213,7 +154,7 @@ ext4_bytes(const char *dev, unsigned timeout_s)
 	char out[8192], *p;
 	unsigned long long blocks = 0, bsize = 0;
 
-	if (run_cmd(argv, out, sizeof(out), timeout_s) != 0)
+	if (run_capture(argv, out, sizeof(out), timeout_s) != 0)
 		return 0;
 	if ((p = strstr(out, "\nBlock count:")) != NULL)
 		blocks = strtoull(p + 13, NULL, 10);
@@ -240,13 +181,13 @@ fs_grow_unmounted(const char *dev, const char *fstype, uint64_t dev_bytes,
 	if (have == 0 || have + (1 << 20) > dev_bytes)
 		return 0;
 	/* resize2fs wants a freshly checked filesystem when not mounted */
-	r = run_cmd(check, out, sizeof(out), timeout_s);
+	r = run_capture(check, out, sizeof(out), timeout_s);
 	if (r != 0 && r != 1) {		/* 1: errors corrected */
 		snprintf(err, errlen, "e2fsck before growing volume %s failed (exit "
 		    "%d): %s", volume, r, out);
 		return -EIO;
 	}
-	if ((r = run_cmd(grow, out, sizeof(out), timeout_s)) != 0) {
+	if ((r = run_capture(grow, out, sizeof(out), timeout_s)) != 0) {
 		snprintf(err, errlen, "growing the ext4 filesystem of volume %s "
 		    "failed: %s", volume, r < 0 ? strerror(-r) : out);
 		return -EIO;
