@@ -83,21 +83,37 @@ bench_librbd() {
 
 # --- rbd-fuse + loop + ext4 -------------------------------------------------
 
+# bench_rbdfuse [nocache]: rbd-fuse + loop + ext4 on an image of its own.
+# Without an argument with librbd's default cache (writes acked before they
+# are durable); with `nocache`, rbd_cache=false: an acknowledged write is
+# durable, as ours are, through the same FUSE file + loop + ext4 stack (the
+# like-for-like peer).
 bench_rbdfuse() {
 	local t=rbd-fuse mark mnt=$BENCH_TMP/rbdfuse dir=$BENCH_TMP/rbdfuse.fs prefix
+	local conf=$CEPH_CONF img=peer
+	if [ "${1:-}" = nocache ]; then
+		t=rbd-fuse-nocache img=peer-nocache mnt=$BENCH_TMP/rbdfuse-nc dir=$BENCH_TMP/rbdfuse-nc.fs
+		conf=$BENCH_OUT/ceph.rbd-nocache.conf
+		{ cat "$CEPH_CONF"; printf '\n[client]\nrbd cache = false\n'; } > "$conf"
+	fi
 	command -v rbd-fuse >/dev/null || { warn "$t: rbd-fuse not installed, skipped"; return 0; }
 	mark=$(cleanup_mark)
 	rbd_pool || { warn "$t: cannot make pool rbd"; return 0; }
-	timeout 60 rbd --conf "$CEPH_CONF" create --size "$VOL_SIZE" rbd/peer || { warn "$t: rbd create failed"; return 0; }
-	prefix=$(rbd --conf "$CEPH_CONF" info rbd/peer --format json | jq -r .block_name_prefix)
+	timeout 60 rbd --conf "$CEPH_CONF" create --size "$VOL_SIZE" "rbd/$img" || { warn "$t: rbd create failed"; return 0; }
+	cleanup_fn timeout 120 rbd --conf "$CEPH_CONF" rm --no-progress "rbd/$img"
+	prefix=$(rbd --conf "$CEPH_CONF" info "rbd/$img" --format json | jq -r .block_name_prefix)
 	mkdir -p "$mnt" "$dir"
-	bg_start "$BENCH_OUT/raw/$t.log" rbd-fuse -c "$CEPH_CONF" -p rbd -f "$mnt"
+	bg_start "$BENCH_OUT/raw/$t.log" rbd-fuse -c "$conf" -p rbd -r "$img" -f "$mnt"
 	FUSE_PID=$BG_PID
 	cleanup_fn umount_dir "$mnt"
-	wait_for 30 test -e "$mnt/peer" || { warn "$t: rbd-fuse did not show rbd/peer"; cleanup_to "$mark"; return 0; }
-	loop_attach "$mnt/peer" || { warn "$t: losetup failed"; cleanup_to "$mark"; return 0; }
+	wait_for 30 test -e "$mnt/$img" || { warn "$t: rbd-fuse did not show rbd/$img"; cleanup_to "$mark"; return 0; }
+	loop_attach "$mnt/$img" || { warn "$t: losetup failed"; cleanup_to "$mark"; return 0; }
 	mkfs_ext4 "$LOOP_DEV" && mount_dev "$LOOP_DEV" "$dir" || { warn "$t: mkfs/mount failed"; cleanup_to "$mark"; return 0; }
-	note "$t" "librbd cache on (defaults): writes acked from the cache before they are durable; fsync asks librbd to flush"
+	if [ "$t" = rbd-fuse-nocache ]; then
+		note "$t" "rbd_cache=false: an acked write is durable (OSD-acked), as ours are; the same FUSE file + loop + ext4 stack"
+	else
+		note "$t" "librbd cache on (defaults): writes acked from the cache before they are durable; fsync asks librbd to flush"
+	fi
 	fs_workloads "$t" "$dir"
 	space_rados "$t" "$dir" rbd "$prefix."
 	record "$t" rss_peak 1 "$(kib_mib "$(vm_hwm "$FUSE_PID")")" MiB

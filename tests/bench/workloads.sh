@@ -13,6 +13,11 @@
 #	fsync      4 KiB random writes through the page cache, fsync after
 #	           each, iodepth 1, BENCH_RUNTIME s: IOPS, p50 and p99 of one
 #	           write + fsync (the sum of the two latencies' percentiles)
+#	walfsync   a database's log: 4 KiB writes appended to a file, fsync
+#	           after each, iodepth 1, BENCH_RUNTIME s (every fsync also
+#	           commits the file's new size); on a block device (librbd)
+#	           sequential 4 KiB writes with a flush after each, the
+#	           fewest round trips a durable append can take
 #
 # seqwrite fills the whole file first, so the random jobs and seqread work
 # on written blocks (ext4 reads unwritten extents as zeros without I/O).
@@ -21,7 +26,7 @@
 #	pgbench    PostgreSQL 15 on the directory: pgbench -i -s PG_SCALE,
 #	           then PG_REPS runs of pgbench -c 8 -j 2 -T PG_TIME, TPS
 
-FIO_WORKLOADS="seqwrite seqread randwrite randread fsync"
+FIO_WORKLOADS="seqwrite seqread randwrite randread fsync walfsync"
 
 write_jobs() {
 	local d=$BENCH_OUT/jobs
@@ -84,15 +89,32 @@ randrepeat=0
 norandommap=1
 [fsync]
 EOF
+	# BENCH_SIZE caps what is appended; the runtime ends it first
+	cat > "$d/walfsync.fio" <<EOF
+[global]
+rw=write
+bs=4k
+iodepth=1
+direct=0
+fsync=1
+file_append=1
+size=$BENCH_SIZE
+runtime=$BENCH_RUNTIME
+[walfsync]
+EOF
+	sed '/^file_append=/d' "$d/walfsync.fio" > "$d/walfsync-dev.fio"
 }
 
 # fio_one TARGET WORKLOAD REP FIO-TARGET-ARGS...: run one job file, record
 # its figures.
 fio_one() {
-	local target=$1 wl=$2 rep=$3; shift 3
+	local target=$1 wl=$2 rep=$3 job; shift 3
 	local out=$BENCH_OUT/raw/$target.$wl.$rep.json
+	job=$BENCH_OUT/jobs/$wl.fio
+	# nothing to append to on a block device: its sequential variant
+	[ "$wl" = walfsync ] && [[ " $* " == *" --ioengine=rbd "* ]] && job=$BENCH_OUT/jobs/walfsync-dev.fio
 	if ! timeout $((BENCH_RUNTIME * 4 + 600)) fio --output-format=json --output="$out" \
-		"$@" "$BENCH_OUT/jobs/$wl.fio" 2>"$BENCH_OUT/raw/$target.$wl.$rep.err"; then
+		"$@" "$job" 2>"$BENCH_OUT/raw/$target.$wl.$rep.err"; then
 		warn "$target $wl: fio failed: $(tail -3 "$BENCH_OUT/raw/$target.$wl.$rep.err" | tr '\n' ' ')"
 		return 1
 	fi
@@ -102,11 +124,11 @@ fio_one() {
 	seqread)  record "$target" seqread "$rep" "$(jq "$j.read.bw_bytes / 1048576 | .*10 | round / 10" "$out")" MiB/s ;;
 	randwrite) record "$target" randwrite "$rep" "$(jq "$j.write.iops | round" "$out")" IOPS ;;
 	randread) record "$target" randread "$rep" "$(jq "$j.read.iops | round" "$out")" IOPS ;;
-	fsync)
-		record "$target" fsync "$rep" "$(jq "$j.write.iops | round" "$out")" IOPS
+	fsync|walfsync)
+		record "$target" "$wl" "$rep" "$(jq "$j.write.iops | round" "$out")" IOPS
 		local p
 		for p in 50 99; do
-			record "$target" "fsync_p$p" "$rep" "$(jq "(($j.write.clat_ns.percentile[\"$p.000000\"] // 0)
+			record "$target" "${wl}_p$p" "$rep" "$(jq "(($j.write.clat_ns.percentile[\"$p.000000\"] // 0)
 				+ ($j.sync.lat_ns.percentile[\"$p.000000\"] // 0)) / 1e6 | .*100 | round / 100" "$out")" ms
 		done ;;
 	esac
