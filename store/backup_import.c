@@ -261,19 +261,23 @@ read_header(struct apply *a, struct stream_record *next, bool have_first,
 		have_first = false;
 		switch (next->type) {
 		case REC_FROM:
-			a->has_from = true;
-			snprintf(a->from, sizeof(a->from), "%s", next->name);
-			break;
-		case REC_TO:
-			a->has_to = true;
-			snprintf(a->to, sizeof(a->to), "%s", next->name);
-			if (!name_valid(a->to)) {
-				snprintf(err, errlen, "the stream's snapshot name "
-				    "'%.64s' is not one cephvol accepts: %s", a->to,
-				    NAME_RULE);
+		case REC_TO: {
+			char *name = next->type == REC_FROM ? a->from : a->to;
+			if (next->type == REC_FROM)
+				a->has_from = true;
+			else
+				a->has_to = true;
+			snprintf(name, sizeof(a->to), "%s", next->name);
+			if (!name_valid(name)) {
+				char esc[300];
+				snprintf(err, errlen, "the stream's snapshot name '%s' is "
+				    "not one cephvol accepts: %s", str_escape(esc,
+				    sizeof(esc), name, strlen(name) > 64 ? 64 :
+				    strlen(name)), NAME_RULE);
 				return -EINVAL;
 			}
 			break;
+		}
 		case REC_SIZE:
 			a->has_size = true;
 			a->stream_size = next->size;
