@@ -186,6 +186,9 @@ assert_contains "$ERR" "this stream is a full export"
 seq 1 1000 > "$T/garbage"
 expect_fail cephvol volume import "$T/garbage" x
 assert_contains "$ERR" "not an rbd backup stream"
+printf 'rbd diff v1\nt\005\000\000\000a\033[2Js\000\000\020\000\000\000\000\000e' > "$T/badname"
+expect_fail cephvol volume import "$T/badname" x
+assert_contains "$ERR" "the stream's snapshot name 'a\\x1b[2J' is not one cephvol accepts"
 expect_fail cephvol volume inspect x
 expect_fail cephvol volume inspect small
 
