@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # tests/bench/run.sh - cephvol's benchmark: one private Ceph cluster, the
 # same workloads through a cephvol volume and against the ceilings (rados
-# bench, librbd) and, with --peers, rbd-fuse, CephFS and local ext4.
+# bench, librbd), the same through a volume made with -o fs=xfs, and, with
+# --peers, rbd-fuse (librbd cache on, and off: durable acks like ours),
+# CephFS and local ext4.
 #
 #   tests/bench/run.sh [--build DIR] [--peers] [--quick] [--reps N]
 #                      [--only T,T...] [--out DIR] [--librbd-cache]
@@ -11,7 +13,8 @@
 #   --quick         a short run for development: 256 MiB files, 5 s random
 #                   jobs, pgbench -s 5 -T 10, 1 repetition (a noisy figure)
 #   --reps N        repetitions of each workload (default 3; medians printed)
-#   --only LIST     only these targets: rados librbd ours rbd-fuse cephfs
+#   --only LIST     only these targets: rados librbd ours ours-xfs rbd-fuse
+#                   rbd-fuse-nocache cephfs
 #                   local, and the other benches: image datapath docker secrets
 #                   snapshots backup
 #   --out DIR       results here (default BUILD/bench-results/DATE)
@@ -96,7 +99,7 @@ want() {
 		case ",$only," in *",$1,"*) return 0 ;; *) return 1 ;; esac
 	fi
 	case "$1" in
-	rbd-fuse|cephfs|local) [ -n "$peers" ] ;;
+	rbd-fuse|rbd-fuse-nocache|cephfs|local) [ -n "$peers" ] ;;
 	*) return 0 ;;
 	esac
 }
@@ -160,7 +163,7 @@ ours_unmount() {
 # inspect --json`, else summed from its data objects.
 ours_allocated() {
 	local j b id
-	j=$(cv --json volume inspect bench 2>/dev/null) || return 1
+	j=$(cv --json volume inspect "$OURS_VOL" 2>/dev/null) || return 1
 	b=$(jq -r '.allocated_bytes // empty' <<<"$j")
 	if [ -z "$b" ]; then
 		id=$(jq -r '.id // empty' <<<"$j")
@@ -171,8 +174,17 @@ ours_allocated() {
 	echo "$b"
 }
 
+# bench_ours [xfs]: a cephvol volume of the default filesystem (ext4), or
+# with `xfs` one made with -o fs=xfs (target ours-xfs), mounted with
+# `cephvol volume mount`, through every workload.
+OURS_VOL=bench
 bench_ours() {
-	local t=ours mark dir=$BENCH_TMP/ours.fs pid b j id
+	local t=ours mark dir=$BENCH_TMP/ours.fs pid b j id fsopt=()
+	if [ "${1:-}" = xfs ]; then
+		t=ours-xfs OURS_VOL=bench-xfs dir=$BENCH_TMP/ours-xfs.fs fsopt=(-o fs=xfs)
+	else
+		OURS_VOL=bench
+	fi
 	mark=$(cleanup_mark)
 	cat > "$BENCH_TMP/cephvol.conf" <<EOF
 [ceph]
@@ -190,11 +202,11 @@ socket = $BENCH_TMP/cephvol.sock
 default_size = $VOL_SIZE
 EOF
 	pool_create cephvol || { warn "$t: cannot create pool cephvol"; return 0; }
-	cv volume create bench -o size="$VOL_SIZE" >/dev/null || { warn "$t: volume create failed"; cleanup_to "$mark"; return 0; }
-	cleanup_fn cv volume rm bench
+	cv volume create "$OURS_VOL" -o size="$VOL_SIZE" "${fsopt[@]}" >/dev/null || { warn "$t: volume create failed"; cleanup_to "$mark"; return 0; }
+	cleanup_fn cv volume rm "$OURS_VOL"
 	mkdir -p "$dir"
 	cleanup_fn ours_unmount "$dir"
-	if ! cv volume mount bench "$dir" >"$BENCH_OUT/raw/$t.mount.log" 2>&1; then
+	if ! cv volume mount "$OURS_VOL" "$dir" >"$BENCH_OUT/raw/$t.mount.log" 2>&1; then
 		warn "$t: cephvol volume mount failed: $(head -c 300 "$BENCH_OUT/raw/$t.mount.log")"
 		cleanup_to "$mark"; return 0
 	fi
@@ -229,7 +241,9 @@ want rados && { say "rados bench"; bench_rados; }
 want librbd && bench_librbd
 [ -n "$librbd_cache" ] && want librbd && bench_librbd cache
 want ours && bench_ours
+want ours-xfs && bench_ours xfs
 want rbd-fuse && { say "rbd-fuse"; bench_rbdfuse; }
+want rbd-fuse-nocache && { say "rbd-fuse, rbd_cache=false"; bench_rbdfuse nocache; }
 want local && { say "local ext4"; bench_local; }
 want cephfs && { say "cephfs"; bench_cephfs; }
 for b in image datapath docker secrets snapshots backup; do other_bench "$b"; done
