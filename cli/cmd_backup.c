@@ -6,11 +6,14 @@
  * export goes to FILE.partial, renamed to FILE once the stream is complete,
  * so a file under the name asked for is always a whole stream), draws the
  * progress line on a terminal and prints the summary. The summary goes to
- * stdout, or to stderr when the stream itself goes to stdout. Exit status:
- * 0 success, 1 failure, 2 usage.
+ * stdout, or to stderr when the stream itself goes to stdout. SIGINT,
+ * SIGTERM and SIGHUP stop the work at its next step, cleaned up as any
+ * failure (a second signal is not caught). Exit status: 0 success, 1
+ * failure, 2 usage.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -109,6 +112,33 @@ human(uint64_t v, char *buf, size_t len)
 	return buf;
 }
 
+/* ---- stopping cleanly ---- */
+
+/* SIGINT, SIGTERM or SIGHUP: the export or import stops at its next step
+ * and cleans up (no FILE, the new volume removed, the volume rolled back),
+ * instead of dying halfway. A second one is not caught. */
+static volatile sig_atomic_t stop_asked;
+
+static void
+on_signal(int sig)
+{
+	stop_asked = 1;
+	signal(sig, SIG_DFL);
+}
+
+static void
+catch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+		sigaction(sigs[i], &sa, NULL);
+	/* a reader that went away is a write error (EPIPE), not a death */
+	signal(SIGPIPE, SIG_IGN);
+}
+
 /* ---- progress on a terminal ---- */
 
 struct progress_line {
@@ -187,13 +217,16 @@ cmd_volume_export(struct cli *cli, int argc, char **argv)
 	char *partial = NULL;
 	struct backup_stats stats;
 	struct progress_line pl = { .what = "exported", .t0 = now_ns() };
-	struct backup_progress prog = { draw, &pl };
+	struct backup_progress prog = { draw, &pl, &stop_asked };
 	const char *file;
 	enum backup_format fmt;
 	bool to_stdout;
 	int fd, r;
 
 	parse_verb(cli, argc, argv, &va, "h", use);
+	if (va.no_progress || cli->json || !isatty(STDERR_FILENO))
+		prog.fn = NULL;
+	catch_signals();
 	if (argc - optind != 2)
 		usage_die("%s", use);
 	if (!volume_ref_parse(argv[optind], vol, sizeof(vol), snap, sizeof(snap)))
@@ -221,7 +254,7 @@ cmd_volume_export(struct cli *cli, int argc, char **argv)
 			die("cannot create %s: %s", partial, strerror(errno));
 	}
 	r = backup_export(cli_store(cli), vol, snap, va.from_snap, fmt, fd,
-	    va.no_progress || cli->json || !isatty(STDERR_FILENO) ? NULL : &prog,
+	    &prog,
 	    &stats, err, sizeof(err));
 	progress_end(&pl);
 	if (r == 0 && !to_stdout && (fsync(fd) < 0 || rename(partial, file) < 0)) {
@@ -316,18 +349,20 @@ cmd_volume_import(struct cli *cli, int argc, char **argv)
 	    "[--no-progress] [--json]";
 	struct verb_args va = { .format = -1, .opts = json_object() };
 	struct progress_line pl = { .what = "imported", .t0 = now_ns() };
-	struct backup_progress prog = { draw, &pl };
+	struct backup_progress prog = { draw, &pl, &stop_asked };
 	struct backup_stats stats;
 	char err[2048];
 	int fd, r;
 
 	parse_verb(cli, argc, argv, &va, "o:h", use);
+	if (va.no_progress || cli->json || !isatty(STDERR_FILENO))
+		prog.fn = NULL;
+	catch_signals();
 	if (argc - optind != 2)
 		usage_die("%s", use);
 	fd = open_stream(argv[optind], &pl.total);
 	r = backup_import(cli_store_create_pool(cli), &cli->cfg, fd, argv[optind + 1],
-	    va.opts, va.no_progress || cli->json || !isatty(STDERR_FILENO) ? NULL :
-	    &prog, &stats, err, sizeof(err));
+	    va.opts, &prog, &stats, err, sizeof(err));
 	progress_end(&pl);
 	json_decref(va.opts);
 	if (fd != STDIN_FILENO)
@@ -345,17 +380,20 @@ cmd_volume_import_diff(struct cli *cli, int argc, char **argv)
 	    "[--json] (NAME unmounted everywhere)";
 	struct verb_args va = { .format = -1 };
 	struct progress_line pl = { .what = "applied", .t0 = now_ns() };
-	struct backup_progress prog = { draw, &pl };
+	struct backup_progress prog = { draw, &pl, &stop_asked };
 	struct backup_stats stats;
 	char err[2048];
 	int fd, r;
 
 	parse_verb(cli, argc, argv, &va, "h", use);
+	if (va.no_progress || cli->json || !isatty(STDERR_FILENO))
+		prog.fn = NULL;
+	catch_signals();
 	if (argc - optind != 2)
 		usage_die("%s", use);
 	fd = open_stream(argv[optind], &pl.total);
 	r = backup_import_diff(cli_store(cli), &cli->cfg, fd, argv[optind + 1],
-	    va.no_progress || cli->json || !isatty(STDERR_FILENO) ? NULL : &prog,
+	    &prog,
 	    &stats, err, sizeof(err));
 	progress_end(&pl);
 	if (fd != STDIN_FILENO)

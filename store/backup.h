@@ -29,6 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <signal.h>
+
 #include <jansson.h>
 
 #include "store/backup_stream.h"
@@ -36,12 +38,16 @@
 struct config;
 struct store;
 
-/* Called now and then (at most a few times a second is the caller's
- * business): done of total bytes of the image (export) or of the stream
- * (import; total 0 when unknown, e.g. a pipe). */
+/* fn (may be NULL) is called now and then (at most a few times a second
+ * is the caller's business): done of total bytes of the image (export) or
+ * of the stream (import; total 0 when unknown, e.g. a pipe). When *stop
+ * (may be NULL) becomes nonzero (a signal handler sets it), the call ends
+ * at the next record or batch with -EINTR, cleaning up as for any other
+ * failure. */
 struct backup_progress {
 	void	(*fn)(uint64_t done, uint64_t total, void *arg);
 	void	*arg;
+	volatile sig_atomic_t *stop;
 };
 
 struct backup_stats {

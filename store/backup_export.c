@@ -298,6 +298,8 @@ walk(struct export *x, const char *id, uint64_t from_id, uint64_t to_id)
 		if ((r = batch_extents(x, id, first, count, c, from_id, to_id, &ext,
 		    &n, &cap)) == 0)
 			r = export_extents(x, ext, n, &next);
+		if (r == 0 && x->progress && x->progress->stop && *x->progress->stop)
+			r = -EINTR;
 		if (x->progress && x->progress->fn)
 			x->progress->fn((first + count) * x->object_size > x->size ?
 			    x->size : (first + count) * x->object_size, x->size,
@@ -434,7 +436,10 @@ backup_export(struct store *st, const char *volume, const char *snap,
 	    to.size, m.object_size)) < 0)
 		snprintf(err, errlen, "cannot write the stream: %s", strerror(-r));
 	else if (r == 0 && (r = walk(x, m.id, from_snap ? from.id : 0, to.id)) < 0) {
-		if (x->out.err)
+		if (r == -EINTR)
+			snprintf(err, errlen, "interrupted: the stream is not finished "
+			    "(it has no end record)");
+		else if (x->out.err)
 			snprintf(err, errlen, "cannot write the stream: %s",
 			    strerror(-x->out.err));
 		else

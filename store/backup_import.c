@@ -370,6 +370,11 @@ apply_all(struct apply *a, struct stream_record *rec, char *err, size_t errlen)
 	int r;
 
 	for (;;) {
+		if (a->progress && a->progress->stop && *a->progress->stop) {
+			snprintf(err, errlen, "interrupted at byte %" PRIu64 " of the "
+			    "stream", a->in.pos);
+			return -EINTR;
+		}
 		switch (rec->type) {
 		case REC_DATA:
 			r = apply_data(a, rec, err, errlen);
@@ -420,8 +425,6 @@ apply_init(struct apply *a, struct store *st, int fd, uint64_t total,
     const struct backup_progress *progress, struct backup_stats *stats,
     char *err, size_t errlen)
 {
-	int r;
-
 	memset(a, 0, sizeof(*a));
 	memset(stats, 0, sizeof(*stats));
 	pthread_mutex_init(&a->lock, NULL);
@@ -435,9 +438,8 @@ apply_init(struct apply *a, struct store *st, int fd, uint64_t total,
 		if ((a->w[k].buf = malloc(WRITE_CHUNK)) == NULL)
 			return -ENOMEM;
 	}
-	if ((r = stream_in_begin(&a->in, fd, err, errlen)) < 0)
-		return r;
-	return 0;
+	return stream_in_begin(&a->in, fd, progress ? progress->stop : NULL, err,
+	    errlen);
 }
 
 static void

@@ -226,7 +226,7 @@ in_fill(struct stream_in *r, size_t want)
 	}
 	while (r->tail < want && !r->eof) {
 		ssize_t n = read(r->fd, r->buf + r->tail, IN_BUF - r->tail);
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && errno == EINTR && !(r->stop && *r->stop))
 			continue;
 		if (n < 0)
 			return -errno;
@@ -235,6 +235,18 @@ in_fill(struct stream_in *r, size_t want)
 		r->tail += (size_t)n;
 	}
 	return 0;
+}
+
+static int
+read_error(const struct stream_in *r, int e, char *err, size_t errlen)
+{
+	if (e == -EINTR)
+		snprintf(err, errlen, "interrupted at byte %" PRIu64 " of the stream",
+		    r->pos);
+	else
+		snprintf(err, errlen, "cannot read the stream at byte %" PRIu64 ": %s",
+		    r->pos, strerror(-e));
+	return e;
 }
 
 #define CUT(r, at, what) \
@@ -248,11 +260,8 @@ in_get(struct stream_in *r, void *p, size_t len, const char *what, char *err,
 {
 	int e;
 
-	if ((e = in_fill(r, len)) < 0) {
-		snprintf(err, errlen, "cannot read the stream at byte %" PRIu64 ": %s",
-		    r->pos, strerror(-e));
-		return e;
-	}
+	if ((e = in_fill(r, len)) < 0)
+		return read_error(r, e, err, errlen);
 	if (r->tail - r->head < len)
 		return CUT(r, r->pos + (r->tail - r->head), what);
 	memcpy(p, r->buf + r->head, len);
@@ -326,13 +335,15 @@ in_len(struct stream_in *r, uint64_t at, char tag, uint64_t want, uint64_t *len,
 }
 
 int
-stream_in_begin(struct stream_in *r, int fd, char *err, size_t errlen)
+stream_in_begin(struct stream_in *r, int fd, volatile sig_atomic_t *stop,
+    char *err, size_t errlen)
 {
 	char first[12];
 	int e;
 
 	memset(r, 0, sizeof(*r));
 	r->fd = fd;
+	r->stop = stop;
 	if ((r->buf = malloc(IN_BUF)) == NULL)
 		return -ENOMEM;
 	if ((e = in_fill(r, sizeof(first))) < 0) {
@@ -553,11 +564,8 @@ stream_in_data(struct stream_in *r, void *buf, size_t len, char *err, size_t err
 
 	if (r->data_left == 0)
 		return 0;
-	if ((e = in_fill(r, 1)) < 0) {
-		snprintf(err, errlen, "cannot read the stream at byte %" PRIu64 ": %s",
-		    r->pos, strerror(-e));
-		return e;
-	}
+	if ((e = in_fill(r, 1)) < 0)
+		return read_error(r, e, err, errlen);
 	if (r->tail == r->head)
 		return CUT(r, r->pos, "a data record");
 	n = r->tail - r->head;

@@ -25,6 +25,7 @@
 #ifndef CEPHVOL_STORE_BACKUP_STREAM_H
 #define CEPHVOL_STORE_BACKUP_STREAM_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -97,12 +98,15 @@ struct stream_in {
 	unsigned char		*buf;
 	size_t			 head, tail;
 	bool			 eof;
+	volatile sig_atomic_t	*stop;		/* see stream_in_begin */
 };
 
 /* Read the banner (and a v2 stream's metadata). -EINVAL with a sentence
  * for anything that is not one of the two formats; -errno for a read
- * error. */
-int	stream_in_begin(struct stream_in *r, int fd, char *err, size_t errlen);
+ * error. stop may be NULL: a read interrupted by a signal (EINTR) while
+ * *stop is nonzero ends with -EINTR instead of being tried again. */
+int	stream_in_begin(struct stream_in *r, int fd, volatile sig_atomic_t *stop,
+	    char *err, size_t errlen);
 /* The next record. A data record's bytes must all be read with
  * stream_in_data() before the next call. -EINVAL (damaged, cut short: err
  * names the byte offset) or -errno. */

@@ -10,7 +10,8 @@
 # damaged header, the wrong base, a mounted or written-since target: each
 # refused with a clear error and the target left as it was. Holes are
 # zero records, and an incremental reads only the blocks that changed. A
-# clone's snapshot exports what it inherits; a snapshot removed during its
+# clone's snapshot exports what it inherits; an import interrupted by
+# SIGTERM removes its volume; a snapshot removed during its
 # export leaves no file (the stream's end record is never written).
 # timeout: 420
 . "$(dirname "$0")/../functions.sh"
@@ -150,7 +151,7 @@ assert_eq "$(image_md5 cli@c2)" "$(image_md5 cl@c2)" "cli@c2 against cl@c2"
 
 step "a snapshot removed while it is exported: no end record, no file"
 cephvol snapshot create v gone >/dev/null
-CEPHVOL_WAIT_AT=export.batch CEPHVOL_WAIT_FILE=$T/go cephvol volume export v@gone "$B/gone" \
+CEPHVOL_WAIT_AT=export.batch CEPHVOL_WAIT_FILE=$T/go "$CEPHVOL_BIN/cephvol" volume export v@gone "$B/gone" \
     > "$T/gone.out" 2>&1 &
 exporter=$!
 cleanup_fn kill_quiet "$exporter"
@@ -219,6 +220,21 @@ assert_eq "$(snaps w)" '["s1"]' "snapshots of w after the cut increment"
 cephvol volume import-diff "$B/inc12" w >/dev/null
 cephvol volume import-diff "$B/inc23" w >/dev/null
 assert_eq "$(image_md5 w@s3)" "$want3" "w@s3 after the cut increment, then the whole ones"
+
+step "interrupted (SIGTERM) while it waits for the stream: the new volume removed"
+mkfifo "$T/fifo"
+"$CEPHVOL_BIN/cephvol" volume import "$T/fifo" z > "$T/int.out" 2>&1 &
+importer=$!
+cleanup_fn kill_quiet "$importer"
+exec 7> "$T/fifo"
+head -c 3000000 "$B/full" >&7	# the banner, the first diff's header, some data
+wait_for 30 cephvol volume inspect z
+kill -TERM "$importer"
+if wait "$importer"; then fail "an interrupted import succeeded"; fi
+exec 7>&-
+assert_contains "$(cat "$T/int.out")" "interrupted"
+assert_contains "$(cat "$T/int.out")" "volume z, made for it, was removed again"
+expect_fail cephvol volume inspect z
 
 step "a target mounted, or written since its snapshot: refused"
 cephvol volume import "$B/full" y >/dev/null

@@ -50,7 +50,7 @@ read_all(int fd, unsigned *records, uint64_t *data_bytes)
 
 	*records = 0;
 	*data_bytes = 0;
-	if ((e = stream_in_begin(&r, fd, err, sizeof(err))) < 0)
+	if ((e = stream_in_begin(&r, fd, NULL, err, sizeof(err))) < 0)
 		goto out;
 	for (;;) {
 		if ((e = stream_in_next(&r, &rec, err, sizeof(err))) < 0)
