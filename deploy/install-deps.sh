@@ -34,8 +34,9 @@ run=(ceph-mon ceph-osd ceph-common fuse3 e2fsprogs xfsprogs util-linux mount ipr
 # jq: every API reply; procps: pgrep, ps; fio: mount_integrity;
 # python3 and python3-rados: secretsfs_rotate, mount_space; PostgreSQL
 # (server and client): snapshot_postgres, and pgbench in the benchmarks;
-# lintian and man-db: package_deb checks the package and its manual pages.
-test=(jq procps fio python3 python3-rados postgresql postgresql-client lintian man-db)
+# lintian, man-db and systemd (systemctl, which works without systemd
+# running): package_deb checks the package, its manual pages and its unit.
+test=(jq procps fio python3 python3-rados postgresql postgresql-client lintian man-db systemd)
 bench=(rbd-fuse ceph-fuse ceph-mds ceph-mgr)
 
 case "$what" in
