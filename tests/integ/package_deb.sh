@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# timeout: 600
 # package_deb.sh - the Debian package (`make deb`) installs, works, starts
 # nothing, and goes away without a trace:
 #  - built (incrementally) with make deb; lintian reports nothing that is
@@ -22,7 +23,6 @@
 # already, as a package or by `make install PREFIX=/usr`, or where
 # /etc/cephvol or /var/lib/cephvol exist; at exit, whatever happened, the
 # package is purged and what the test made is removed.
-# timeout: 600
 . "$(dirname "$0")/../functions.sh"
 requires_root
 requires dpkg dpkg-deb dpkg-query make lintian man lexgrog systemctl
