@@ -145,7 +145,7 @@ VOLDLIB	 = $(BUILD)/libcephvold.a
 # helpers of tests/bench that need no cephvol code
 BENCHPROGS = $(BUILD)/bench/radosdu
 
-.PHONY: all check asan bench demo install clean deps
+.PHONY: all check asan bench demo install deb clean deps
 # Keep test objects: they are not throw-away intermediates.
 .SECONDARY:
 all: $(BINS) $(UNITS) $(TESTPROGS) $(BENCHPROGS)
@@ -210,7 +210,7 @@ demo:
 	$(MAKE) all
 	deploy/demo.sh --build $(BUILD)
 
-install: all
+install: $(BINS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
 	install -m 0755 $(BUILD)/bin/cephvol $(DESTDIR)$(PREFIX)/bin/cephvol
 	install -m 0755 $(BUILD)/bin/cephvold $(DESTDIR)$(PREFIX)/sbin/cephvold
@@ -223,6 +223,12 @@ install: all
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|g; s|@DOCDIR@|$(DOCDIR)|g' deploy/cephvold.service \
 		> $(DESTDIR)/lib/systemd/system/cephvold.service
 	install -m 0644 deploy/cephvol.spec $(DESTDIR)/etc/docker/plugins/cephvol.spec
+
+# The Debian package, $(BUILD)/cephvol_VERSION_ARCH.deb: deploy/mkdeb.sh
+# (packaging files in deploy/debian/).
+deb:
+	deploy/install-deps.sh build
+	deploy/mkdeb.sh --build $(BUILD)
 
 clean:
 	rm -rf $(BUILD) build-asan

@@ -14,6 +14,7 @@
 #include "cli/cli.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "common/version.h"
 
 static const struct cli_verb commands[] = {
 	{ "status",	cmd_status,	"connect to the cluster and prove the pool is usable" },
@@ -112,6 +113,7 @@ usage(FILE *out)
 	    "  -v, --verbose         log more (repeat for debug)\n"
 	    "      --dump-config     print the effective configuration and exit\n"
 	    "  -h, --help            this text\n"
+	    "      --version         print the version and exit\n"
 	    "\n"
 	    "commands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
@@ -129,6 +131,7 @@ main(int argc, char **argv)
 		{ "verbose",	 no_argument,	    NULL, 'v' },
 		{ "dump-config", no_argument,	    NULL, 'D' },
 		{ "help",	 no_argument,	    NULL, 'h' },
+		{ "version",	 no_argument,	    NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli cli = { 0 };
@@ -161,6 +164,9 @@ main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("cephvol %s\n", CEPHVOL_VERSION);
 			return 0;
 		default:
 			usage(stderr);

@@ -21,8 +21,11 @@ if [ "${1:-}" = --list ]; then
 	shift
 fi
 what=${1:-all}
+# go-md2man: the manual pages of `make deb`, from docs/*.md (dpkg-dev,
+# for dpkg-deb, dpkg-shlibdeps and dpkg-buildflags, comes with
+# build-essential)
 build=(build-essential pkg-config librados-dev libsodium-dev libfuse3-dev
-       libjansson-dev libmicrohttpd-dev)
+       libjansson-dev libmicrohttpd-dev go-md2man)
 # ceph-mon/-osd/-common: the demo's and the tests' private cluster
 # (ceph-authtool, monmaptool via ceph-base); ss (iproute2) picks its ports;
 # docker.io brings containerd and runc; busybox-static is the image.
@@ -30,8 +33,10 @@ run=(ceph-mon ceph-osd ceph-common fuse3 e2fsprogs xfsprogs util-linux mount ipr
      docker.io busybox-static curl)
 # jq: every API reply; procps: pgrep, ps; fio: mount_integrity;
 # python3 and python3-rados: secretsfs_rotate, mount_space; PostgreSQL
-# (server and client): snapshot_postgres, and pgbench in the benchmarks.
-test=(jq procps fio python3 python3-rados postgresql postgresql-client)
+# (server and client): snapshot_postgres, and pgbench in the benchmarks;
+# lintian, man-db and systemd (systemctl, which works without systemd
+# running): package_deb checks the package, its manual pages and its unit.
+test=(jq procps fio python3 python3-rados postgresql postgresql-client lintian man-db systemd)
 bench=(rbd-fuse ceph-fuse ceph-mds ceph-mgr)
 
 case "$what" in

@@ -57,6 +57,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "common/version.h"
 #include "fuse/ready.h"
 #include "fuse/server.h"
 #include "host/helperproto.h"
@@ -150,6 +151,7 @@ usage(FILE *out)
 		if (servers[i]->select)
 			usage_line(out, servers[i]->select, servers[i]->select_help);
 	fprintf(out, "  -h, --help              this text\n");
+	fprintf(out, "      --version           print the version and exit\n");
 }
 
 static unsigned
@@ -275,7 +277,7 @@ serve(void *h)
 int
 main(int argc, char **argv)
 {
-	enum { OPT_READY = 256, OPT_PIDFILE, OPT_SELECT, OPT_SERVER };
+	enum { OPT_READY = 256, OPT_PIDFILE, OPT_SELECT, OPT_VERSION, OPT_SERVER };
 	const struct server_option *so;
 	struct config_args ca = { 0 };
 	struct config cfg;
@@ -289,8 +291,8 @@ main(int argc, char **argv)
 	srv = server_pick(argc, argv);
 	for (so = srv->options; so->name; so++)
 		nopts++;
-	/* the common four, the servers' selectors, its own, the end */
-	longopts = calloc(4 + ARRAY_SIZE(servers) + nopts + 1, sizeof(*longopts));
+	/* the common five, the servers' selectors, its own, the end */
+	longopts = calloc(5 + ARRAY_SIZE(servers) + nopts + 1, sizeof(*longopts));
 	if (longopts == NULL) {
 		fprintf(stderr, HELPER_PROGRAM ": out of memory\n");
 		return 1;
@@ -301,6 +303,7 @@ main(int argc, char **argv)
 	longopts[n++] = (struct option){ long_name(HELPER_OPT_PID_FILE),
 	    required_argument, NULL, OPT_PIDFILE };
 	longopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	longopts[n++] = (struct option){ "version", no_argument, NULL, OPT_VERSION };
 	for (size_t i = 0; i < ARRAY_SIZE(servers); i++)
 		if (servers[i]->select)
 			longopts[n++] = (struct option){ long_name(servers[i]->select),
@@ -331,6 +334,11 @@ main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			free(longopts);
+			config_args_free(&ca);
+			return 0;
+		case OPT_VERSION:
+			printf(HELPER_PROGRAM " %s\n", CEPHVOL_VERSION);
 			free(longopts);
 			config_args_free(&ca);
 			return 0;

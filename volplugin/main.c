@@ -29,6 +29,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "common/version.h"
 #include "host/attach.h"
 #include "host/helper.h"
 #include "volplugin/api.h"
@@ -57,6 +58,7 @@ usage(FILE *out)
 	    "      --check-config    check the configuration and exit\n"
 	    "      --dump-config     print the effective configuration and exit\n"
 	    "  -h, --help            this text\n"
+	    "      --version         print the version and exit\n"
 	    "\n"
 	    "exit status: 0 clean stop, 1 start-up failure, 2 usage error\n");
 }
@@ -84,6 +86,7 @@ main(int argc, char **argv)
 		{ "check-config", no_argument,	     NULL, 'C' },
 		{ "dump-config",  no_argument,	     NULL, 'D' },
 		{ "help",	  no_argument,	     NULL, 'h' },
+		{ "version",	  no_argument,	     NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct config cfg;
@@ -126,6 +129,9 @@ main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("cephvold %s\n", CEPHVOL_VERSION);
 			return 0;
 		default:
 			usage(stderr);
