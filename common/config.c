@@ -82,7 +82,7 @@ static const struct config_key config_keys[] = {
 	  "seconds any one Docker request may take before it fails with an error" },
 	{ "volume", "default_size", KEY_SIZE, F(volume_default_size), "10G", 1 << 20, (uint64_t)1 << 50, NULL,
 	  "size of a volume created without -o size" },
-	{ "volume", "default_fs", KEY_ENUM, F(volume_default_fs), "ext4", 0, 0, "ext4|xfs",
+	{ "volume", "default_fs", KEY_ENUM, F(volume_default_fs), "xfs", 0, 0, "ext4|xfs",
 	  "filesystem made on a volume created without -o fs" },
 	{ "volume", "object_size", KEY_POW2, F(volume_object_size), "4M", 64 << 10, 64 << 20, NULL,
 	  "RADOS object size of new volumes (power of two, 64K to 64M)" },

@@ -484,6 +484,18 @@ volume_opts_parse(const struct config *cfg, const char *name, json_t *opts,
 			r = -EINVAL;
 			goto out_free;
 		}
+		/* mkfs.xfs makes no filesystem under 300 MiB: the default
+		 * gives way to ext4 there, an explicit fs=xfs is refused */
+		if (strcmp(out->fs, "xfs") == 0 && out->size < VOLUME_XFS_MIN_SIZE) {
+			if (out->given & VOLUME_OPT_FS) {
+				snprintf(err, errlen, "fs=xfs needs a volume of at least "
+				    "300M (mkfs.xfs makes no smaller filesystem): give "
+				    "a larger size, or fs=ext4");
+				r = -EINVAL;
+				goto out_free;
+			}
+			snprintf(out->fs, sizeof(out->fs), "ext4");
+		}
 	}
 	return 0;
 

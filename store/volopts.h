@@ -50,6 +50,8 @@ struct volume_qos {
 /* Smallest and largest block volume; sizes are multiples of 4 KiB. */
 #define VOLUME_MIN_SIZE		((uint64_t)1 << 20)
 #define VOLUME_MAX_SIZE		((uint64_t)1 << 50)
+/* The smallest volume that gets xfs: mkfs.xfs (6.1) refuses less. */
+#define VOLUME_XFS_MIN_SIZE	((uint64_t)300 << 20)
 
 struct volume_meta {
 	char		 name[NAME_MAX_LEN + 1];

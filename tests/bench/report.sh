@@ -51,7 +51,7 @@ def stat(t, w):
     return {"target": t, "workload": w, "unit": c["unit"], "n": len(v),
             "median": statistics.median(v), "min": v[0], "max": v[-1], "values": c["values"]}
 
-MAIN = ["ours", "ours-xfs", "librbd", "librbd-cache", "rados", "rbd-fuse-nocache", "rbd-fuse", "cephfs", "local"]
+MAIN = ["ours", "ours-ext4", "librbd", "librbd-cache", "rados", "rbd-fuse-nocache", "rbd-fuse", "cephfs", "local"]
 WORK = [("seqwrite", "seq write 1M qd16"), ("seqread", "seq read 1M qd16"),
         ("randwrite", "4K randwrite qd16"), ("randread", "4K randread qd16"),
         ("fsync", "4K write+fsync qd1"), ("fsync_p50", "  p50 write+fsync"),
@@ -132,11 +132,11 @@ GOALS = [
 ]
 goals = []
 print()
-print("targets (ours / reference, medians; ours-xfs: a volume made with -o fs=xfs)")
-for me, label, w, ref, op, goal in [(m, l, w, r, o, g) for m in ("ours", "ours-xfs")
+print("targets (ours / reference, medians; ours: the default, xfs; ours-ext4: -o fs=ext4)")
+for me, label, w, ref, op, goal in [(m, l, w, r, o, g) for m in ("ours", "ours-ext4")
                                     for l, w, r, o, g in GOALS
                                     if m == "ours" or any(k[0] == m for k in cells)]:
-    label = label if me == "ours" else "xfs: " + label
+    label = label if me == "ours" else "ext4: " + label
     a, b = stat(me, w), stat(ref, w)
     if a and b and b["median"] > 0:
         r = a["median"] / b["median"]

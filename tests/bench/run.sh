@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/bench/run.sh - cephvol's benchmark: one private Ceph cluster, the
 # same workloads through a cephvol volume and against the ceilings (rados
-# bench, librbd), the same through a volume made with -o fs=xfs, and, with
+# bench, librbd), the same through a volume made with -o fs=ext4, and, with
 # --peers, rbd-fuse (librbd cache on, and off: durable acks like ours),
 # CephFS and local ext4.
 #
@@ -13,7 +13,7 @@
 #   --quick         a short run for development: 256 MiB files, 5 s random
 #                   jobs, pgbench -s 5 -T 10, 1 repetition (a noisy figure)
 #   --reps N        repetitions of each workload (default 3; medians printed)
-#   --only LIST     only these targets: rados librbd ours ours-xfs rbd-fuse
+#   --only LIST     only these targets: rados librbd ours ours-ext4 rbd-fuse
 #                   rbd-fuse-nocache cephfs
 #                   local, and the other benches: image datapath docker secrets
 #                   snapshots backup
@@ -174,14 +174,14 @@ ours_allocated() {
 	echo "$b"
 }
 
-# bench_ours [xfs]: a cephvol volume of the default filesystem (ext4), or
-# with `xfs` one made with -o fs=xfs (target ours-xfs), mounted with
+# bench_ours [ext4]: a cephvol volume of the default filesystem (xfs), or
+# with `ext4` one made with -o fs=ext4 (target ours-ext4), mounted with
 # `cephvol volume mount`, through every workload.
 OURS_VOL=bench
 bench_ours() {
 	local t=ours mark dir=$BENCH_TMP/ours.fs pid b j id fsopt=()
-	if [ "${1:-}" = xfs ]; then
-		t=ours-xfs OURS_VOL=bench-xfs dir=$BENCH_TMP/ours-xfs.fs fsopt=(-o fs=xfs)
+	if [ "${1:-}" = ext4 ]; then
+		t=ours-ext4 OURS_VOL=bench-ext4 dir=$BENCH_TMP/ours-ext4.fs fsopt=(-o fs=ext4)
 	else
 		OURS_VOL=bench
 	fi
@@ -241,7 +241,7 @@ want rados && { say "rados bench"; bench_rados; }
 want librbd && bench_librbd
 [ -n "$librbd_cache" ] && want librbd && bench_librbd cache
 want ours && bench_ours
-want ours-xfs && bench_ours xfs
+want ours-ext4 && bench_ours ext4
 want rbd-fuse && { say "rbd-fuse"; bench_rbdfuse; }
 want rbd-fuse-nocache && { say "rbd-fuse, rbd_cache=false"; bench_rbdfuse nocache; }
 want local && { say "local ext4"; bench_local; }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # volume_basic.sh - `cephvol volume create|ls|inspect|resize|rm` against a
 # real Ceph: options and their errors, idempotent create, a difference
-# named, names Docker would refuse, secrets volumes, JSON output, allocated
+# named, the built-in filesystem (xfs from 300M, ext4 below), names Docker
+# would refuse, secrets volumes, JSON output, allocated
 # bytes counted from RADOS, grow-only resize, exit statuses 0/1/2.
 # timeout: 120
 . "$(dirname "$0")/../functions.sh"
@@ -36,6 +37,17 @@ step "defaults from the configuration"
 cephvol volume create plain >/dev/null
 cephvol --json volume inspect plain | jq -e '.size == 1073741824 and .fs == "ext4" and
     .object_size == 4194304' >/dev/null || fail "defaults not applied"
+
+step "the built-in filesystem: xfs from 300M, ext4 below; fs=xfs under 300M refused"
+sed '/^default_fs = /d' "$CEPHVOL_CONF" > "$T/builtin.conf"
+CEPHVOL_CONF=$T/builtin.conf cephvol volume create big -o size=300M >/dev/null
+CEPHVOL_CONF=$T/builtin.conf cephvol volume create small -o size=299M >/dev/null
+assert_eq "$(cephvol --json volume inspect big | jq -r .fs)" xfs "fs of a 300M volume"
+assert_eq "$(cephvol --json volume inspect small | jq -r .fs)" ext4 "fs of a 299M volume"
+expect_fail cephvol volume create tiny -o size=256M -o fs=xfs
+assert_contains "$ERR" "fs=xfs needs a volume of at least 300M"
+expect_fail cephvol volume inspect tiny
+cephvol volume rm big small >/dev/null
 
 step "bad names and options are refused with what is accepted"
 for bad in 'a/b' '../etc' '.hidden' '-x' 'a b' '_x' "$(printf 'x%.0s' {1..256})"; do

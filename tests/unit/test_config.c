@@ -35,7 +35,7 @@ test_defaults(void)
 	CHECK_STR(c.plugin_mount_root, "/var/lib/cephvol/mounts");
 	CHECK_U64(c.plugin_timeout, 120);
 	CHECK_U64(c.volume_default_size, 10ull << 30);
-	CHECK_STR(c.volume_default_fs, "ext4");
+	CHECK_STR(c.volume_default_fs, "xfs");
 	CHECK_U64(c.volume_object_size, 4ull << 20);
 	CHECK_U64(c.volume_lease_seconds, 30);
 	CHECK_STR(c.secrets_master_key, "/etc/cephvol/master.key");

@@ -57,20 +57,33 @@ test_defaults(void)
 	CHECK_INT(m.type, VOLUME_BLOCK);
 	CHECK_U64(m.size, 10ull << 30);
 	CHECK_U64(m.object_size, 4ull << 20);
-	CHECK_STR(m.fs, "ext4");
+	CHECK_STR(m.fs, "xfs");
 	CHECK_U64(m.given, 0);
 	CHECK(json_is_object(m.labels) && json_object_size(m.labels) == 0);
 	CHECK(json_is_array(m.secrets) && json_array_size(m.secrets) == 0);
 	volume_meta_free(&m);
 
+	/* Under 300M the default xfs gives way to ext4; fs=xfs is refused. */
+	CHECK_OK(parse("small", &m, "size", "299M", NULL));
+	CHECK_STR(m.fs, "ext4");
+	volume_meta_free(&m);
+	CHECK_OK(parse("big", &m, "size", "300M", NULL));
+	CHECK_STR(m.fs, "xfs");
+	volume_meta_free(&m);
+	CHECK_ERR(parse("x", &m, "size", "256M", "fs", "xfs", NULL), -EINVAL);
+	CHECK_CONTAINS(err, "fs=xfs needs a volume of at least 300M");
+	CHECK_OK(parse("e", &m, "size", "256M", "fs", "ext4", NULL));
+	CHECK_STR(m.fs, "ext4");
+	volume_meta_free(&m);
+
 	/* Defaults come from the configuration. */
 	cfg.volume_default_size = 2ull << 30;
 	free(cfg.volume_default_fs);
-	cfg.volume_default_fs = strdup("xfs");
+	cfg.volume_default_fs = strdup("ext4");
 	cfg.volume_object_size = 1ull << 20;
 	CHECK_OK(volume_opts_parse(&cfg, "v", json_null(), &m, err, sizeof(err)));
 	CHECK_U64(m.size, 2ull << 30);
-	CHECK_STR(m.fs, "xfs");
+	CHECK_STR(m.fs, "ext4");
 	CHECK_U64(m.object_size, 1ull << 20);
 	volume_meta_free(&m);
 }
