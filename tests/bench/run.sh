@@ -13,13 +13,13 @@
 #   --reps N        repetitions of each workload (default 3; medians printed)
 #   --only LIST     only these targets: rados librbd ours rbd-fuse cephfs
 #                   local, and the other benches: image datapath docker secrets
-#                   snapshots
+#                   snapshots qos scale
 #   --out DIR       results here (default BUILD/bench-results/DATE)
 #   --librbd-cache  also librbd with its default cache (writeback after flush)
 #
 # Output: the table on stdout (report.sh), results.tsv / results.json /
 # report.txt in the output dir, raw tool outputs in DIR/raw. Other benches
-# (tests/bench/{image,datapath,docker,secrets,snapshots}.sh, when
+# (tests/bench/{image,datapath,docker,secrets,snapshots,qos,scale}.sh, when
 # executable) run on the same cluster with CEPH_CONF, CEPHVOL_TEST_CONF,
 # CEPHVOL_TEST_KEYRING, CEPHVOL_BIN, CEPHVOL_BUILD, CEPHVOL_SRC, BENCH_OUT
 # (their own dir), BENCH_RESULTS (results.tsv, to which they may append
@@ -232,7 +232,7 @@ want ours && bench_ours
 want rbd-fuse && { say "rbd-fuse"; bench_rbdfuse; }
 want local && { say "local ext4"; bench_local; }
 want cephfs && { say "cephfs"; bench_cephfs; }
-for b in image datapath docker secrets snapshots; do other_bench "$b"; done
+for b in image datapath docker secrets snapshots qos scale; do other_bench "$b"; done
 echo "duration	$(elapsed "$t0") s" >> "$BENCH_OUT/meta.tsv"
 echo "load_end	$(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) at end" >> "$BENCH_OUT/meta.tsv"
 
