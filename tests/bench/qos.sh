@@ -19,7 +19,7 @@
 #     unlimited, volume runs it held at 500 IOPS by fio (--rate_iops=500):
 #     what 500 IOPS of a neighbour cost the cluster without any limit. The
 #     three in turns, the first one rotating.
-# Every job runs BENCH_RUNTIME s (10; --quick 5) after a ramp of 2 s that
+# Every job runs QOS_RUNTIME s (10; --quick 5) after a ramp of 2 s that
 # is not counted (a limit allows a burst of one second's worth: the ramp
 # spends it), over a 256 MiB file written first; QOS_REPS repetitions
 # (5; --quick 3), medians. A MISS is reported in the table, not as an
@@ -39,9 +39,9 @@ requires fio jq
 quick=${BENCH_QUICK:-0}
 [ "${1:-}" = --quick ] && quick=1
 if [ "$quick" = 1 ]; then
-	RUNTIME=${BENCH_RUNTIME:-5} REPS=${QOS_REPS:-3}
+	RUNTIME=${QOS_RUNTIME:-5} REPS=${QOS_REPS:-3}
 else
-	RUNTIME=${BENCH_RUNTIME:-10} REPS=${QOS_REPS:-5}
+	RUNTIME=${QOS_RUNTIME:-10} REPS=${QOS_REPS:-5}
 fi
 RAMP=2
 FILE_MB=256

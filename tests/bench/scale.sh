@@ -8,7 +8,7 @@
 #     mounted with `cephvol volume mount V DIR` (each its own cephvol-mount,
 #     loop device with direct I/O, ext4), added level by level; on each a
 #     64 MiB file written first, then on all of them at once fio 4K
-#     randwrite qd4 direct=1 for BENCH_RUNTIME s (10; --quick 5), SCALE_REPS
+#     randwrite qd4 direct=1 for SCALE_RUNTIME s (10; --quick 5), SCALE_REPS
 #     times (3; --quick 1). Per level: aggregate IOPS (the sum of the jobs')
 #     and its ratio to 1 volume alone; the cephvol-mount processes' PSS
 #     (/proc/PID/smaps_rollup, pids from STATE/vol/ID.pid) total and per
@@ -46,10 +46,10 @@ quick=${BENCH_QUICK:-0}
 [ "${1:-}" = --quick ] && quick=1
 if [ "$quick" = 1 ]; then
 	LEVELS=${SCALE_LEVELS:-"1 5"} CATALOG=${SCALE_CATALOG:-"10 100"}
-	RUNTIME=${BENCH_RUNTIME:-5} REPS=${SCALE_REPS:-1} LS_REPS=3 MREPS=3 DREPS=2
+	RUNTIME=${SCALE_RUNTIME:-5} REPS=${SCALE_REPS:-1} LS_REPS=3 MREPS=3 DREPS=2
 else
 	LEVELS=${SCALE_LEVELS:-"1 5 20"} CATALOG=${SCALE_CATALOG:-"10 100 1000"}
-	RUNTIME=${BENCH_RUNTIME:-10} REPS=${SCALE_REPS:-3} LS_REPS=5 MREPS=5 DREPS=3
+	RUNTIME=${SCALE_RUNTIME:-10} REPS=${SCALE_REPS:-3} LS_REPS=5 MREPS=5 DREPS=3
 fi
 IDLE_MIN=35	# s after the load before the idle PSS (30 s idle + one check)
 IDLE_MAX=90
