@@ -146,7 +146,7 @@ mount_upto() {	# mount_upto N: bv01..N mounted, each with its fio file
 		[ -r "/proc/${PID[$i]}/smaps_rollup" ] || fail "no process ${PID[$i]} for $v (pid file $s.pid)"
 		mounted=$i
 	done
-	rec pss_mounted_total_kib "$n" "$(pss_sum "$n")" KiB
+	rec "pss_mounted_total_kib_$n" 1 "$(pss_sum "$n")" KiB
 	for (( i = 1; i <= n; i++ )); do
 		v=$(vname "$i")
 		[ -e "$(mnt "$v")/f" ] && continue
@@ -228,7 +228,7 @@ out '   PSS of the cephvol-mount processes (smaps_rollup), MiB; idle: after each
 out '%-8s %9s %8s %10s %10s %10s %9s %9s %10s %9s\n' volumes "IOPS" "vs 1" "IOPS/vol" "PSS mnt" "PSS load" "PSS idle" "idle/vol" "CPU s/GiB" "mount ms"
 for n in $LEVELS; do
 	a=$(col "iops_aggregate_$n" | median)
-	pm=$(awk -F'\t' -v n="$n" '$2 == "pss_mounted_total_kib" && $3 == n { print $4 }' "$OUT/results.tsv")
+	pm=$(col "pss_mounted_total_kib_$n")
 	pl=$(col "pss_loaded_total_kib_$n" | median)
 	pi=$(col "pss_idle_total_kib_$n")
 	perv=$(div "$pi" "$((n * 1024))" %.1f)
