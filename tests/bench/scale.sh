@@ -28,7 +28,9 @@
 #     (3; --quick 2) beside one without a volume; the plugin requests each
 #     Docker command caused (cephvold's metrics). For each listing, the
 #     cost per added volume between two sizes: where it rises, the listing
-#     grows faster than linear (flagged in the output).
+#     grows faster than linear (flagged in the output). Part b needs
+#     dockerd, containerd, runc and busybox: without them the bench ends
+#     after part a's table with exit 77 (skipped), as a test would.
 #
 # Run by tests/bench/run.sh (CEPHVOL_TEST_CONF, CEPHVOL_TEST_KEYRING,
 # CEPHVOL_BIN, CEPHVOL_BUILD, BENCH_OUT, BENCH_RESULTS, BENCH_QUICK) or on
