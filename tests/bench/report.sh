@@ -163,7 +163,7 @@ if notes:
     for t in sorted(notes):
         print("  %-12s %s" % (t, notes[t]))
 
-for name in ("image", "datapath", "docker", "secrets", "snapshots", "backup"):
+for name in ("image", "datapath", "docker", "secrets", "snapshots", "backup", "qos", "scale"):
     p = os.path.join(d, name, "stdout")
     if os.path.exists(p):
         rc = open(os.path.join(d, name, "exit")).read().strip() if os.path.exists(os.path.join(d, name, "exit")) else "?"

@@ -16,13 +16,13 @@
 #   --only LIST     only these targets: rados librbd ours ours-ext4 rbd-fuse
 #                   rbd-fuse-nocache cephfs
 #                   local, and the other benches: image datapath docker secrets
-#                   snapshots backup
+#                   snapshots backup qos scale
 #   --out DIR       results here (default BUILD/bench-results/DATE)
 #   --librbd-cache  also librbd with its default cache (writeback after flush)
 #
 # Output: the table on stdout (report.sh), results.tsv / results.json /
 # report.txt in the output dir, raw tool outputs in DIR/raw. Other benches
-# (tests/bench/{image,datapath,docker,secrets,snapshots,backup}.sh, when
+# (tests/bench/{image,datapath,docker,secrets,snapshots,backup,qos,scale}.sh, when
 # executable) run on the same cluster with CEPH_CONF, CEPHVOL_TEST_CONF,
 # CEPHVOL_TEST_KEYRING, CEPHVOL_BIN, CEPHVOL_BUILD, CEPHVOL_SRC, BENCH_OUT
 # (their own dir), BENCH_RESULTS (results.tsv, to which they may append
@@ -246,7 +246,7 @@ want rbd-fuse && { say "rbd-fuse"; bench_rbdfuse; }
 want rbd-fuse-nocache && { say "rbd-fuse, rbd_cache=false"; bench_rbdfuse nocache; }
 want local && { say "local ext4"; bench_local; }
 want cephfs && { say "cephfs"; bench_cephfs; }
-for b in image datapath docker secrets snapshots backup; do other_bench "$b"; done
+for b in image datapath docker secrets snapshots backup qos scale; do other_bench "$b"; done
 echo "duration	$(elapsed "$t0") s" >> "$BENCH_OUT/meta.tsv"
 echo "load_end	$(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) at end" >> "$BENCH_OUT/meta.tsv"
 
