@@ -30,8 +30,10 @@ run=(ceph-mon ceph-osd ceph-common fuse3 e2fsprogs xfsprogs util-linux mount ipr
      docker.io busybox-static curl)
 # jq: every API reply; procps: pgrep, ps; fio: mount_integrity;
 # python3 and python3-rados: secretsfs_rotate, mount_space; PostgreSQL
-# (server and client): snapshot_postgres, and pgbench in the benchmarks.
-test=(jq procps fio python3 python3-rados postgresql postgresql-client)
+# (server and client): snapshot_postgres, and pgbench in the benchmarks;
+# docker-registry: plugin_managed's private registry on 127.0.0.1, the
+# source of a `docker plugin upgrade`.
+test=(jq procps fio python3 python3-rados postgresql postgresql-client docker-registry)
 bench=(rbd-fuse ceph-fuse ceph-mds ceph-mgr)
 
 case "$what" in
