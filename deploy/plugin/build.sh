@@ -15,7 +15,9 @@
 # filesystem made from this host's files only (nothing is downloaded):
 #
 #  - the built cephvold, cephvol-mount (next to cephvold, where cephvold
-#    looks first) and cephvol;
+#    looks first) and cephvol; deploy/plugin/entrypoint.sh as
+#    /usr/lib/cephvol/entrypoint (it runs cephvold, again after a crash),
+#    with sh (dash) and sleep;
 #  - every program the host mount pipeline runs (host/fs.c: blkid,
 #    mkfs.ext4, mkfs.xfs, resize2fs, xfs_growfs, dumpe2fs, e2fsck), what
 #    libfuse falls back to (fusermount3), and losetup, mount, umount for
@@ -28,7 +30,7 @@
 #    empty /etc/ceph, /etc/cephvol, /var/lib/cephvol and /mnt/cephvol for
 #    the plugin's mounts.
 #
-# config.json: cephvold is the entrypoint, its socket, state dir and mount
+# config.json: the entrypoint runs cephvold, its socket, state dir and mount
 # root set with -o to the plugin's paths (the mount root is the plugin's
 # propagatedMount); settable mounts ceph, config, state; the host's /dev
 # (loop devices made later appear in it) with every device allowed;
@@ -78,7 +80,7 @@ done
 
 # the programs the plugin runs, by where they are on this host
 tools=(blkid mkfs.ext4 mkfs.xfs resize2fs xfs_growfs dumpe2fs e2fsck fusermount3
-       losetup mount umount)
+       losetup mount umount sh sleep)
 
 rm -rf "$out"
 mkdir -p "$root"/usr/bin "$root"/usr/sbin "$root"/usr/lib "$root"/usr/lib64
@@ -129,6 +131,7 @@ libs() {
 install -m 0755 "$bin/cephvold" "$root/usr/sbin/cephvold"
 install -m 0755 "$bin/cephvol-mount" "$root/usr/sbin/cephvol-mount"
 install -m 0755 "$bin/cephvol" "$root/usr/bin/cephvol"
+install -D -m 0755 "$src/deploy/plugin/entrypoint.sh" "$root/usr/lib/cephvol/entrypoint"
 elfs=("$root/usr/sbin/cephvold" "$root/usr/sbin/cephvol-mount" "$root/usr/bin/cephvol")
 for t in "${tools[@]}"; do
 	p=$(command -v "$t") || die "$t is not installed (deploy/install-deps.sh run)"
@@ -174,6 +177,9 @@ done
 for t in "${tools[@]}"; do
 	[ -x "$root/usr/sbin/$t" ] || [ -x "$root/usr/bin/$t" ] || die "$t missing from $root"
 done
+# (the entrypoint itself needs /dev/null: the plugin's /dev is the host's)
+chroot "$root" /usr/bin/sh -n /usr/lib/cephvol/entrypoint && chroot "$root" /usr/bin/sleep 0 ||
+    die "sh or sleep does not start inside $root"
 chroot "$root" /usr/sbin/blkid -V > /dev/null 2>&1 || die "blkid does not start inside $root"
 chroot "$root" /usr/sbin/mkfs.xfs -V > /dev/null 2>&1 || die "mkfs.xfs does not start inside $root"
 echo "plugin: $out ($(du -sh "$root" | cut -f1) rootfs); next: docker plugin create NAME $out"
