@@ -15,6 +15,11 @@
 #  - dockerd restarts (SIGTERM) under a running container (restart
 #    always): it is stopped and unmounted before the plugin, the plugin
 #    and the container come back, the container writes on where it left;
+#    dockerd restarts with --live-restore: plugin, mount and container
+#    stay up, the container writes on while dockerd is down;
+#  - the plugin's cephvold is SIGKILLed: its entrypoint starts it again,
+#    the volume's cephvol-mount stays (the mount is "kept"), the container
+#    writes on;
 #  - upgrade, the documented procedure (docs/operations.md): stop the
 #    containers, `docker plugin disable -f`, `docker plugin upgrade` from a
 #    private registry on 127.0.0.1 (docker-registry) to a bundle of
@@ -63,27 +68,29 @@ jq -e '.interface.socket == "cephvol.sock" and .propagatedMount == "/mnt/cephvol
     .linux.allowAllDevices and ([.mounts[].name] | contains(["ceph", "config", "state", "dev"]))' \
     "$T/bundle/config.json" >/dev/null || fail "config.json: $(cat "$T/bundle/config.json")"
 
+# a dockerd stopped with --live-restore leaves its data-root bind-mounted
+# on itself: unmounted after the last dockerd stopped
+_umount_dataroot() { ! mountpoint -q "$T/docker/root" || umount "$T/docker/root"; }
+cleanup_fn _umount_dataroot
 start_dockerd
 NAME=$DRIVER
 CONTAINERS=()
 VOLIDS=()
 
+PLUGIN_ID=		# set once created; an upgrade keeps it
+
 # plugin_root: the plugin's rootfs on this host
-plugin_root() {
-	local id
-	id=$(docker plugin inspect -f '{{.Id}}' "$NAME") || return 1
-	echo "$T/docker/root/plugins/$id/rootfs"
-}
-# plugin_pids: the plugin's cephvold and cephvol-mount processes, found by
-# their root directory (the plugin's rootfs)
+plugin_root() { echo "$T/docker/root/plugins/$PLUGIN_ID/rootfs"; }
+# plugin_pids [COMM]: the plugin's processes (the entrypoint, cephvold,
+# cephvol-mount), or those named COMM, found by the plugin's id in their
+# cgroup (their /proc/PID/root reads "/" from here)
 plugin_pids() {
-	local root p
-	root=$(plugin_root 2>/dev/null) || return 0
-	for p in /proc/[0-9]*; do
-		[ "$(readlink "$p/root" 2>/dev/null)" = "$root" ] || continue
-		case "$(cat "$p/comm" 2>/dev/null)" in
-		cephvold|cephvol-mount) echo "${p#/proc/}" ;;
-		esac
+	local p
+	[ -n "$PLUGIN_ID" ] || return 0
+	# (processes come and go while grep reads: it may say 2)
+	for p in $({ grep -l -F "$PLUGIN_ID" /proc/[0-9]*/cgroup 2>/dev/null || true; } | cut -d/ -f3); do
+		[ -z "${1:-}" ] || [ "$(cat "/proc/$p/comm" 2>/dev/null)" = "$1" ] || continue
+		echo "$p"
 	done
 	return 0
 }
@@ -102,18 +109,37 @@ set_mounts() {
 	docker plugin set "$NAME" ceph.source="$P/ceph" config.source="$P/config" \
 	    state.source="$P/state"
 }
+# stop_dockerd_wait: SIGTERM dockerd and give it 60 s to stop by itself
+# (the rig's own stop kills it after 10 s: not a clean restart)
+stop_dockerd_wait() {
+	local i
+	kill -TERM "$DOCKERD_PID"
+	for (( i = 0; i < 600; i++ )); do
+		kill -0 "$DOCKERD_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$DOCKERD_PID" 2>/dev/null && fail "dockerd did not stop in 60 s"
+	wait "$DOCKERD_PID" 2>/dev/null || true
+	_REAPED+="$DOCKERD_PID "
+}
 plugin_log() { grep -o 'msg=".*plugin=' "$T/docker/dockerd.log" | grep cephvol || true; }
 
+# _plugin_cleanup: containers, volumes, the plugin, through dockerd while it
+# runs (registered again after each start_dockerd, so that it runs before
+# the rig stops dockerd: with --live-restore a stopped dockerd leaves the
+# plugin running); then any process of the plugin and loop device of ours
 _plugin_cleanup() {
 	local c pids l
-	[ -n "${DOCKERD_PID:-}" ] && kill -0 "$DOCKERD_PID" 2>/dev/null || return 0
-	for c in ${CONTAINERS[@]+"${CONTAINERS[@]}"}; do
-		timeout 30 docker rm -f "$c" >/dev/null 2>&1 || true
-	done
-	timeout 60 docker volume rm data sec >/dev/null 2>&1 || true
+	if [ -n "${DOCKERD_PID:-}" ] && kill -0 "$DOCKERD_PID" 2>/dev/null; then
+		for c in ${CONTAINERS[@]+"${CONTAINERS[@]}"}; do
+			timeout 30 docker rm -f "$c" >/dev/null 2>&1 || true
+		done
+		timeout 60 docker volume rm data sec >/dev/null 2>&1 || true
+		timeout 60 docker plugin disable -f "$NAME" >/dev/null 2>&1 || true
+		timeout 30 docker plugin rm -f "$NAME" >/dev/null 2>&1 || true
+	fi
 	pids=$(plugin_pids)
-	timeout 60 docker plugin disable -f "$NAME" >/dev/null 2>&1 || true
-	timeout 30 docker plugin rm -f "$NAME" >/dev/null 2>&1 || true
+	[ -z "$pids" ] || echo "cleanup: stopping plugin processes $(echo $pids)" >&2
 	# shellcheck disable=SC2086
 	_stop_pids $pids
 	for l in $(our_loops); do
@@ -125,6 +151,7 @@ cleanup_fn _plugin_cleanup
 
 step "docker plugin create, set, enable"
 docker plugin create "$NAME" "$T/bundle" >/dev/null
+PLUGIN_ID=$(docker plugin inspect -f '{{.Id}}' "$NAME")
 set_mounts
 docker plugin inspect "$NAME" | jq -e --arg p "$P" '[.[0].Settings.Mounts[] | {(.Name): .Source}] | add |
     .ceph == $p + "/ceph" and .config == $p + "/config" and .state == $p + "/state"' >/dev/null ||
@@ -168,24 +195,19 @@ docker run -d --restart always --name writer --pull never -v data:/data localhos
     'i=$(cat /data/log 2>/dev/null | wc -l); while true; do echo $i >> /data/log; i=$((i+1)); sleep 0.05; done' >/dev/null
 wait_for 30 sh -c "[ \"\$(docker exec writer sh -c 'wc -l < /data/log' 2>/dev/null || echo 0)\" -gt 10 ]"
 old_pids=$(plugin_pids | tr '\n' ' ')
+[ -n "$old_pids" ] || fail "no process in the plugin's cgroup"
 n1=$(lines)
 # dockerd stops the container (--shutdown-timeout 5), which unmounts the
-# volume through the plugin, then the plugin: give it 60 s
+# volume through the plugin, then the plugin
 t0=$SECONDS
-kill -TERM "$DOCKERD_PID"
-for (( i = 0; i < 600; i++ )); do
-	kill -0 "$DOCKERD_PID" 2>/dev/null || break
-	sleep 0.1
-done
-kill -0 "$DOCKERD_PID" 2>/dev/null && fail "dockerd did not stop in 60 s"
-wait "$DOCKERD_PID" 2>/dev/null || true
-_REAPED+="$DOCKERD_PID "
+stop_dockerd_wait
 echo "dockerd stopped in $((SECONDS - t0)) s" >&2
 for p in $old_pids; do
 	! kill -0 "$p" 2>/dev/null || fail "plugin process $p outlived dockerd's shutdown"
 done
 [ -z "$(our_loops)" ] || fail "dockerd's shutdown left a loop device: $(our_loops)"
-start_dockerd
+start_dockerd --live-restore
+cleanup_fn _plugin_cleanup
 wait_for 60 sh -c "docker inspect -f '{{.State.Running}}' writer 2>/dev/null | grep -qx true"
 docker plugin inspect -f '{{.Enabled}}' "$NAME" | grep -qx true || fail "plugin not enabled after the restart"
 wait_for 30 sh -c "[ \"\$(docker exec writer sh -c 'wc -l < /data/log' 2>/dev/null || echo 0)\" -gt $((n1 + 10)) ]"
@@ -193,6 +215,43 @@ n2=$(lines)
 echo "lines before the restart: $n1, after: $n2" >&2
 docker exec writer sh -c 'seq 0 $(( $(wc -l < /data/log) - 1 )) | cmp -s - /data/log' ||
     fail "the log has gaps or damage after the restart"
+
+step "dockerd restarts with --live-restore: the plugin, its mount and the container stay up"
+vold=$(plugin_pids cephvold)
+mpid=$(jq -r '.volumes.data.helper_pid' "$P/state/mounts.json")
+kill -0 "$mpid" || fail "no live cephvol-mount for data ($mpid)"
+hostlog=$T/docker/root/plugins/$PLUGIN_ID/propagated-mount/data/log
+n1=$(wc -l < "$hostlog")
+stop_dockerd_wait
+sleep 1
+n2=$(wc -l < "$hostlog")
+[ "$n2" -gt "$n1" ] || fail "the container stopped writing while dockerd was down ($n1 -> $n2)"
+kill -0 "$mpid" || fail "cephvol-mount $mpid went with dockerd"
+start_dockerd --live-restore
+cleanup_fn _plugin_cleanup
+assert_eq "$(plugin_pids cephvold)" "$vold" "cephvold after dockerd's live restore"
+docker plugin inspect -f '{{.Enabled}}' "$NAME" | grep -qx true || fail "plugin not enabled after the restart"
+wait_for 30 sh -c "[ \"\$(docker exec writer sh -c 'wc -l < /data/log' 2>/dev/null || echo 0)\" -gt $((n2 + 10)) ]"
+echo "lines: $n1 before dockerd stopped, $n2 while it was down, $(lines) after" >&2
+docker volume inspect data | jq -e '.[0].Mountpoint != ""' >/dev/null ||
+    fail "inspect after the live restore: $(docker volume inspect data)"
+
+step "cephvold in the plugin killed (SIGKILL): it restarts, the mount and the writer go on"
+vold=$(plugin_pids cephvold)
+[ -n "$vold" ] || fail "no cephvold in the plugin's cgroup"
+mpid=$(jq -r '.volumes.data.helper_pid' "$P/state/mounts.json")
+kill -0 "$mpid" || fail "no live cephvol-mount for data ($mpid)"
+n1=$(lines)
+# shellcheck disable=SC2086
+kill -KILL $vold
+wait_for 20 sh -c "[ -n \"\$(grep -o 'volume=data: 1 reference(s), mounted at /mnt/cephvol/data, cephvol-mount pid $mpid.*kept' '$T/docker/dockerd.log')\" ]"
+kill -0 "$mpid" || fail "cephvol-mount $mpid died with cephvold"
+grep -q "cephvol plugin: /usr/sbin/cephvold killed by signal 9" "$T/docker/dockerd.log" ||
+    fail "the entrypoint did not say it restarted cephvold"
+wait_for 30 sh -c "[ \"\$(docker exec writer sh -c 'wc -l < /data/log' 2>/dev/null || echo 0)\" -gt $((n1 + 10)) ]"
+[ "$(plugin_pids cephvold)" != "$vold" ] || fail "the same cephvold?"
+docker volume inspect data | jq -e '.[0].Mountpoint != ""' >/dev/null ||
+    fail "inspect after cephvold's restart: $(docker volume inspect data)"
 
 step "upgrade: stop the containers, disable -f, upgrade from a registry, set, enable, start"
 port=
@@ -268,4 +327,5 @@ fi
 left=$(rados -p "$POOL" ls | grep -c -e "${VOLIDS[0]}" -e "${VOLIDS[1]}" || true)
 [ "$left" = 0 ] || fail "$left objects of the removed volumes left in the pool"
 plugin_log | grep -E ' (warn|error): ' | grep -v 'no such volume\|Create volume=' | tail -n 5 >&2 || true
+stop_dockerd_wait
 exit 0
