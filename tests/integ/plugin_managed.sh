@@ -11,6 +11,8 @@
 #    second container reads the same bytes back;
 #  - a secrets volume serves a secret made with `cephvol secret create` to
 #    a container running as its owner;
+#  - an xfs volume (mkfs.xfs in the plugin) grows online while a container
+#    uses it (`cephvol volume resize` on the host, xfs_growfs in the plugin);
 #  - `docker plugin disable` is refused while volumes exist;
 #  - dockerd restarts (SIGTERM) under a running container (restart
 #    always): it is stopped and unmounted before the plugin, the plugin
@@ -134,7 +136,7 @@ _plugin_cleanup() {
 		for c in ${CONTAINERS[@]+"${CONTAINERS[@]}"}; do
 			timeout 30 docker rm -f "$c" >/dev/null 2>&1 || true
 		done
-		timeout 60 docker volume rm data sec >/dev/null 2>&1 || true
+		timeout 60 docker volume rm data sec xv >/dev/null 2>&1 || true
 		timeout 60 docker plugin disable -f "$NAME" >/dev/null 2>&1 || true
 		timeout 30 docker plugin rm -f "$NAME" >/dev/null 2>&1 || true
 	fi
@@ -184,6 +186,21 @@ assert_eq "$(run --user 1000:1000 -v sec:/run/secrets:ro localhost/busybox:test 
     "pw-$TEST_NAME" "the secret read by uid 1000"
 expect_fail run --user 2000:2000 -v sec:/run/secrets:ro localhost/busybox:test cat /run/secrets/dbpw
 assert_contains "$ERR" "Permission denied"
+
+step "an xfs volume grows online (cephvol volume resize on the host, xfs_growfs in the plugin)"
+CONTAINERS+=(grower)
+docker volume create -d "$NAME" -o fs=xfs -o size=512M xv >/dev/null
+VOLIDS+=("$(cephvol --json volume inspect xv | jq -r .id)")
+docker run -d --name grower --pull never -v xv:/data localhost/busybox:test sleep 600 >/dev/null
+kb() { docker exec grower df -k /data | awk 'NR == 2 { print $2 }'; }
+[ "$(docker exec grower awk '$2 == "/data" { print $3 }' /proc/mounts)" = xfs ] ||
+    fail "xv is not xfs: $(docker exec grower cat /proc/mounts)"
+before=$(kb)
+cephvol volume resize xv 1G >&2
+wait_for 30 sh -c "[ \"\$(docker exec grower df -k /data | awk 'NR == 2 { print \$2 }')\" -gt $before ]"
+echo "df in the container: $before KiB -> $(kb) KiB" >&2
+docker rm -f grower >/dev/null
+docker volume rm xv >/dev/null
 
 step "disable is refused while the driver has volumes"
 expect_fail docker plugin disable "$NAME"
@@ -324,7 +341,10 @@ done
 if grep -q " $T/docker/root/plugins/" /proc/self/mountinfo; then
 	fail "plugin mounts left: $(grep " $T/docker/root/plugins/" /proc/self/mountinfo)"
 fi
-left=$(rados -p "$POOL" ls | grep -c -e "${VOLIDS[0]}" -e "${VOLIDS[1]}" || true)
+left=0
+for id in "${VOLIDS[@]}"; do
+	left=$((left + $(rados -p "$POOL" ls | grep -c -e "$id" || true)))
+done
 [ "$left" = 0 ] || fail "$left objects of the removed volumes left in the pool"
 plugin_log | grep -E ' (warn|error): ' | grep -v 'no such volume\|Create volume=' | tail -n 5 >&2 || true
 stop_dockerd_wait
