@@ -82,7 +82,12 @@ done
 tools=(blkid mkfs.ext4 mkfs.xfs resize2fs xfs_growfs dumpe2fs e2fsck fusermount3
        losetup mount umount sh sleep)
 
-rm -rf "$out"
+# only a bundle of ours (or nothing) is replaced
+if [ -e "$out" ] && [ -n "$(ls -A "$out" 2>/dev/null)" ] &&
+    ! { [ -f "$out/config.json" ] && [ -d "$out/rootfs" ]; }; then
+	die "$out exists and is not a plugin bundle: not replacing it"
+fi
+rm -rf --one-file-system "$out"
 mkdir -p "$root"/usr/bin "$root"/usr/sbin "$root"/usr/lib "$root"/usr/lib64
 ln -s usr/bin "$root/bin"
 ln -s usr/sbin "$root/sbin"
@@ -159,7 +164,8 @@ printf 'root:x:0:0:root:/root:/bin/false\nnobody:x:65534:65534:nobody:/nonexiste
 printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
 [ -f /etc/mke2fs.conf ] && cp /etc/mke2fs.conf "$root/etc/mke2fs.conf"
 ln -s /proc/self/mounts "$root/etc/mtab"
-printf '/usr/lib/x86_64-linux-gnu\n%s\n' "$cephlib" | sed "s|^/lib/|/usr/lib/|" > "$root/etc/ld.so.conf"
+libdir=$(dirname "$(readlink -f "$(ldd "$bin/cephvold" | awk '/libc\.so/ { print $3 }')")")
+printf '%s\n%s\n' "$libdir" "$cephlib" > "$root/etc/ld.so.conf"
 ldconfig -r "$root" 2>/dev/null || true
 
 echo "$release" > "$root/etc/cephvol-release"
