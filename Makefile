@@ -5,6 +5,10 @@
 # secrets/ and the host mount pipeline (host/). Each program adds its own
 # folder and links only the libraries it uses. Every source is listed, one
 # per line: a new file is added here.
+#
+# Targets: all (default), check, asan, bench, demo, install, clean, and
+# plugin: the Docker managed-plugin bundle in $(BUILD)/plugin
+# (deploy/plugin/build.sh; docs/operations.md, "Managed plugin").
 
 BUILD	?= build
 PREFIX	?= /usr/local
@@ -145,7 +149,7 @@ VOLDLIB	 = $(BUILD)/libcephvold.a
 # helpers of tests/bench that need no cephvol code
 BENCHPROGS = $(BUILD)/bench/radosdu
 
-.PHONY: all check asan bench demo install deb clean deps
+.PHONY: all check asan bench demo install deb plugin clean deps
 # Keep test objects: they are not throw-away intermediates.
 .SECONDARY:
 all: $(BINS) $(UNITS) $(TESTPROGS) $(BENCHPROGS)
@@ -229,6 +233,15 @@ install: $(BINS)
 deb:
 	deploy/install-deps.sh build
 	deploy/mkdeb.sh --build $(BUILD)
+
+# The Docker managed-plugin bundle in $(BUILD)/plugin (config.json and a
+# rootfs of the binaries, the programs they run and their libraries, from
+# this host's Debian packages): docker plugin create NAME $(BUILD)/plugin.
+# PLUGIN_DROP_CAPS=CAP_SYS_RESOURCE for a host whose bounding set lacks it.
+# See docs/operations.md, "Managed plugin".
+PLUGIN_DROP_CAPS ?=
+plugin: $(BINS)
+	deploy/plugin/build.sh --build $(BUILD) $(foreach c,$(PLUGIN_DROP_CAPS),--drop-cap $(c))
 
 clean:
 	rm -rf $(BUILD) build-asan

@@ -36,7 +36,9 @@ run=(ceph-mon ceph-osd ceph-common fuse3 e2fsprogs xfsprogs util-linux mount ipr
 # (server and client): snapshot_postgres, and pgbench in the benchmarks;
 # lintian, man-db and systemd (systemctl, which works without systemd
 # running): package_deb checks the package, its manual pages and its unit.
-test=(jq procps fio python3 python3-rados postgresql postgresql-client lintian man-db systemd)
+# docker-registry: plugin_managed's private registry on 127.0.0.1, the
+# source of a `docker plugin upgrade`.
+test=(jq procps fio python3 python3-rados postgresql postgresql-client lintian man-db systemd docker-registry)
 bench=(rbd-fuse ceph-fuse ceph-mds ceph-mgr)
 
 case "$what" in

@@ -44,7 +44,7 @@
 #   second_host NAME             $T/NAME.conf: another host (client, state)
 #   start_cephvold [ARGS] | stop_cephvold [SIG]   CEPHVOLD_PID, CEPHVOLD_STATUS
 #   api ENDPOINT [JSON]          body on stdout, API_STATUS
-#   start_dockerd | docker ARGS  DOCKER_HOST, DOCKERD_PID; localhost/busybox:test
+#   start_dockerd [ARGS] | docker ARGS  DOCKER_HOST, DOCKERD_PID; localhost/busybox:test
 
 set -eEuo pipefail
 unset CEPH_ARGS
@@ -498,10 +498,13 @@ api() {
 
 # --- dockerd ----------------------------------------------------------
 
-# start_dockerd: a private dockerd in $T/docker (its own data-root,
-# exec-root, socket; managed containerd). Exports DOCKER_HOST. Imports
+# start_dockerd [ARGS...]: a private dockerd in $T/docker (its own
+# data-root, exec-root, socket; managed containerd), with ARGS added to its
+# options (such as --live-restore). Exports DOCKER_HOST. Imports
 # localhost/busybox:test. Stopped at exit (containers removed, then
-# dockerd, then any containerd or shim of it left), also on failure.
+# dockerd, then any containerd or shim of it left), also on failure. Called
+# again after dockerd stopped, it starts dockerd again on the same
+# directories, its log appended to the same file.
 start_dockerd() {
 	requires_root
 	requires dockerd containerd runc busybox
@@ -516,8 +519,8 @@ start_dockerd() {
 	# (containerd's stack dumps) stay in $D
 	TMPDIR=$D/tmp setsid dockerd --storage-driver=overlay2 --iptables=false --ip-forward=false \
 	    --ip-masq=false --bridge=none --shutdown-timeout=5 --data-root "$D/root" \
-	    --exec-root "$D/exec" -H "$DOCKER_HOST" --pidfile "$D/docker.pid" \
-	    > "$D/dockerd.log" 2>&1 < /dev/null &
+	    --exec-root "$D/exec" -H "$DOCKER_HOST" --pidfile "$D/docker.pid" "$@" \
+	    >> "$D/dockerd.log" 2>&1 < /dev/null &
 	DOCKERD_PID=$!
 	for (( i = 0; i < 300; i++ )); do
 		kill -0 "$DOCKERD_PID" 2>/dev/null || {
