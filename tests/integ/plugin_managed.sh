@@ -317,8 +317,8 @@ mpid=$(jq -r '.volumes.data.helper_pid' "$P/state/mounts.json")
 kill -0 "$mpid" || fail "no live cephvol-mount for data ($mpid)"
 docker plugin disable -f "$NAME" >/dev/null
 wait_for 10 sh -c "! kill -0 $mpid 2>/dev/null"
-# the writer's appends fail now (EIO, then ext4 turns read-only)
-wait_for 30 sh -c "docker logs writer 2>&1 | grep -Eq 'I/O error|Read-only|not connected'"
+# the writer's appends fail now (EIO: xfs shuts down, ext4 turns read-only)
+wait_for 30 sh -c "docker logs writer 2>&1 | grep -Eq 'I/O error|Input/output error|Read-only|not connected'"
 echo "the container's log: $(docker logs writer 2>&1 | tail -n 1)" >&2
 docker plugin enable "$NAME" >/dev/null
 wait_for 20 sh -c "grep -q 'repair: volume=data' '$T/docker/dockerd.log'"
