@@ -175,11 +175,17 @@ for c in ${drop[@]+"${drop[@]}"}; do
 	sed -i -e "s/\"$c\", //; s/, \"$c\"//" "$out/config.json"
 done
 
-# each program starts in the new root (its libraries and loader resolve)
-for p in usr/sbin/cephvold usr/sbin/cephvol-mount usr/bin/cephvol; do
-	chroot "$root" "/$p" --help > /dev/null 2>&1 ||
-	    die "/$p does not start inside $root: $(chroot "$root" "/$p" --help 2>&1 | head -3)"
-done
+# each program starts in the new root (its libraries and loader resolve);
+# not a build with AddressSanitizer (make asan): its runtime reads /proc,
+# which this root has not (the plugin's container has)
+if ldd "$root/usr/sbin/cephvold" 2>/dev/null | grep -q libasan; then
+	echo "plugin: AddressSanitizer build: the programs' start is not tried in $root" >&2
+else
+	for p in usr/sbin/cephvold usr/sbin/cephvol-mount usr/bin/cephvol; do
+		chroot "$root" "/$p" --help > /dev/null 2>&1 ||
+		    die "/$p does not start inside $root: $(chroot "$root" "/$p" --help 2>&1 | head -3)"
+	done
+fi
 for t in "${tools[@]}"; do
 	[ -x "$root/usr/sbin/$t" ] || [ -x "$root/usr/bin/$t" ] || die "$t missing from $root"
 done
