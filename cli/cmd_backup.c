@@ -342,64 +342,54 @@ import_summary(struct cli *cli, const char *verb, const char *name,
 		    "another filesystem on it\n", name);
 }
 
-int
-cmd_volume_import(struct cli *cli, int argc, char **argv)
+/* import (a new volume, -o options) or import-diff (on top of a volume):
+ * the same steps but for the store call and the summary's verb. */
+static int
+import_run(struct cli *cli, int argc, char **argv, bool diff)
 {
-	const char *use = "cephvol volume import FILE|- NAME [-o KEY=VALUE]... "
-	    "[--no-progress] [--json]";
-	struct verb_args va = { .format = -1, .opts = json_object() };
-	struct progress_line pl = { .what = "imported", .t0 = now_ns() };
+	const char *use = diff ? "cephvol volume import-diff FILE|- NAME "
+	    "[--no-progress] [--json] (NAME unmounted everywhere)" :
+	    "cephvol volume import FILE|- NAME [-o KEY=VALUE]... [--no-progress] "
+	    "[--json]";
+	struct verb_args va = { .format = -1, .opts = diff ? NULL : json_object() };
+	struct progress_line pl = { .what = diff ? "applied" : "imported",
+	    .t0 = now_ns() };
 	struct backup_progress prog = { draw, &pl, &stop_asked };
 	struct backup_stats stats;
 	char err[2048];
 	int fd, r;
 
-	parse_verb(cli, argc, argv, &va, "o:h", use);
+	parse_verb(cli, argc, argv, &va, diff ? "h" : "o:h", use);
 	if (va.no_progress || cli->json || !isatty(STDERR_FILENO))
 		prog.fn = NULL;
 	catch_signals();
 	if (argc - optind != 2)
 		usage_die("%s", use);
 	fd = open_stream(argv[optind], &pl.total);
-	r = backup_import(cli_store_create_pool(cli), &cli->cfg, fd, argv[optind + 1],
-	    va.opts, &prog, &stats, err, sizeof(err));
+	if (diff)
+		r = backup_import_diff(cli_store(cli), &cli->cfg, fd, argv[optind + 1],
+		    &prog, &stats, err, sizeof(err));
+	else
+		r = backup_import(cli_store_create_pool(cli), &cli->cfg, fd,
+		    argv[optind + 1], va.opts, &prog, &stats, err, sizeof(err));
 	progress_end(&pl);
 	json_decref(va.opts);
 	if (fd != STDIN_FILENO)
 		close(fd);
 	if (r < 0)
 		die("%s", err);
-	import_summary(cli, "imported", argv[optind + 1], &stats);
+	import_summary(cli, pl.what, argv[optind + 1], &stats);
 	return 0;
+}
+
+int
+cmd_volume_import(struct cli *cli, int argc, char **argv)
+{
+	return import_run(cli, argc, argv, false);
 }
 
 int
 cmd_volume_import_diff(struct cli *cli, int argc, char **argv)
 {
-	const char *use = "cephvol volume import-diff FILE|- NAME [--no-progress] "
-	    "[--json] (NAME unmounted everywhere)";
-	struct verb_args va = { .format = -1 };
-	struct progress_line pl = { .what = "applied", .t0 = now_ns() };
-	struct backup_progress prog = { draw, &pl, &stop_asked };
-	struct backup_stats stats;
-	char err[2048];
-	int fd, r;
-
-	parse_verb(cli, argc, argv, &va, "h", use);
-	if (va.no_progress || cli->json || !isatty(STDERR_FILENO))
-		prog.fn = NULL;
-	catch_signals();
-	if (argc - optind != 2)
-		usage_die("%s", use);
-	fd = open_stream(argv[optind], &pl.total);
-	r = backup_import_diff(cli_store(cli), &cli->cfg, fd, argv[optind + 1],
-	    &prog,
-	    &stats, err, sizeof(err));
-	progress_end(&pl);
-	if (fd != STDIN_FILENO)
-		close(fd);
-	if (r < 0)
-		die("%s", err);
-	import_summary(cli, "applied", argv[optind + 1], &stats);
-	return 0;
+	return import_run(cli, argc, argv, true);
 }
