@@ -18,6 +18,10 @@
 #	           commits the file's new size); on a block device (librbd)
 #	           sequential 4 KiB writes with a flush after each, the
 #	           fewest round trips a durable append can take
+#	waldsync   PostgreSQL's log as it really writes it: 8 KiB overwrites
+#	           of an already written file (its WAL segments are zero-filled
+#	           when made), fdatasync after each, iodepth 1, BENCH_RUNTIME
+#	           s; on a block device 8 KiB writes with a flush after each
 #
 # seqwrite fills the whole file first, so the random jobs and seqread work
 # on written blocks (ext4 reads unwritten extents as zeros without I/O).
@@ -26,7 +30,7 @@
 #	pgbench    PostgreSQL 15 on the directory: pgbench -i -s PG_SCALE,
 #	           then PG_REPS runs of pgbench -c 8 -j 2 -T PG_TIME, TPS
 
-FIO_WORKLOADS="seqwrite seqread randwrite randread fsync walfsync"
+FIO_WORKLOADS="seqwrite seqread randwrite randread fsync walfsync waldsync"
 
 write_jobs() {
 	local d=$BENCH_OUT/jobs
@@ -103,6 +107,21 @@ runtime=$BENCH_RUNTIME
 [walfsync]
 EOF
 	sed '/^file_append=/d' "$d/walfsync.fio" > "$d/walfsync-dev.fio"
+	# the file seqwrite wrote: every block is allocated and written
+	cat > "$d/waldsync.fio" <<EOF
+[global]
+rw=write
+bs=8k
+iodepth=1
+direct=0
+fdatasync=1
+size=$BENCH_SIZE
+time_based=1
+runtime=$BENCH_RUNTIME
+[waldsync]
+EOF
+	# fio's rbd engine knows fsync (a flush), not fdatasync
+	sed 's/^fdatasync=/fsync=/' "$d/waldsync.fio" > "$d/waldsync-dev.fio"
 }
 
 # fio_one TARGET WORKLOAD REP FIO-TARGET-ARGS...: run one job file, record
@@ -112,7 +131,9 @@ fio_one() {
 	local out=$BENCH_OUT/raw/$target.$wl.$rep.json
 	job=$BENCH_OUT/jobs/$wl.fio
 	# nothing to append to on a block device: its sequential variant
-	[ "$wl" = walfsync ] && [[ " $* " == *" --ioengine=rbd "* ]] && job=$BENCH_OUT/jobs/walfsync-dev.fio
+	case "$wl" in walfsync|waldsync)
+		[[ " $* " == *" --ioengine=rbd "* ]] && job=$BENCH_OUT/jobs/$wl-dev.fio ;;
+	esac
 	if ! timeout $((BENCH_RUNTIME * 4 + 600)) fio --output-format=json --output="$out" \
 		"$@" "$job" 2>"$BENCH_OUT/raw/$target.$wl.$rep.err"; then
 		warn "$target $wl: fio failed: $(tail -3 "$BENCH_OUT/raw/$target.$wl.$rep.err" | tr '\n' ' ')"
@@ -124,7 +145,7 @@ fio_one() {
 	seqread)  record "$target" seqread "$rep" "$(jq "$j.read.bw_bytes / 1048576 | .*10 | round / 10" "$out")" MiB/s ;;
 	randwrite) record "$target" randwrite "$rep" "$(jq "$j.write.iops | round" "$out")" IOPS ;;
 	randread) record "$target" randread "$rep" "$(jq "$j.read.iops | round" "$out")" IOPS ;;
-	fsync|walfsync)
+	fsync|walfsync|waldsync)
 		record "$target" "$wl" "$rep" "$(jq "$j.write.iops | round" "$out")" IOPS
 		local p
 		for p in 50 99; do
