@@ -22,7 +22,7 @@
  * buffers can neither grow past the budget nor scatter over the heap that
  * librados's buffers churn through. Requests in flight are
  * bounded in number (max_inflight) and in bytes (inflight_bytes; writes
- * at most half of them, since librados copies a write's bytes), and a
+ * at most three quarters of them, since librados copies a write's bytes), and a
  * read or write also needs a free run in the region: a callback that would exceed
  * any of these waits for completions, which come from librados threads,
  * never from ours, so the wait always ends (with nothing in flight the
@@ -79,7 +79,7 @@ struct imagefs {
 	pthread_cond_t		 cond;		/* budget freed, or drained */
 	unsigned		 inflight;	/* lock */
 	size_t			 inflight_bytes;/* lock */
-	size_t			 inflight_write_bytes;/* lock; at most max_bytes / 2 */
+	size_t			 inflight_write_bytes;/* lock; at most 3/4 of max_bytes */
 	struct pagepool		*bufs;	/* lock; max_bytes of request buffers */
 
 	atomic_int		 fenced;	/* 0 or -errno */
@@ -119,7 +119,7 @@ budget_take(struct imagefs *fs, struct ifs_req *r)
 		bool room = fs->inflight == 0 || (fs->inflight < fs->max_inflight &&
 		    fs->inflight_bytes + r->charge <= fs->max_bytes &&
 		    (r->op != OP_WRITE ||
-		    fs->inflight_write_bytes + r->charge <= fs->max_bytes / 2));
+		    fs->inflight_write_bytes + r->charge <= fs->max_bytes / 4 * 3));
 		if (room && r->pooled)
 			r->buf = pagepool_alloc(fs->bufs, len);
 		/* Cannot happen (with nothing in flight the region is
@@ -598,7 +598,7 @@ imagefs_create(const struct imagefs_params *p, struct imagefs **out, char *err,
 	fs->max_threads = p->max_threads ? p->max_threads : 4;
 	fs->max_background = p->max_background ? p->max_background : 64;
 	fs->max_inflight = p->max_inflight ? p->max_inflight : 64;
-	fs->max_bytes = p->inflight_bytes ? p->inflight_bytes : (24u << 20);
+	fs->max_bytes = p->inflight_bytes ? p->inflight_bytes : (16u << 20);
 	if ((fs->qos = qos_new()) == NULL)
 		r = -ENOMEM;
 	else

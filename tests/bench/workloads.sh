@@ -102,6 +102,7 @@ iodepth=1
 direct=0
 fsync=1
 file_append=1
+fallocate=none
 size=$BENCH_SIZE
 runtime=$BENCH_RUNTIME
 [walfsync]
