@@ -10,8 +10,9 @@
  * loop's direct I/O arrives as background requests), is raised from 12 to
  * 64. Writes are write-through: a write is answered only when RADOS has
  * acknowledged it. flush waits for every write in flight (image_flush);
- * fsync has nothing to wait for (ifs_fsync). fallocate(PUNCH_HOLE or ZERO_RANGE) is an image discard:
- * a discarded range reads as zeros, which ZERO_RANGE asks for.
+ * fsync has nothing to wait for (ifs_fsync). fallocate(PUNCH_HOLE or
+ * ZERO_RANGE) is an image discard: a discarded range reads as zeros, which
+ * ZERO_RANGE asks for.
  *
  * Memory. Every request's bytes live in a run of pages of one fixed region
  * (common/pagepool.h) as big as the byte budget: a read lands there, and
@@ -21,8 +22,7 @@
  * the lease is unconfirmed is sent again from it (store/image.h). So our
  * buffers can neither grow past the budget nor scatter over the heap that
  * librados's buffers churn through. Requests in flight are
- * bounded in number (max_inflight) and in bytes (inflight_bytes; writes
- * at most three quarters of them, since librados copies a write's bytes), and a
+ * bounded in number (max_inflight) and in bytes (inflight_bytes), and a
  * read or write also needs a free run in the region: a callback that would exceed
  * any of these waits for completions, which come from librados threads,
  * never from ours, so the wait always ends (with nothing in flight the
@@ -79,7 +79,6 @@ struct imagefs {
 	pthread_cond_t		 cond;		/* budget freed, or drained */
 	unsigned		 inflight;	/* lock */
 	size_t			 inflight_bytes;/* lock */
-	size_t			 inflight_write_bytes;/* lock; at most 3/4 of max_bytes */
 	struct pagepool		*bufs;	/* lock; max_bytes of request buffers */
 
 	atomic_int		 fenced;	/* 0 or -errno */
@@ -117,9 +116,7 @@ budget_take(struct imagefs *fs, struct ifs_req *r)
 	pthread_mutex_lock(&fs->lock);
 	for (;;) {
 		bool room = fs->inflight == 0 || (fs->inflight < fs->max_inflight &&
-		    fs->inflight_bytes + r->charge <= fs->max_bytes &&
-		    (r->op != OP_WRITE ||
-		    fs->inflight_write_bytes + r->charge <= fs->max_bytes / 4 * 3));
+		    fs->inflight_bytes + r->charge <= fs->max_bytes);
 		if (room && r->pooled)
 			r->buf = pagepool_alloc(fs->bufs, len);
 		/* Cannot happen (with nothing in flight the region is
@@ -132,8 +129,6 @@ budget_take(struct imagefs *fs, struct ifs_req *r)
 	}
 	fs->inflight++;
 	fs->inflight_bytes += r->charge;
-	if (r->op == OP_WRITE)
-		fs->inflight_write_bytes += r->charge;
 	unsigned n = fs->inflight;
 	pthread_mutex_unlock(&fs->lock);
 	unsigned seen = atomic_load(&fs->max_seen);
@@ -158,8 +153,6 @@ req_finish(struct ifs_req *r)
 		pagepool_free(fs->bufs, r->buf, r->buflen);
 	fs->inflight--;
 	fs->inflight_bytes -= r->charge;
-	if (r->op == OP_WRITE)
-		fs->inflight_write_bytes -= r->charge;
 	pthread_cond_broadcast(&fs->cond);
 	pthread_mutex_unlock(&fs->lock);
 	if (!r->pooled)
@@ -447,8 +440,9 @@ ifs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
  * flushes, through the loop device) return at once without a trip here. On
  * xfs, whose log writes carry a flush before and after, that is two trips
  * through FUSE saved per commit (8 KiB overwrite + fdatasync, PostgreSQL's
- * log: p50 0.81 ms against 1.05, docs/design.md). A fenced image fails it instead; writes after the fence
- * fail in any case, and with them the fsync that waits on them.
+ * log: p50 0.81 ms against 1.05, docs/design.md). A fenced image fails it
+ * instead; writes after the fence fail in any case, and with them the
+ * fsync that waits on them.
  */
 static void
 ifs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
@@ -598,7 +592,7 @@ imagefs_create(const struct imagefs_params *p, struct imagefs **out, char *err,
 	fs->max_threads = p->max_threads ? p->max_threads : 4;
 	fs->max_background = p->max_background ? p->max_background : 64;
 	fs->max_inflight = p->max_inflight ? p->max_inflight : 64;
-	fs->max_bytes = p->inflight_bytes ? p->inflight_bytes : (16u << 20);
+	fs->max_bytes = p->inflight_bytes ? p->inflight_bytes : (12u << 20);
 	if ((fs->qos = qos_new()) == NULL)
 		r = -ENOMEM;
 	else

@@ -24,7 +24,7 @@ struct imagefs_params {
 	unsigned	 max_threads;	/* FUSE worker threads, 0 = default 4 */
 	unsigned	 max_background;/* kernel in-flight cap, 0 = default 64 */
 	unsigned	 max_inflight;	/* requests in flight to RADOS, 0 = 64 */
-	size_t		 inflight_bytes;/* bytes in flight, 0 = 16 MiB */
+	size_t		 inflight_bytes;/* bytes in flight, 0 = 12 MiB */
 	const struct volume_qos *qos;	/* its I/O limits (copied), or NULL */
 };
 

@@ -86,7 +86,7 @@ static const struct server_option options[] = {
 	    &opt_threads },
 	{ "max-background", "N", "kernel cap on requests in flight (default 64)",
 	    "a number", 1, 65535, &opt_max_background },
-	{ "inflight-mb", "N", "bytes in flight to RADOS, MiB (default 16; writes at most 3/4)",
+	{ "inflight-mb", "N", "bytes in flight to RADOS, MiB (default 12)",
 	    "a number", 1, 1024, &opt_inflight_mb },
 	{ NULL, NULL, NULL, NULL, 0, 0, NULL },
 };
