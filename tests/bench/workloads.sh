@@ -131,7 +131,8 @@ fio_one() {
 	local target=$1 wl=$2 rep=$3 job; shift 3
 	local out=$BENCH_OUT/raw/$target.$wl.$rep.json
 	job=$BENCH_OUT/jobs/$wl.fio
-	# nothing to append to on a block device: its sequential variant
+	# on a block device: nothing to append to, and fio's rbd engine has no
+	# fdatasync; the -dev variants write sequentially and flush
 	case "$wl" in walfsync|waldsync)
 		[[ " $* " == *" --ioengine=rbd "* ]] && job=$BENCH_OUT/jobs/$wl-dev.fio ;;
 	esac
