@@ -35,6 +35,7 @@
 #   expect_fail CMD...           CMD must fail (1..125); sets ERR, OUT
 #   assert_contains H N | assert_not_contains H N | assert_eq GOT WANT [WHAT]
 #   wait_for SECS CMD...
+#   free_port [N]                a port P with P..P+N-1 free (10000-19999)
 #   ceph_env                     CEPH_CONF, CEPHVOL_TEST_CONF/_KEYRING
 #   start_ceph DIR [--memstore]  a further cluster; ceph ARGS | rados ARGS
 #   test_pool [NAME]             POOL
@@ -219,6 +220,27 @@ requires() {
 
 # requires_root: skip unless running as root.
 requires_root() { [ "$(id -u)" = 0 ] || skip "requires root"; }
+
+# free_port [N]: print a port P such that P..P+N-1 (N=1) are free on this
+# host, or fail. From 10000-19999: below tests/lib/ceph.sh's mon ports and
+# below the kernel's ephemeral range (net.ipv4.ip_local_port_range, 32768
+# up), so no outgoing connection can be handed the port between this
+# check and the bind. Use as port=$(free_port) || fail "...".
+free_port() {
+	local n=${1:-1} p i j busy
+	for (( i = 0; i < 200; i++ )); do
+		p=$(( 10000 + RANDOM % (10000 - n) ))
+		busy=
+		for (( j = 0; j < n; j++ )); do
+			if ss -Htan "( sport = :$((p + j)) )" 2>/dev/null | grep -q .; then
+				busy=1; break
+			fi
+		done
+		[ -n "$busy" ] || { echo "$p"; return 0; }
+	done
+	echo "free_port: no $n free port(s) in 10000-19999" >&2
+	return 1
+}
 
 # expect_fail CMD...: succeed only if CMD fails by itself (exit 1..125;
 # a crash, a signal or a missing command is not the failure expected).

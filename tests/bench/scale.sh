@@ -91,12 +91,7 @@ div() { awk -v a="$1" -v b="$2" -v f="${3:-%.2f}" 'BEGIN { if (a == "-" || b == 
 
 ceph_env
 test_pool
-# cephvold's metrics port: below the ephemeral range (no client socket
-# holds it) and below tests/lib/ceph.sh's mon ports, free in any state
-for (( i = 0; i < 100; i++ )); do
-	port=$(( 10000 + RANDOM % 10000 ))
-	ss -Htan "( sport = :$port )" 2>/dev/null | grep -q . || break
-done
+port=$(free_port) || die "no free port for cephvold's metrics"
 write_config log.level=info volume.lease_seconds=15 metrics.listen=127.0.0.1:$port
 HZ=$(getconf CLK_TCK)
 

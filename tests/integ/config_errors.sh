@@ -136,10 +136,7 @@ status_fails "$good" -o ceph.keyring="$T/wrong.keyring"
 assert_contains "$ERR" "authentication refused"
 
 step "unreachable cluster: fails within ceph.timeout saying so"
-for _ in $(seq 1 50); do
-	port=$(( 20000 + RANDOM % 30000 ))
-	[ -z "$(ss -Htan "( sport = :$port or sport = :$((port + 1)) )")" ] && break
-done
+port=$(free_port 2) || fail "no free ports for a dead monitor"
 fsid=$(ceph fsid)
 cat > "$T/dead-ceph.conf" <<CONF
 [global]

@@ -29,7 +29,7 @@ host_config() {
 	cp "$CEPHVOL_CONF" "$T/$h.conf"
 }
 
-B_PORT=$((20000 + RANDOM % 20000))
+B_PORT=$(free_port) || fail "no free port for B's metrics endpoint"
 host_config hostb metrics.listen=127.0.0.1:$B_PORT
 B_SOCK=$PLUGIN_SOCK B_CONF=$T/hostb.conf B_DRIVER=$DRIVER
 export CEPHVOL_CONF=$B_CONF

@@ -108,10 +108,7 @@ printf '%s\n' "$OUT" | jq -e --arg f "chmod 600 $T/master.key" \
 chmod 600 "$T/master.key"
 
 step "a cluster that does not answer: fail within the timeout"
-for _ in $(seq 1 50); do
-	port=$(( 20000 + RANDOM % 30000 ))
-	[ -z "$(ss -Htan "( sport = :$port or sport = :$((port + 1)) )")" ] && break
-done
+port=$(free_port 2) || fail "no free ports for a dead monitor"
 printf '[global]\nfsid = %s\nmon host = [v2:127.0.0.1:%d,v1:127.0.0.1:%d]\n' \
     "$(ceph fsid)" "$port" $((port + 1)) > "$T/dead-ceph.conf"
 t0=$(date +%s.%N)

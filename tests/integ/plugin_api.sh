@@ -11,7 +11,7 @@ requires curl jq rados
 
 ceph_env
 test_pool
-port=$((20000 + RANDOM % 20000))
+port=$(free_port) || fail "no free port for the metrics endpoint"
 write_config volume.default_size=64M metrics.listen=127.0.0.1:$port
 
 step "command line: --check-config, --dump-config, -o, usage"

@@ -277,12 +277,7 @@ docker volume inspect data | jq -e '.[0].Mountpoint != ""' >/dev/null ||
     fail "inspect after cephvold's restart: $(docker volume inspect data)"
 
 step "upgrade: stop the containers, disable -f, upgrade from a registry, set, enable, start"
-port=
-for (( i = 0; i < 50; i++ )); do
-	p=$(( 20000 + RANDOM % 30000 ))
-	ss -Htan "( sport = :$p )" 2>/dev/null | grep -q . || { port=$p; break; }
-done
-[ -n "$port" ] || fail "no free port for the registry"
+port=$(free_port) || fail "no free port for the registry"
 mkdir -p "$T/registry"
 printf 'version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
     "$T/registry/data" "$port" > "$T/registry/config.yml"

@@ -36,10 +36,16 @@ port_free() {
 	! ss -Htan "( sport = :$1 )" 2>/dev/null | grep -q .
 }
 
+# pick_port: an even port P with P and P+1 free, from 20000 up to the
+# kernel's ephemeral range (net.ipv4.ip_local_port_range: a port there
+# may be handed to an outgoing connection between this check and the
+# monitor's bind). The tests' own listeners use 10000-19999.
 pick_port() {
-	local p i
+	local p i top
+	top=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+	[ "${top:-0}" -gt 20100 ] 2>/dev/null || top=50000
 	for i in $(seq 1 200); do
-		p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 30000 ))
+		p=$(( 20000 + (RANDOM * 32768 + RANDOM) % (top - 20001) ))
 		p=$(( p - p % 2 ))
 		if port_free "$p" && port_free $((p + 1)); then
 			echo "$p"; return 0
