@@ -14,6 +14,7 @@
 requires_root
 requires mkfs.ext4 fsck.ext4 mkfs.xfs xfs_repair blkid losetup mkfifo
 rec=$CEPHVOL_BUILD/tests/fsync_records
+. "$(dirname "$0")/../lib/fault.sh"	# synced, wait_records, no_leftovers, fsck_image
 [ -x "$rec" ] || fail "no $rec (run make)"
 ceph_env
 test_pool
@@ -23,17 +24,12 @@ awk '{ print } /^\[client\]/ { print "admin socket ="; print "log file =" }' \
 write_config ceph.conf="$T/ceph.conf" volume.lease_seconds=3 log.level=info
 M=$T/m
 
-unmount_quiet() { cephvol volume unmount "$1" >/dev/null 2>&1 || true; }
-cleanup_fn unmount_quiet "$M"
-no_leftovers() {
-	! losetup -n -l -O BACK-FILE | grep -qF "$T/" || fail "loop device left: $(losetup -l)"
-	! grep -qF " $T/" /proc/self/mounts || fail "mount left: $(grep -F "$T/" /proc/self/mounts)"
-}
+unmount_dir() { cephvol volume unmount "$1" >/dev/null 2>&1 || true; }
+cleanup_fn unmount_dir "$M"
 
 # crash_cycle FS: the whole cycle on a new volume cv-FS
 crash_cycle() {
-	local fs=$1 v=cv-$1 S LOG pid wpid wstatus last ok out i line fpid L
-	local check_status fstatus
+	local fs=$1 v=cv-$1 S LOG pid wpid wstatus last ok out i
 
 	step "$fs: create and mount volume $v"
 	cephvol volume create "$v" -o size=1G -o fs="$fs" >/dev/null
@@ -49,7 +45,7 @@ crash_cycle() {
 	"$rec" write "$M/records" > "$T/rec.out" 2> "$T/rec.err" &
 	wpid=$!
 	cleanup_fn kill_quiet "$wpid"
-	wait_for 60 enough
+	wait_records 300 60
 	kill -KILL "$pid"
 	# the writer's next fsync fails (the FUSE connection is gone)
 	for (( i = 0; i < 200; i++ )); do kill -0 "$wpid" 2>/dev/null || break; sleep 0.1; done
@@ -81,30 +77,8 @@ crash_cycle() {
 	no_leftovers
 
 	step "$fs: the filesystem checker on the image, read-only"
-	rm -f "$T/ready"
-	mkfifo "$T/ready"
-	"$CEPHVOL_BIN/cephvol-mount" --ready-fd 3 "$v" "$T/f" 3> "$T/ready" 2> "$T/f.log" &
-	fpid=$!
-	cleanup_fn kill_quiet "$fpid"
-	read -r line < "$T/ready"
-	assert_eq "$line" ok "readiness of cephvol-mount"
-	L=$(losetup -r --direct-io=on -f --show "$T/f/image")
-	check_status=0
-	case $fs in
-	ext4)	fsck.ext4 -n -f "$L" || check_status=$? ;;
-	xfs)	xfs_repair -n "$L" || check_status=$? ;;
-	esac
-	losetup -d "$L"
-	umount "$T/f"
-	fstatus=0
-	wait "$fpid" || fstatus=$?
-	assert_eq "$fstatus" 0 "exit status of cephvol-mount after unmount"
-	assert_eq "$check_status" 0 "$fs checker's exit status (-n)"
+	fsck_image "$v"
 }
-
-kill_quiet() { kill -KILL "$1" 2>/dev/null || true; }
-synced() { tail -n 1 "$T/rec.out" 2>/dev/null | awk '{ n = $2 } END { print n + 0 }'; }
-enough() { [ "$(synced)" -ge 300 ]; }
 
 crash_cycle ext4
 crash_cycle xfs

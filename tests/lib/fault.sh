@@ -4,7 +4,7 @@
 #
 #   fault_cluster LEASE    a private cluster, pool and config (sets CLUSTER, M)
 #   start_writer | wait_records N SECS | stop_writer | synced | stall
-#   fsck_image [VOL] | verify N | served_errors | no_leftovers | unmount_quiet
+#   fsck_image [VOL] (ext4 or xfs) | verify N | served_errors | no_leftovers | unmount_quiet
 #   fault_start            create and mount volume cv, start the writer (sets LOG)
 #   fault_finish           stop the writer, unmount, fsck, verify every record
 #
@@ -76,10 +76,11 @@ no_leftovers() {
 # served_errors: the errors cephvol-mount counted, from its last stop line
 served_errors() { sed -n 's/.* \([0-9][0-9]*\) errors, at most .*/\1/p' "$LOG" | tail -n 1; }
 kill_quiet() { kill -KILL "$1" 2>/dev/null || true; }
-# fsck_image [VOLUME]: fsck -n -f the image of VOLUME (default cv), served
-# by its own cephvol-mount
+# fsck_image [VOLUME]: the filesystem's own checker, read-only (ext4:
+# fsck.ext4 -n -f, xfs: xfs_repair -n), on the image of VOLUME (default
+# cv), served by its own cephvol-mount
 fsck_image() {
-	local f=$T/f line L st=0 fst=0 fpid
+	local f=$T/f line L st=0 fst=0 fpid fs
 	rm -f "$T/ready"
 	mkfifo "$T/ready"
 	"$CEPHVOL_BIN/cephvol-mount" --ready-fd 3 "${1:-cv}" "$f" 3> "$T/ready" 2> "$T/f.log" &
@@ -88,13 +89,18 @@ fsck_image() {
 	read -r line < "$T/ready"
 	assert_eq "$line" ok "readiness of cephvol-mount for fsck"
 	L=$(losetup -r --direct-io=on -f --show "$f/image")
-	fsck.ext4 -n -f "$L" > "$T/fsck.out" 2>&1 || st=$?
+	fs=$(blkid -o value -s TYPE "$L" || true)
+	case $fs in
+	ext4)	fsck.ext4 -n -f "$L" > "$T/fsck.out" 2>&1 || st=$? ;;
+	xfs)	xfs_repair -n "$L" > "$T/fsck.out" 2>&1 || st=$? ;;
+	*)	echo "no checker for filesystem '$fs'" > "$T/fsck.out"; st=1 ;;
+	esac
 	losetup -d "$L"
 	umount "$f"
 	wait "$fpid" || fst=$?
 	sed 's/^/  fsck: /' "$T/fsck.out" >&2
 	assert_eq "$fst" 0 "exit status of cephvol-mount after the fsck"
-	assert_eq "$st" 0 "fsck -n exit status"
+	assert_eq "$st" 0 "$fs checker's exit status (-n)"
 }
 # verify N: remount, every one of N fsync'ed records intact, unmount
 verify() {
